@@ -1,0 +1,39 @@
+# Entry points for users and CI. Each target installs missing Debian packages, configures and
+# builds before doing its job. Sanitizer builds use their own folders.
+BUILD ?= build
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+CTEST_FLAGS ?=
+
+.PHONY: all deps build test demo clean asan-test tsan-test
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+$(BUILD)/build.ninja: | deps
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+# The whole suite through ctest; exits non-zero on any failure.
+test: build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
+
+# Runs the demo on an embedded database in ./holdfast-demo-data.
+demo: build
+	./$(BUILD)/examples/holdfast_demo holdfast-demo-data
+
+# The suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+asan-test:
+	$(MAKE) test BUILD=build-asan CMAKE_FLAGS="-DHOLDFAST_SANITIZE=address,undefined -DHOLDFAST_BUILD_EXAMPLES=OFF"
+
+# The concurrency tests under ThreadSanitizer (suppressions: tests/tsan.supp, libraries only).
+tsan-test:
+	$(MAKE) test BUILD=build-tsan CMAKE_FLAGS="-DHOLDFAST_SANITIZE=thread -DHOLDFAST_BUILD_EXAMPLES=OFF" \
+	  CTEST_FLAGS="-L concurrency"
+
+clean:
+	rm -rf build build-asan build-tsan build-fuzz holdfast-demo-data

@@ -1,0 +1,74 @@
+// Engine: one open Holdfast database (a RocksDB directory) and everything running on it.
+//
+// Open one Engine per database per process; RocksDB's lock file refuses a second process. The
+// engine is thread-safe: every method may be called from any thread. Destroying an Engine closes
+// it (see Close()).
+#ifndef HOLDFAST_ENGINE_H_
+#define HOLDFAST_ENGINE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "holdfast/options.h"
+#include "holdfast/status.h"
+
+namespace holdfast {
+
+namespace internal {
+class EngineCore;
+}  // namespace internal
+
+// Facts about the open database.
+struct EngineInfo {
+  std::string path;
+  // The on-disk format version of the database (docs/format.md).
+  uint32_t format_version = 0;
+  // This open's incarnation number: every Engine::Open takes a new one, so a lock stamped with
+  // another incarnation was left by an engine that is gone.
+  uint64_t incarnation = 0;
+  // Stores registered in the database, by name.
+  std::vector<std::string> stores;
+};
+
+class Engine {
+ public:
+  // Opens (or creates, with options.create_if_missing) the database at `path`.
+  // Returns:
+  //   InvalidArgument  bad options (max_payload_bytes out of range, empty path); the path holds no
+  //                    database and create_if_missing is false; the directory is not a Holdfast
+  //                    database; or it was written by a newer Holdfast format (the directory is
+  //                    then left byte-for-byte untouched);
+  //   Corruption       the database's manifest fails verification;
+  //   IOError          the directory cannot be read or written, or another process has it open.
+  static Result<std::unique_ptr<Engine>> Open(const std::string& path, EngineOptions options);
+
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+  ~Engine();
+
+  // Ends every session with a final save, waits for them, and closes the database. Later calls
+  // that need the database return Closed. Idempotent: a second Close returns the first's status.
+  // Returns the first error met while saving or closing (IOError); the engine is closed anyway.
+  Status Close();
+  // True once Close() has begun.
+  bool IsClosing() const;
+
+  EngineInfo Info() const;
+
+  // For Holdfast's own internal code and tests; not part of the stable API.
+  internal::EngineCore& core() { return *core_; }
+
+ private:
+  explicit Engine(std::unique_ptr<internal::EngineCore> core);
+  std::unique_ptr<internal::EngineCore> core_;
+};
+
+// The version of this Holdfast build ("0.1.0") and the newest on-disk format it reads and writes.
+std::string_view Version();
+uint32_t SupportedFormatVersion();
+
+}  // namespace holdfast
+
+#endif  // HOLDFAST_ENGINE_H_

@@ -1,0 +1,29 @@
+#include "holdfast/engine.h"
+
+#include "engine_core.h"
+#include "memory_volume.h"
+#include "records.h"
+
+namespace holdfast {
+
+std::shared_ptr<MemoryVolume> MemoryVolume::Create() {
+  return std::make_shared<internal::MemoryVolumeImpl>();
+}
+
+Result<std::unique_ptr<Engine>> Engine::Open(const std::string& path, EngineOptions options) {
+  auto core = internal::EngineCore::Open(path, std::move(options));
+  if (!core.ok()) return core.status();
+  return std::unique_ptr<Engine>(new Engine(std::move(*core)));
+}
+
+Engine::Engine(std::unique_ptr<internal::EngineCore> core) : core_(std::move(core)) {}
+Engine::~Engine() { (void)Close(); }
+
+Status Engine::Close() { return core_->Close(); }
+bool Engine::IsClosing() const { return core_->IsClosing(); }
+EngineInfo Engine::Info() const { return core_->Info(); }
+
+std::string_view Version() { return HOLDFAST_VERSION_STRING; }
+uint32_t SupportedFormatVersion() { return internal::kFormatVersion; }
+
+}  // namespace holdfast

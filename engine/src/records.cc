@@ -1,0 +1,279 @@
+#include "records.h"
+
+#include <cstring>
+#include <memory>
+
+#include "crc32c.h"
+#include "holdfast_schema/manifest_generated.h"
+#include "holdfast_schema/profile_meta_generated.h"
+#include "holdfast_schema/profile_record_generated.h"
+#include "holdfast_schema/version_record_generated.h"
+
+namespace holdfast::internal {
+namespace {
+
+constexpr size_t kEnvelopeBytes = 4;
+// Smallest flatbuffer with a root offset and a file identifier.
+constexpr size_t kMinBufferBytes = 8;
+// Verifier limits: our schemas nest at most three tables deep; a manifest with 100k stores is
+// far beyond any real deployment.
+constexpr flatbuffers::uoffset_t kMaxDepth = 16;
+constexpr flatbuffers::uoffset_t kMaxTables = 100'000;
+
+std::string Seal(const flatbuffers::FlatBufferBuilder& fbb) {
+  std::string out(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
+  uint32_t masked = MaskCrc(Crc32c(out));
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((masked >> (8 * i)) & 0xff));
+  return out;
+}
+
+// Flatbuffers reads scalars in place, so the verified bytes must be suitably aligned: values
+// handed out by the storage layer carry no alignment guarantee.
+class AlignedBytes {
+ public:
+  explicit AlignedBytes(std::string_view bytes)
+      : storage_(new uint64_t[(bytes.size() + 7) / 8]), size_(bytes.size()) {
+    std::memcpy(storage_.get(), bytes.data(), bytes.size());
+  }
+  const uint8_t* data() const { return reinterpret_cast<const uint8_t*>(storage_.get()); }
+  size_t size() const { return size_; }
+
+ private:
+  std::unique_ptr<uint64_t[]> storage_;
+  size_t size_;
+};
+
+Status Bad(const char* what, const std::string& why) {
+  return Status::Corruption(std::string(what) + " record: " + why);
+}
+
+// Checks the envelope checksum and returns an aligned copy of the flatbuffer inside it.
+Result<AlignedBytes> Unseal(std::string_view bytes, const char* what) {
+  if (bytes.size() < kMinBufferBytes + kEnvelopeBytes) {
+    return Bad(what, "too short (" + std::to_string(bytes.size()) + " bytes)");
+  }
+  std::string_view body = bytes.substr(0, bytes.size() - kEnvelopeBytes);
+  uint32_t stored = 0;
+  for (int i = 0; i < 4; ++i) {
+    stored |= uint32_t{static_cast<unsigned char>(bytes[body.size() + i])} << (8 * i);
+  }
+  if (UnmaskCrc(stored) != Crc32c(body)) return Bad(what, "checksum mismatch");
+  return AlignedBytes(body);
+}
+
+template <typename Root>
+Result<const Root*> VerifiedRoot(const AlignedBytes& buf, const char* identifier,
+                                 const char* what) {
+  if (!flatbuffers::BufferHasIdentifier(buf.data(), identifier)) {
+    return Bad(what, std::string("wrong file identifier (expected ") + identifier + ")");
+  }
+  flatbuffers::Verifier verifier(buf.data(), buf.size(), kMaxDepth, kMaxTables);
+  if (!verifier.VerifyBuffer<Root>(identifier)) return Bad(what, "flatbuffer verification failed");
+  return flatbuffers::GetRoot<Root>(buf.data());
+}
+
+Status CheckFormatVersion(uint32_t v, const char* what) {
+  if (v == 0) return Bad(what, "format version missing");
+  if (v > kFormatVersion) {
+    return Bad(what, "format version " + std::to_string(v) +
+                         " is newer than this build supports (" + std::to_string(kFormatVersion) +
+                         ")");
+  }
+  return Status::Ok();
+}
+
+std::string BytesOf(const flatbuffers::Vector<uint8_t>* v) {
+  return v ? std::string(reinterpret_cast<const char*>(v->data()), v->size()) : std::string();
+}
+std::string StringOf(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
+
+flatbuffers::Offset<flatbuffers::Vector<uint8_t>> Bytes(flatbuffers::FlatBufferBuilder& fbb,
+                                                        std::string_view s) {
+  return fbb.CreateVector(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+}
+
+Status CheckPayload(const std::string& payload, uint32_t stored_crc, const char* what) {
+  if (UnmaskCrc(stored_crc) != Crc32c(payload)) return Bad(what, "payload checksum mismatch");
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string EncodeProfileRecord(const ProfileRecord& r) {
+  flatbuffers::FlatBufferBuilder fbb(r.payload.size() + 128);
+  auto payload = Bytes(fbb, r.payload);
+  auto codec = fbb.CreateString(r.codec);
+  auto root =
+      fb::CreateProfileRecord(fbb, kFormatVersion, payload, r.version, MaskCrc(Crc32c(r.payload)),
+                              codec, r.updated_unix_ms, r.epoch);
+  fb::FinishProfileRecordBuffer(fbb, root);
+  return Seal(fbb);
+}
+
+Result<ProfileRecord> DecodeProfileRecord(std::string_view bytes) {
+  constexpr const char* kWhat = "profile";
+  auto buf = Unseal(bytes, kWhat);
+  if (!buf.ok()) return buf.status();
+  auto root = VerifiedRoot<fb::ProfileRecord>(*buf, fb::ProfileRecordIdentifier(), kWhat);
+  if (!root.ok()) return root.status();
+  const fb::ProfileRecord* r = *root;
+  if (Status s = CheckFormatVersion(r->format_version(), kWhat); !s.ok()) return s;
+  ProfileRecord out;
+  out.version = r->version();
+  out.payload = BytesOf(r->payload());
+  out.codec = StringOf(r->codec());
+  out.updated_unix_ms = r->updated_unix_ms();
+  out.epoch = r->epoch();
+  if (Status s = CheckPayload(out.payload, r->payload_crc32c(), kWhat); !s.ok()) return s;
+  return out;
+}
+
+std::string EncodeProfileMeta(const ProfileMeta& m) {
+  flatbuffers::FlatBufferBuilder fbb(256);
+  flatbuffers::Offset<fb::SessionLock> lock;
+  if (m.lock) {
+    auto owner = fbb.CreateString(m.lock->owner);
+    lock = fb::CreateSessionLock(fbb, m.lock->incarnation, m.lock->session_id, m.lock->epoch,
+                                 m.lock->acquired_unix_ms, m.lock->renewed_unix_ms, owner);
+  }
+  flatbuffers::Offset<fb::ReleaseRequest> release;
+  if (m.release_request) {
+    release =
+        fb::CreateReleaseRequest(fbb, m.release_request->incarnation, m.release_request->session_id,
+                                 m.release_request->requested_unix_ms);
+  }
+  auto user_ids = fbb.CreateVector(m.user_ids);
+  std::vector<flatbuffers::Offset<fb::MetadataEntry>> entries;
+  entries.reserve(m.metadata.size());
+  for (const auto& [k, v] : m.metadata) {
+    auto key = fbb.CreateString(k);
+    entries.push_back(fb::CreateMetadataEntry(fbb, key, Bytes(fbb, v)));
+  }
+  auto metadata = fbb.CreateVector(entries);  // std::map iterates sorted, as `key` requires
+  fb::ProfileMetaBuilder b(fbb);
+  b.add_format_version(kFormatVersion);
+  b.add_epoch(m.epoch);
+  if (m.lock) b.add_lock(lock);
+  if (m.release_request) b.add_release_request(release);
+  b.add_load_count(m.load_count);
+  b.add_first_session_unix_ms(m.first_session_unix_ms);
+  b.add_created_unix_ms(m.created_unix_ms);
+  b.add_updated_unix_ms(m.updated_unix_ms);
+  b.add_user_ids(user_ids);
+  b.add_metadata(metadata);
+  b.add_last_version(m.last_version);
+  b.add_next_message_seq(m.next_message_seq);
+  b.add_acked_message_seq(m.acked_message_seq);
+  fb::FinishProfileMetaBuffer(fbb, b.Finish());
+  return Seal(fbb);
+}
+
+Result<ProfileMeta> DecodeProfileMeta(std::string_view bytes) {
+  constexpr const char* kWhat = "profile meta";
+  auto buf = Unseal(bytes, kWhat);
+  if (!buf.ok()) return buf.status();
+  auto root = VerifiedRoot<fb::ProfileMeta>(*buf, fb::ProfileMetaIdentifier(), kWhat);
+  if (!root.ok()) return root.status();
+  const fb::ProfileMeta* m = *root;
+  if (Status s = CheckFormatVersion(m->format_version(), kWhat); !s.ok()) return s;
+  ProfileMeta out;
+  out.epoch = m->epoch();
+  if (const fb::SessionLock* l = m->lock()) {
+    out.lock = SessionLock{l->incarnation(),      l->session_id(),      l->epoch(),
+                           l->acquired_unix_ms(), l->renewed_unix_ms(), StringOf(l->owner())};
+  }
+  if (const fb::ReleaseRequest* r = m->release_request()) {
+    out.release_request = ReleaseRequest{r->incarnation(), r->session_id(), r->requested_unix_ms()};
+  }
+  out.load_count = m->load_count();
+  out.first_session_unix_ms = m->first_session_unix_ms();
+  out.created_unix_ms = m->created_unix_ms();
+  out.updated_unix_ms = m->updated_unix_ms();
+  if (const auto* ids = m->user_ids()) out.user_ids.assign(ids->begin(), ids->end());
+  if (const auto* entries = m->metadata()) {
+    for (const fb::MetadataEntry* e : *entries) {
+      if (e == nullptr || e->key() == nullptr) return Bad(kWhat, "metadata entry without a key");
+      out.metadata[e->key()->str()] = BytesOf(e->value());
+    }
+  }
+  out.last_version = m->last_version();
+  out.next_message_seq = m->next_message_seq();
+  out.acked_message_seq = m->acked_message_seq();
+  return out;
+}
+
+std::string EncodeVersionRecord(const VersionRecord& r) {
+  flatbuffers::FlatBufferBuilder fbb(r.payload.size() + 128);
+  auto payload = Bytes(fbb, r.payload);
+  auto codec = fbb.CreateString(r.codec);
+  auto root = fb::CreateVersionRecord(
+      fbb, kFormatVersion, r.version, payload, MaskCrc(Crc32c(r.payload)), codec, r.written_unix_ms,
+      static_cast<fb::VersionReason>(r.reason), r.epoch, r.source_version);
+  fb::FinishVersionRecordBuffer(fbb, root);
+  return Seal(fbb);
+}
+
+Result<VersionRecord> DecodeVersionRecord(std::string_view bytes) {
+  constexpr const char* kWhat = "version";
+  auto buf = Unseal(bytes, kWhat);
+  if (!buf.ok()) return buf.status();
+  auto root = VerifiedRoot<fb::VersionRecord>(*buf, fb::VersionRecordIdentifier(), kWhat);
+  if (!root.ok()) return root.status();
+  const fb::VersionRecord* r = *root;
+  if (Status s = CheckFormatVersion(r->format_version(), kWhat); !s.ok()) return s;
+  auto reason = static_cast<uint8_t>(r->reason());
+  if (reason > kMaxRecordReason) return Bad(kWhat, "unknown reason " + std::to_string(reason));
+  VersionRecord out;
+  out.version = r->version();
+  out.payload = BytesOf(r->payload());
+  out.codec = StringOf(r->codec());
+  out.written_unix_ms = r->written_unix_ms();
+  out.reason = static_cast<RecordReason>(reason);
+  out.epoch = r->epoch();
+  out.source_version = r->source_version();
+  if (Status s = CheckPayload(out.payload, r->payload_crc32c(), kWhat); !s.ok()) return s;
+  return out;
+}
+
+std::string EncodeManifest(const Manifest& m) {
+  flatbuffers::FlatBufferBuilder fbb(256);
+  std::vector<flatbuffers::Offset<fb::StoreEntry>> stores;
+  stores.reserve(m.stores.size());
+  for (const StoreEntry& s : m.stores) {
+    auto name = fbb.CreateString(s.name);
+    auto codec = fbb.CreateString(s.codec);
+    stores.push_back(
+        fb::CreateStoreEntry(fbb, name, codec, Bytes(fbb, s.schema), s.created_unix_ms));
+  }
+  auto stores_vec = fbb.CreateVector(stores);
+  auto writer = fbb.CreateString(m.last_writer);
+  auto root = fb::CreateManifest(fbb, m.format_version, m.created_unix_ms, m.last_incarnation,
+                                 stores_vec, writer);
+  fb::FinishManifestBuffer(fbb, root);
+  return Seal(fbb);
+}
+
+Result<Manifest> DecodeManifest(std::string_view bytes) {
+  constexpr const char* kWhat = "manifest";
+  auto buf = Unseal(bytes, kWhat);
+  if (!buf.ok()) return buf.status();
+  auto root = VerifiedRoot<fb::Manifest>(*buf, fb::ManifestIdentifier(), kWhat);
+  if (!root.ok()) return root.status();
+  const fb::Manifest* m = *root;
+  if (m->format_version() == 0) return Bad(kWhat, "format version missing");
+  Manifest out;
+  out.format_version = m->format_version();
+  out.created_unix_ms = m->created_unix_ms();
+  out.last_incarnation = m->last_incarnation();
+  out.last_writer = StringOf(m->last_writer());
+  if (const auto* stores = m->stores()) {
+    for (const fb::StoreEntry* s : *stores) {
+      if (s == nullptr || s->name() == nullptr) return Bad(kWhat, "store entry without a name");
+      out.stores.push_back(StoreEntry{s->name()->str(), StringOf(s->codec()), BytesOf(s->schema()),
+                                      s->created_unix_ms()});
+    }
+  }
+  return out;
+}
+
+}  // namespace holdfast::internal

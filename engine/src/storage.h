@@ -1,0 +1,82 @@
+// The storage seam: the small transactional interface the session logic is written against.
+// RocksDB (rocksdb_storage.cc) is the only backend today; the interface is kept narrow so that a
+// shared server or a distributed database can sit under the same session logic later.
+//
+// Semantics a backend must provide:
+//  - A transaction sees its own writes and the committed state as of its reads.
+//  - Commit() fails with Busy, writing nothing, when a key read with GetForUpdate was written by
+//    another commit after that read (optimistic concurrency). Busy is always safe to retry from
+//    the start of the transaction; RunTransaction does so.
+//  - Commits are atomic and, when the backend was opened with sync, durable once acknowledged.
+// Thread safety: Storage is thread-safe; a StorageTransaction belongs to one thread at a time.
+#ifndef HOLDFAST_SRC_STORAGE_H_
+#define HOLDFAST_SRC_STORAGE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "holdfast/status.h"
+
+namespace holdfast::internal {
+
+enum class Family : uint8_t { kDefault = 0, kData, kMeta, kVersions, kMessages };
+inline constexpr int kFamilyCount = 5;
+// The on-disk column family name ("default", "data", "meta", "versions", "messages").
+std::string_view FamilyName(Family f);
+
+// Keys in [lower, upper); an empty `upper` means no upper bound.
+struct ScanRange {
+  std::string lower;
+  std::string upper;
+  // Every key that starts with `prefix`.
+  static ScanRange Prefix(std::string_view prefix);
+};
+
+// Called for each key in order; return false to stop the scan early.
+using ScanVisitor = std::function<bool(std::string_view key, std::string_view value)>;
+
+enum class ScanOrder : uint8_t { kForward, kReverse };
+
+class StorageTransaction {
+ public:
+  virtual ~StorageTransaction() = default;
+  // NotFound when absent; IOError on storage failure.
+  virtual Status Get(Family f, std::string_view key, std::string* value) = 0;
+  // As Get, and the commit will fail with Busy if the key changes before it.
+  virtual Status GetForUpdate(Family f, std::string_view key, std::string* value) = 0;
+  virtual Status Put(Family f, std::string_view key, std::string_view value) = 0;
+  virtual Status Delete(Family f, std::string_view key) = 0;
+  // Visits committed keys merged with this transaction's own writes.
+  virtual Status Scan(Family f, const ScanRange& range, ScanOrder order,
+                      const ScanVisitor& visit) = 0;
+  // Busy on conflict (nothing written); IOError on storage failure.
+  virtual Status Commit() = 0;
+};
+
+class Storage {
+ public:
+  virtual ~Storage() = default;
+  virtual std::unique_ptr<StorageTransaction> Begin() = 0;
+  // Reads of the latest committed state, outside any transaction.
+  virtual Status Get(Family f, std::string_view key, std::string* value) = 0;
+  virtual Status Scan(Family f, const ScanRange& range, ScanOrder order,
+                      const ScanVisitor& visit) = 0;
+  // Flushes memtables and closes; later calls fail with Closed.
+  virtual Status Close() = 0;
+};
+
+// How many times RunTransaction starts over on Busy before giving up with Busy.
+inline constexpr int kDefaultTransactionAttempts = 64;
+
+// Runs `body` in a fresh transaction and commits it. When the body or the commit returns Busy, the
+// whole transaction starts over, up to `attempts` times. Any other failure is returned as is,
+// with nothing committed. `retries`, when given, is increased by the number of restarts.
+Status RunTransaction(Storage& storage, const std::function<Status(StorageTransaction&)>& body,
+                      int attempts = kDefaultTransactionAttempts, uint64_t* retries = nullptr);
+
+}  // namespace holdfast::internal
+
+#endif  // HOLDFAST_SRC_STORAGE_H_

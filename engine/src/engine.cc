@@ -3,6 +3,7 @@
 #include "engine_core.h"
 #include "memory_volume.h"
 #include "records.h"
+#include "session_runtime.h"
 
 namespace holdfast {
 
@@ -22,6 +23,13 @@ Engine::~Engine() { (void)Close(); }
 Status Engine::Close() { return core_->Close(); }
 bool Engine::IsClosing() const { return core_->IsClosing(); }
 EngineInfo Engine::Info() const { return core_->Info(); }
+EngineStats Engine::Stats() const { return core_->runtime().Stats(); }
+
+Result<std::shared_ptr<internal::StoreCore>> Engine::OpenStoreCore(std::string_view name,
+                                                                   std::string_view codec,
+                                                                   const SessionTiming& timing) {
+  return core_->OpenStore(name, codec, timing);
+}
 
 std::string_view Version() { return HOLDFAST_VERSION_STRING; }
 uint32_t SupportedFormatVersion() { return internal::kFormatVersion; }

@@ -8,6 +8,7 @@
 #include "key_codec.h"
 #include "memory_volume.h"
 #include "rocksdb_storage.h"
+#include "session_runtime.h"
 
 namespace holdfast::internal {
 namespace {
@@ -117,6 +118,7 @@ EngineCore::EngineCore(std::string path, EngineOptions options, std::shared_ptr<
       clock_(std::move(clock)),
       storage_(std::move(storage)),
       incarnation_(manifest.last_incarnation),
+      runtime_(std::make_shared<SessionRuntime>(storage_.get(), options_, clock_, incarnation_)),
       manifest_(std::move(manifest)) {}
 
 EngineCore::~EngineCore() { (void)Close(); }
@@ -158,10 +160,21 @@ std::vector<StoreEntry> EngineCore::Stores() const {
   return manifest_.stores;
 }
 
+Result<std::shared_ptr<StoreCore>> EngineCore::OpenStore(std::string_view name,
+                                                         std::string_view codec,
+                                                         const SessionTiming& timing) {
+  if (Status s = RegisterStore(name, codec, ""); !s.ok()) return s;
+  return runtime_->OpenStore(std::string(name), std::string(codec), timing);
+}
+
 Status EngineCore::Close() {
   closing_.store(true);
   std::lock_guard lock(mu_);
-  if (!close_status_) close_status_ = storage_->Close();
+  if (!close_status_) {
+    Status sessions = runtime_->Shutdown();
+    Status storage = storage_->Close();
+    close_status_ = sessions.ok() ? storage : sessions;
+  }
   return *close_status_;
 }
 

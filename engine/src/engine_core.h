@@ -15,10 +15,14 @@
 
 #include "holdfast/engine.h"
 #include "holdfast/options.h"
+#include "holdfast/session.h"
 #include "records.h"
 #include "storage.h"
 
 namespace holdfast::internal {
+
+class SessionRuntime;
+class StoreCore;
 
 class EngineCore {
  public:
@@ -38,6 +42,13 @@ class EngineCore {
   // The registered stores, by name.
   std::vector<StoreEntry> Stores() const;
 
+  // The session machinery (stores, sessions, auto-saver, stats).
+  SessionRuntime& runtime() { return *runtime_; }
+  // Registers the store in the manifest and returns its in-memory core.
+  Result<std::shared_ptr<StoreCore>> OpenStore(std::string_view name, std::string_view codec,
+                                               const SessionTiming& timing);
+
+  // Ends every session (final saves), then closes the storage. Idempotent.
   Status Close();
   bool IsClosing() const { return closing_.load(); }
   EngineInfo Info() const;
@@ -52,6 +63,7 @@ class EngineCore {
   const std::shared_ptr<Clock> clock_;
   const std::unique_ptr<Storage> storage_;
   const uint64_t incarnation_;
+  const std::shared_ptr<SessionRuntime> runtime_;
 
   std::atomic<bool> closing_{false};
 

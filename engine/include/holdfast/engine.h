@@ -11,13 +11,17 @@
 #include <string>
 #include <vector>
 
+#include "holdfast/codec.h"
 #include "holdfast/options.h"
+#include "holdfast/stats.h"
 #include "holdfast/status.h"
+#include "holdfast/store.h"
 
 namespace holdfast {
 
 namespace internal {
 class EngineCore;
+class StoreCore;
 }  // namespace internal
 
 // Facts about the open database.
@@ -56,12 +60,30 @@ class Engine {
   bool IsClosing() const;
 
   EngineInfo Info() const;
+  EngineStats Stats() const;
+
+  // Opens the store `name` (registering it in the database on first use) with the codec `Codec`.
+  // Returns InvalidArgument for a bad name, a store registered with another codec, a template
+  // the codec cannot encode, or bad timing options; Closed after Close().
+  template <ProfileCodec Codec>
+  Result<Store<Codec>> OpenStore(std::string_view name,
+                                 StoreOptions<typename Codec::Value> options = {}) {
+    auto template_bytes = Codec::Encode(options.template_value);
+    if (!template_bytes.ok()) return template_bytes.status().WithContext("encoding the template");
+    auto core = OpenStoreCore(name, Codec::kName, options);
+    if (!core.ok()) return core.status();
+    return Store<Codec>(std::move(*core), std::move(options.template_value),
+                        std::make_shared<const std::string>(std::move(*template_bytes)));
+  }
 
   // For Holdfast's own internal code and tests; not part of the stable API.
   internal::EngineCore& core() { return *core_; }
 
  private:
   explicit Engine(std::unique_ptr<internal::EngineCore> core);
+  Result<std::shared_ptr<internal::StoreCore>> OpenStoreCore(std::string_view name,
+                                                             std::string_view codec,
+                                                             const SessionTiming& timing);
   std::unique_ptr<internal::EngineCore> core_;
 };
 

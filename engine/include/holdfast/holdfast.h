@@ -4,9 +4,15 @@
 #define HOLDFAST_HOLDFAST_H_
 
 #include "holdfast/clock.h"
+#include "holdfast/codec.h"
 #include "holdfast/engine.h"
+#include "holdfast/hooks.h"
 #include "holdfast/limits.h"
 #include "holdfast/options.h"
+#include "holdfast/profile.h"
+#include "holdfast/session.h"
+#include "holdfast/stats.h"
 #include "holdfast/status.h"
+#include "holdfast/store.h"
 
 #endif  // HOLDFAST_HOLDFAST_H_

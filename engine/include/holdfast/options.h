@@ -3,12 +3,15 @@
 #ifndef HOLDFAST_OPTIONS_H_
 #define HOLDFAST_OPTIONS_H_
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "holdfast/clock.h"
+#include "holdfast/hooks.h"
 #include "holdfast/limits.h"
 
 namespace holdfast {
@@ -23,6 +26,16 @@ class MemoryVolume {
 
  protected:
   MemoryVolume() = default;
+};
+
+// A lock left by an engine that is gone, reported when a start takes it over.
+struct OrphanTakeover {
+  std::string store;
+  std::string key;
+  uint64_t previous_incarnation = 0;
+  uint64_t previous_session_id = 0;
+  std::string previous_owner;
+  int64_t lock_acquired_unix_ms = 0;
 };
 
 struct EngineOptions {
@@ -50,6 +63,26 @@ struct EngineOptions {
 
   // When set, the database lives in this in-memory volume instead of on disk (fast tests).
   std::shared_ptr<MemoryVolume> memory_volume;
+
+  // Worker threads for auto-saves, handoff releases and shutdown saves. Default 4: enough for
+  // concurrent saves to share WAL syncs (group commit) on a small machine.
+  int worker_threads = 4;
+
+  // Storage errors (IOError, ResourceExhausted) within `critical_window` that put the engine in
+  // its critical state. Defaults 5 within 120 s, as ProfileStore. The state clears at the next
+  // successful save.
+  int critical_error_threshold = 5;
+  std::chrono::milliseconds critical_window{120'000};
+  // Called with true on entering and false on leaving the critical state, on the thread whose
+  // save crossed the line. Default: none.
+  std::function<void(bool critical)> on_critical_state;
+
+  // Called when StartSession takes over a lock that a previous engine (a crashed process) left
+  // behind, on the starting thread. Default: a line on stderr.
+  std::function<void(const OrphanTakeover&)> on_orphan_takeover;
+
+  // Test seams inside commits (holdfast/hooks.h). Default: none.
+  std::shared_ptr<FaultHooks> fault_hooks;
 
   // Free-form text stored with every lock this engine takes (host, process, server name) so an
   // operator can tell who holds a profile. Default: "<hostname>:<pid>".

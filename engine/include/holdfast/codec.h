@@ -1,0 +1,36 @@
+// Codecs turn a store's in-memory profile data into payload bytes and back. A codec is a type
+// with:
+//   using Value = ...;                                     // the profile data type
+//   static constexpr std::string_view kName = "...";       // stored in the store registry
+//   static Result<std::string> Encode(const Value&);       // InvalidArgument when unencodable
+//   static Result<Value> Decode(std::string_view bytes);   // Corruption when the bytes are bad
+// and optionally
+//   static void Reconcile(Value& data, const Value& template_value);  // fill missing fields
+#ifndef HOLDFAST_CODEC_H_
+#define HOLDFAST_CODEC_H_
+
+#include <string>
+#include <string_view>
+
+#include "holdfast/status.h"
+
+namespace holdfast {
+
+// Opaque bytes: the profile data is a std::string the game encodes itself.
+struct BytesCodec {
+  using Value = std::string;
+  static constexpr std::string_view kName = "bytes";
+  static Result<std::string> Encode(const Value& value) { return value; }
+  static Result<Value> Decode(std::string_view bytes) { return std::string(bytes); }
+};
+
+template <typename Codec>
+concept ProfileCodec = requires(const typename Codec::Value& v, std::string_view b) {
+  { Codec::kName } -> std::convertible_to<std::string_view>;
+  { Codec::Encode(v) } -> std::same_as<Result<std::string>>;
+  { Codec::Decode(b) } -> std::same_as<Result<typename Codec::Value>>;
+};
+
+}  // namespace holdfast
+
+#endif  // HOLDFAST_CODEC_H_

@@ -1,0 +1,119 @@
+// Profile<Codec>: the handle of an active session on one profile, with typed data.
+//
+// Data access is race-free by construction: the data lives inside the handle and is reached only
+// through Edit(fn) and Read(fn), which run `fn` under the profile's data lock. Saves (yours, the
+// auto-saver's, a handoff's) encode the data under the same lock, so they never see a half-made
+// edit. Do not keep references to the data outside fn.
+//
+// Copies of a Profile share one session. All methods are thread-safe. Errors are those of
+// RawSession (holdfast/session.h).
+#ifndef HOLDFAST_PROFILE_H_
+#define HOLDFAST_PROFILE_H_
+
+#include <memory>
+#include <mutex>
+#include <utility>
+
+#include "holdfast/codec.h"
+#include "holdfast/session.h"
+
+namespace holdfast {
+
+template <typename Codec>
+class Profile {
+ public:
+  using Value = typename Codec::Value;
+
+  // Runs fn(Value&) under the data lock. LockLost (or Closed) when the session is no longer
+  // active; the data is then not touched.
+  template <typename Fn>
+  Status Edit(Fn&& fn) {
+    std::lock_guard lock(slot_->mu);
+    if (!raw_.IsActive()) return Status::LockLost("session is no longer active");
+    std::forward<Fn>(fn)(slot_->data);
+    return Status::Ok();
+  }
+
+  // Runs fn(const Value&) under the data lock. Works after the session ended too, so that data a
+  // steal left unsaved can still be read.
+  template <typename Fn>
+  void Read(Fn&& fn) const {
+    std::lock_guard lock(slot_->mu);
+    std::forward<Fn>(fn)(static_cast<const Value&>(slot_->data));
+  }
+
+  // A copy of the current data.
+  Value Data() const {
+    std::lock_guard lock(slot_->mu);
+    return slot_->data;
+  }
+
+  // The data as of the last successful save (or as loaded).
+  Value LastSavedData() const {
+    auto decoded = Codec::Decode(raw_.LastSavedBytes());
+    return decoded.ok() ? std::move(*decoded) : Value{};
+  }
+
+  // Fills what the data lacks from the store's template, when the codec supports it.
+  Status Reconcile() {
+    if constexpr (requires(Value & d, const Value& t) { Codec::Reconcile(d, t); }) {
+      return Edit([this](Value& d) { Codec::Reconcile(d, slot_->template_value); });
+    } else {
+      return IsActive() ? Status::Ok() : Status::LockLost("session is no longer active");
+    }
+  }
+
+  Status Save() { return raw_.Save(); }
+  Status EndSession() { return raw_.EndSession(); }
+  bool IsActive() const { return raw_.IsActive(); }
+  ProfileInfo Info() const { return raw_.Info(); }
+  Status AddUserId(int64_t id) { return raw_.AddUserId(id); }
+  Status RemoveUserId(int64_t id) { return raw_.RemoveUserId(id); }
+  Status SetMetadata(std::string_view key, std::string_view value) {
+    return raw_.SetMetadata(key, value);
+  }
+  Status EraseMetadata(std::string_view key) { return raw_.EraseMetadata(key); }
+  std::optional<std::string> Metadata(std::string_view key) const { return raw_.Metadata(key); }
+
+  void OnSave(std::function<void()> fn) { raw_.OnSave(std::move(fn)); }
+  void OnLastSave(std::function<void(EndReason)> fn) { raw_.OnLastSave(std::move(fn)); }
+  void OnSessionEnd(std::function<void(const SessionEnd&)> fn) { raw_.OnSessionEnd(std::move(fn)); }
+  // fn receives the data as saved.
+  void OnAfterSave(std::function<void(const Value&)> fn) {
+    if (!fn) {
+      raw_.OnAfterSave(nullptr);
+      return;
+    }
+    raw_.OnAfterSave([fn = std::move(fn)](std::string_view bytes) {
+      auto decoded = Codec::Decode(bytes);
+      if (decoded.ok()) fn(*decoded);
+    });
+  }
+
+  const RawSession& raw() const { return raw_; }
+
+ private:
+  template <typename C>
+  friend class Store;
+
+  struct Slot final : DataSlot {
+    Slot(Value d, Value t) : data(std::move(d)), template_value(std::move(t)) {}
+    Result<std::string> Encode() override {
+      std::lock_guard lock(mu);
+      return Codec::Encode(data);
+    }
+    mutable std::mutex mu;
+    Value data;
+    const Value template_value;
+  };
+
+  Profile(RawSession raw, std::shared_ptr<Slot> slot)
+      : raw_(std::move(raw)), slot_(std::move(slot)) {}
+
+  RawSession raw_;
+  std::shared_ptr<Slot> slot_;
+};
+
+}  // namespace holdfast
+
+#endif  // HOLDFAST_PROFILE_H_

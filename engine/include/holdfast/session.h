@@ -1,0 +1,147 @@
+// Session types shared by every store: start options, end reasons, profile info, and RawSession,
+// the byte-level session handle that the typed Profile<Codec> wraps.
+#ifndef HOLDFAST_SESSION_H_
+#define HOLDFAST_SESSION_H_
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "holdfast/status.h"
+
+namespace holdfast {
+
+namespace internal {
+class SessionCore;
+}  // namespace internal
+
+// A cancel switch shared between the code that starts a session and the code that may abandon it
+// (a player leaving while their profile loads). Thread-safe.
+class CancelToken {
+ public:
+  void Cancel() { cancelled_.store(true); }
+  bool IsCancelled() const { return cancelled_.load(); }
+
+ private:
+  std::atomic<bool> cancelled_{false};
+};
+
+struct SessionOptions {
+  // Take the profile at once from a live session instead of asking it to hand off. The old
+  // session is fenced out (its later writes fail with LockLost) and its unsaved changes are lost
+  // to it; its OnSessionEnd reports kStolen.
+  bool steal = false;
+  // Polled while the start waits; returning true ends the start with Cancelled.
+  std::function<bool()> cancel;
+  // Cancelling the token ends the start with Cancelled.
+  std::shared_ptr<CancelToken> cancel_token;
+  // How long the start may wait in all; TimedOut afterwards. Default: the store's start_timeout.
+  std::optional<std::chrono::milliseconds> timeout;
+};
+
+// Timing of sessions in one store. Defaults suit a game server writing to local disk.
+struct SessionTiming {
+  // Every active profile is saved about once per period, spread evenly over it. Default 60 s:
+  // local commits are cheap, so Holdfast saves five times as often as ProfileStore's 300 s.
+  std::chrono::milliseconds autosave_period{60'000};
+  // How long a handoff waits for the holder's final save before stealing. Default 5 s; a healthy
+  // holder finishes in one commit (milliseconds).
+  std::chrono::milliseconds handoff_timeout{5'000};
+  // Default SessionOptions::timeout. Default 60 s.
+  std::chrono::milliseconds start_timeout{60'000};
+};
+
+enum class EndReason : uint8_t {
+  kManual,    // EndSession()
+  kExternal,  // handed off to a newer StartSession of the same profile
+  kShutdown,  // Engine::Close()
+  kStolen,    // taken by a steal (option or handoff timeout); the final save did not happen
+  kLockLost,  // a write found the lock no longer this session's (e.g. a rollback bumped the epoch)
+};
+std::string_view EndReasonName(EndReason reason);  // "manual", "external", ...
+
+struct SessionEnd {
+  EndReason reason;
+  // True when data changed since the last successful save was never written: the change is lost
+  // to storage but still readable through the handle's Read().
+  bool unsaved_changes = false;
+  std::string detail;
+};
+
+struct ProfileInfo {
+  std::string store;
+  std::string key;
+  uint64_t version = 0;  // version number of the last saved payload
+  uint64_t epoch = 0;    // this session's fencing token
+  uint64_t session_id = 0;
+  int64_t created_unix_ms = 0;  // when the profile was first created
+  int64_t updated_unix_ms = 0;  // last successful save
+  uint64_t load_count = 0;      // sessions ever started on the profile, this one included
+  int64_t first_session_unix_ms = 0;
+  std::vector<int64_t> user_ids;
+};
+
+// The typed side of a session: Profile<Codec> implements it to hand its data to the engine.
+class DataSlot {
+ public:
+  virtual ~DataSlot() = default;
+  // Encodes the current data (takes the slot's own lock). Called by saves on any engine thread.
+  virtual Result<std::string> Encode() = 0;
+};
+
+// A byte-level session handle. Copies share one session. Thread-safe.
+//
+// Errors common to the writing methods:
+//   LockLost  the session ended by handoff, steal or fencing (or Save after EndSession);
+//   Closed    the engine is closed;
+//   IOError / ResourceExhausted  storage failed; the data stays in memory, the session stays
+//             active, and the auto-saver retries;
+//   InvalidArgument  the payload is larger than EngineOptions::max_payload_bytes or the codec
+//             could not encode it; the session stays active.
+class RawSession {
+ public:
+  RawSession() = default;
+  explicit RawSession(std::shared_ptr<internal::SessionCore> core) : core_(std::move(core)) {}
+
+  // Writes the current data now, keeping the lock. OK without a write when nothing changed.
+  Status Save();
+  // Final save, then releases the lock. Idempotent after a successful EndSession (returns OK);
+  // LockLost when the session had already ended another way.
+  Status EndSession();
+  bool IsActive() const;
+  ProfileInfo Info() const;
+  // The payload of the last successful save (or the loaded payload).
+  std::string LastSavedBytes() const;
+
+  // User ids and metadata are saved with the next save. InvalidArgument for an empty metadata key.
+  Status AddUserId(int64_t id);
+  Status RemoveUserId(int64_t id);
+  Status SetMetadata(std::string_view key, std::string_view value);
+  Status EraseMetadata(std::string_view key);
+  std::optional<std::string> Metadata(std::string_view key) const;
+
+  // Signals. Each replaces the previous handler. They run on the thread doing the save
+  // (the caller of Save/EndSession, an engine worker for auto-saves, handoffs and shutdown) with
+  // the session's save lock held: a handler may Edit/Read the profile but must not call Save or
+  // EndSession on it.
+  void OnSave(std::function<void()> fn);                         // before every save
+  void OnLastSave(std::function<void(EndReason)> fn);            // before the final save
+  void OnAfterSave(std::function<void(std::string_view)> fn);    // after a save, with its payload
+  void OnSessionEnd(std::function<void(const SessionEnd&)> fn);  // once, when the session ends
+
+  void AttachSlot(std::shared_ptr<DataSlot> slot);
+  internal::SessionCore* core() const { return core_.get(); }
+
+ private:
+  std::shared_ptr<internal::SessionCore> core_;
+};
+
+}  // namespace holdfast
+
+#endif  // HOLDFAST_SESSION_H_

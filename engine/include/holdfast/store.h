@@ -1,0 +1,82 @@
+// Store<Codec>: a named collection of profiles whose data is encoded by Codec. Get one from
+// Engine::OpenStore<Codec>(name, options). Copies share one store. Thread-safe.
+#ifndef HOLDFAST_STORE_H_
+#define HOLDFAST_STORE_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "holdfast/codec.h"
+#include "holdfast/profile.h"
+#include "holdfast/session.h"
+
+namespace holdfast {
+
+namespace internal {
+class StoreCore;
+// Non-template entry points used by Store<Codec>; defined in engine/src/store_core.cc.
+Result<RawSession> StartRawSession(StoreCore& store, std::string_view key,
+                                   const SessionOptions& options,
+                                   const std::string& template_bytes);
+Status AbandonRawSession(RawSession& session, const Status& why);
+const std::string& StoreName(const StoreCore& store);
+}  // namespace internal
+
+template <typename Value>
+struct StoreOptions : SessionTiming {
+  // The data of a profile that was never saved.
+  Value template_value{};
+};
+
+template <typename Codec>
+class Store {
+ public:
+  using Value = typename Codec::Value;
+
+  // Starts a session on `key`: acquires the lock (handing off from or stealing from a live
+  // session of this engine, taking over a lock left by a crashed engine), loads the data (the
+  // template when the profile is new), bumps the load count.
+  // Returns:
+  //   InvalidArgument  the key is empty or longer than kMaxProfileKeyBytes;
+  //   Aborted          a newer StartSession for the same key superseded this one;
+  //   Cancelled        options.cancel or options.cancel_token said so;
+  //   TimedOut         options.timeout (or the store's start_timeout) passed;
+  //   Closed           the engine is closing;
+  //   Corruption       the stored record failed verification or decoding (nothing changed);
+  //   IOError / ResourceExhausted / Busy  storage trouble (nothing changed).
+  // A start that fails leaves no lock behind and changes no stored data.
+  Result<Profile<Codec>> StartSession(std::string_view key, const SessionOptions& options = {}) {
+    auto raw = internal::StartRawSession(*core_, key, options, *template_bytes_);
+    if (!raw.ok()) return raw.status();
+    auto data = Codec::Decode(raw->LastSavedBytes());
+    if (!data.ok()) {
+      Status why = data.status().code() == StatusCode::kCorruption
+                       ? data.status()
+                       : Status::Corruption(data.status().ToString());
+      (void)internal::AbandonRawSession(*raw, why);
+      return why.WithContext("decoding profile with codec '" + std::string(Codec::kName) + "'");
+    }
+    auto slot = std::make_shared<typename Profile<Codec>::Slot>(std::move(*data), template_value_);
+    raw->AttachSlot(slot);
+    return Profile<Codec>(std::move(*raw), std::move(slot));
+  }
+
+  const std::string& name() const { return internal::StoreName(*core_); }
+
+ private:
+  friend class Engine;
+  Store(std::shared_ptr<internal::StoreCore> core, Value template_value,
+        std::shared_ptr<const std::string> template_bytes)
+      : core_(std::move(core)),
+        template_value_(std::move(template_value)),
+        template_bytes_(std::move(template_bytes)) {}
+
+  std::shared_ptr<internal::StoreCore> core_;
+  Value template_value_;
+  std::shared_ptr<const std::string> template_bytes_;
+};
+
+}  // namespace holdfast
+
+#endif  // HOLDFAST_STORE_H_

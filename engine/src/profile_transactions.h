@@ -1,0 +1,87 @@
+// The transactions that touch a profile's lock: acquire, save (optionally releasing) and abandon.
+// Each re-reads `meta` with GetForUpdate and commits only if the lock still carries the caller's
+// identity and epoch — "the record still carries my epoch", never "nobody else holds it" — so a
+// session that was ended, stolen from or superseded can never write again.
+#ifndef HOLDFAST_SRC_PROFILE_TRANSACTIONS_H_
+#define HOLDFAST_SRC_PROFILE_TRANSACTIONS_H_
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "holdfast/hooks.h"
+#include "holdfast/status.h"
+#include "records.h"
+#include "storage.h"
+
+namespace holdfast::internal {
+
+struct ProfileAddress {
+  std::string_view store;
+  std::string_view key;
+};
+
+// Who holds a lock: the engine incarnation, the session, and the epoch it acquired.
+struct LockIdentity {
+  uint64_t incarnation = 0;
+  uint64_t session_id = 0;
+  uint64_t epoch = 0;
+};
+
+struct TransactionContext {
+  Storage* storage = nullptr;
+  FaultHooks* hooks = nullptr;                 // may be null
+  std::atomic<uint64_t>* conflicts = nullptr;  // restarted transactions are added (may be null)
+  int64_t now_unix_ms = 0;
+};
+
+struct AcquireRequest {
+  uint64_t incarnation = 0;
+  uint64_t session_id = 0;
+  std::string owner;
+  std::string codec;
+  // Payload written (as version 1) when the profile does not exist yet.
+  const std::string* template_payload = nullptr;
+};
+
+struct AcquireResult {
+  uint64_t epoch = 0;
+  ProfileMeta meta;                          // as committed
+  std::string payload;                       // the loaded (or template) payload
+  uint64_t version = 0;                      // its version number
+  bool created = false;                      // the profile did not exist before
+  std::optional<SessionLock> previous_lock;  // the lock this acquisition replaced, if any
+};
+
+// Takes the lock whatever its state (the caller decided that it may: free, an orphan, a stale
+// lock of this engine, or a steal), bumping the epoch and the load count.
+// Corruption when meta or data fails verification (nothing written).
+Result<AcquireResult> AcquireProfile(const TransactionContext& ctx, ProfileAddress at,
+                                     const AcquireRequest& request);
+
+struct SaveRequest {
+  LockIdentity lock;
+  CommitKind kind = CommitKind::kSave;  // kSave keeps the lock; kRelease / kAbandon drop it
+  // New payload to write as the next version; null writes none (a pure release or meta change).
+  const std::string* payload = nullptr;
+  std::string codec;
+  const std::vector<int64_t>* user_ids = nullptr;                // replace when non-null
+  const std::map<std::string, std::string>* metadata = nullptr;  // replace when non-null
+};
+
+struct SaveResult {
+  uint64_t version = 0;  // version of the stored payload after the commit
+  int64_t updated_unix_ms = 0;
+};
+
+// LockLost when the lock is no longer `request.lock` (nothing written).
+Result<SaveResult> CommitSave(const TransactionContext& ctx, ProfileAddress at,
+                              const SaveRequest& request);
+
+}  // namespace holdfast::internal
+
+#endif  // HOLDFAST_SRC_PROFILE_TRANSACTIONS_H_

@@ -1,0 +1,305 @@
+#include "session_core.h"
+
+#include <algorithm>
+
+#include "holdfast/limits.h"
+#include "session_runtime.h"
+#include "store_core.h"
+
+namespace holdfast::internal {
+
+SessionCore::SessionCore(std::shared_ptr<StoreCore> store, std::string key, uint64_t session_id,
+                         const AcquireResult& acquired)
+    : store_(std::move(store)),
+      key_(std::move(key)),
+      session_id_(session_id),
+      epoch_(acquired.epoch),
+      created_unix_ms_(acquired.meta.created_unix_ms),
+      load_count_(acquired.meta.load_count),
+      first_session_unix_ms_(acquired.meta.first_session_unix_ms),
+      last_saved_(acquired.payload),
+      version_(acquired.version),
+      updated_unix_ms_(acquired.meta.updated_unix_ms),
+      user_ids_(acquired.meta.user_ids),
+      metadata_(acquired.meta.metadata) {}
+
+SessionRuntime& SessionCore::runtime() const { return store_->runtime(); }
+
+Status SessionCore::EndedStatus() const {
+  if (ended_ && ended_->reason == EndReason::kShutdown) {
+    return Status::Closed("the session ended because the engine closed");
+  }
+  if (ended_ && ended_->reason == EndReason::kManual) {
+    return Status::LockLost("the session was ended with EndSession");
+  }
+  if (ended_) {
+    return Status::LockLost("the session ended (" + std::string(EndReasonName(ended_->reason)) +
+                            ")" + (ended_->detail.empty() ? "" : ": " + ended_->detail));
+  }
+  return Status::LockLost("the profile was taken by another session");
+}
+
+Result<std::string> SessionCore::Encode() {
+  std::shared_ptr<DataSlot> slot;
+  {
+    std::lock_guard lock(mu_);
+    slot = slot_;
+    if (!slot) return last_saved_;
+  }
+  return slot->Encode();
+}
+
+Status SessionCore::Save() { return Commit(/*final=*/false, EndReason::kManual); }
+Status SessionCore::Finish(EndReason reason) { return Commit(/*final=*/true, reason); }
+
+Status SessionCore::Commit(bool final, EndReason reason) {
+  SessionRuntime& rt = runtime();
+  std::unique_lock save_lock(save_mu_);
+  std::function<void()> on_save;
+  std::function<void(EndReason)> on_last_save;
+  {
+    std::lock_guard lock(mu_);
+    if (ended_ && final && reason == EndReason::kManual && ended_->reason == EndReason::kManual) {
+      return Status::Ok();  // EndSession is idempotent
+    }
+    if (fenced_) return EndedStatus();
+    on_save = on_save_;
+    on_last_save = on_last_save_;
+  }
+  if (final && on_last_save) on_last_save(reason);
+  if (on_save) on_save();
+
+  auto encoded = Encode();
+  if (!encoded.ok()) {
+    return encoded.status().WithContext("encoding profile data; the session stays active");
+  }
+  std::string& payload = *encoded;
+  if (Status s = ValidatePayloadSize(payload.size(), rt.options().max_payload_bytes); !s.ok()) {
+    return s.WithContext("the session stays active and keeps the data in memory");
+  }
+
+  bool payload_changed = false;
+  uint64_t meta_generation = 0;
+  bool meta_changed = false;
+  std::vector<int64_t> user_ids;
+  std::map<std::string, std::string> metadata;
+  {
+    std::lock_guard lock(mu_);
+    payload_changed = payload != last_saved_;
+    meta_generation = meta_generation_;
+    meta_changed = meta_generation_ != meta_saved_generation_;
+    if (meta_changed) {
+      user_ids = user_ids_;
+      metadata = metadata_;
+    }
+  }
+  if (!final && !payload_changed && !meta_changed) {
+    rt.counters().saves_skipped.fetch_add(1, std::memory_order_relaxed);
+    return Status::Ok();
+  }
+
+  SaveRequest request;
+  request.lock = {rt.incarnation(), session_id_, epoch_};
+  request.kind = final ? CommitKind::kRelease : CommitKind::kSave;
+  request.payload = payload_changed ? &payload : nullptr;
+  request.codec = store_->codec();
+  request.user_ids = meta_changed ? &user_ids : nullptr;
+  request.metadata = meta_changed ? &metadata : nullptr;
+  const Clock::Duration started = rt.clock().Monotonic();
+  auto saved = CommitSave(rt.Context(), {store_->name(), key_}, request);
+  rt.RecordStorageResult(saved.status());
+
+  if (!saved.ok()) {
+    if (saved.status().code() != StatusCode::kLockLost) return saved.status();
+    bool stolen;
+    {
+      std::lock_guard lock(mu_);
+      fenced_ = true;
+      stolen = stolen_;
+    }
+    save_lock.unlock();
+    EndOnce(stolen ? EndReason::kStolen : EndReason::kLockLost, saved.status().message(),
+            payload_changed || meta_changed);
+    return saved.status();
+  }
+
+  rt.counters().saves.fetch_add(1, std::memory_order_relaxed);
+  if (payload_changed) {
+    rt.counters().bytes_written.fetch_add(payload.size(), std::memory_order_relaxed);
+  }
+  rt.counters().save_latency.Record(rt.clock().Monotonic() - started);
+  std::function<void(std::string_view)> on_after_save;
+  {
+    std::lock_guard lock(mu_);
+    if (payload_changed) last_saved_ = payload;
+    version_ = saved->version;
+    updated_unix_ms_ = saved->updated_unix_ms;
+    meta_saved_generation_ = meta_generation;
+    if (final) fenced_ = true;
+    on_after_save = on_after_save_;
+  }
+  if (on_after_save) on_after_save(payload);
+  if (final) {
+    if (reason == EndReason::kExternal)
+      rt.counters().handoffs.fetch_add(1, std::memory_order_relaxed);
+    save_lock.unlock();
+    EndOnce(reason, "", false);
+  }
+  return Status::Ok();
+}
+
+Status SessionCore::Abandon() {
+  SessionRuntime& rt = runtime();
+  std::unique_lock save_lock(save_mu_);
+  {
+    std::lock_guard lock(mu_);
+    if (fenced_) return Status::Ok();
+    fenced_ = true;
+    ended_ = SessionEnd{EndReason::kManual, false, "abandoned by its start"};
+    end_notified_ = true;  // never handed to the user: no signal
+  }
+  SaveRequest request;
+  request.lock = {rt.incarnation(), session_id_, epoch_};
+  request.kind = CommitKind::kAbandon;
+  request.codec = store_->codec();
+  auto released = CommitSave(rt.Context(), {store_->name(), key_}, request);
+  rt.RecordStorageResult(released.status());
+  save_lock.unlock();
+  store_->SessionEnded(key_, this);
+  rt.Unregister(this);
+  // LockLost means someone already took the lock over: nothing of ours is left behind.
+  if (!released.ok() && released.status().code() != StatusCode::kLockLost) return released.status();
+  return Status::Ok();
+}
+
+bool SessionCore::FenceForSteal() {
+  std::lock_guard lock(mu_);
+  if (ended_) return false;
+  fenced_ = true;
+  stolen_ = true;
+  return true;
+}
+
+bool SessionCore::MarkReleaseRequested() {
+  std::lock_guard lock(mu_);
+  if (release_requested_ || fenced_) return false;
+  release_requested_ = true;
+  return true;
+}
+
+void SessionCore::EndOnce(EndReason reason, std::string detail, std::optional<bool> unsaved) {
+  {
+    std::lock_guard lock(mu_);
+    if (ended_) return;
+  }
+  bool lost = false;
+  if (unsaved) {
+    lost = *unsaved;
+  } else {
+    auto encoded = Encode();
+    std::lock_guard lock(mu_);
+    lost = !encoded.ok() || *encoded != last_saved_ || meta_generation_ != meta_saved_generation_;
+  }
+  std::function<void(const SessionEnd&)> on_end;
+  SessionEnd end{reason, lost, std::move(detail)};
+  {
+    std::lock_guard lock(mu_);
+    if (ended_) return;  // another thread ended it meanwhile
+    fenced_ = true;
+    ended_ = end;
+    on_end = on_session_end_;
+    end_notified_ = static_cast<bool>(on_end);
+  }
+  store_->SessionEnded(key_, this);
+  runtime().Unregister(this);
+  if (on_end) on_end(end);
+}
+
+bool SessionCore::IsActive() const {
+  std::lock_guard lock(mu_);
+  return !fenced_;
+}
+
+ProfileInfo SessionCore::Info() const {
+  std::lock_guard lock(mu_);
+  ProfileInfo info;
+  info.store = store_->name();
+  info.key = key_;
+  info.version = version_;
+  info.epoch = epoch_;
+  info.session_id = session_id_;
+  info.created_unix_ms = created_unix_ms_;
+  info.updated_unix_ms = updated_unix_ms_;
+  info.load_count = load_count_;
+  info.first_session_unix_ms = first_session_unix_ms_;
+  info.user_ids = user_ids_;
+  return info;
+}
+
+std::string SessionCore::LastSavedBytes() const {
+  std::lock_guard lock(mu_);
+  return last_saved_;
+}
+
+Status SessionCore::EditUserIds(const std::function<void(std::vector<int64_t>&)>& edit) {
+  std::lock_guard lock(mu_);
+  if (fenced_) return EndedStatus();
+  edit(user_ids_);
+  std::sort(user_ids_.begin(), user_ids_.end());
+  user_ids_.erase(std::unique(user_ids_.begin(), user_ids_.end()), user_ids_.end());
+  ++meta_generation_;
+  return Status::Ok();
+}
+
+Status SessionCore::EditMetadata(
+    const std::function<Status(std::map<std::string, std::string>&)>& edit) {
+  std::lock_guard lock(mu_);
+  if (fenced_) return EndedStatus();
+  if (Status s = edit(metadata_); !s.ok()) return s;
+  ++meta_generation_;
+  return Status::Ok();
+}
+
+std::optional<std::string> SessionCore::Metadata(std::string_view key) const {
+  std::lock_guard lock(mu_);
+  auto it = metadata_.find(std::string(key));
+  if (it == metadata_.end()) return std::nullopt;
+  return it->second;
+}
+
+void SessionCore::AttachSlot(std::shared_ptr<DataSlot> slot) {
+  std::lock_guard lock(mu_);
+  slot_ = std::move(slot);
+}
+
+void SessionCore::SetOnSave(std::function<void()> fn) {
+  std::lock_guard lock(mu_);
+  on_save_ = std::move(fn);
+}
+
+void SessionCore::SetOnLastSave(std::function<void(EndReason)> fn) {
+  std::lock_guard lock(mu_);
+  on_last_save_ = std::move(fn);
+}
+
+void SessionCore::SetOnAfterSave(std::function<void(std::string_view)> fn) {
+  std::lock_guard lock(mu_);
+  on_after_save_ = std::move(fn);
+}
+
+void SessionCore::SetOnSessionEnd(std::function<void(const SessionEnd&)> fn) {
+  std::optional<SessionEnd> missed;
+  {
+    std::lock_guard lock(mu_);
+    on_session_end_ = fn;
+    // A session can end before its handler is connected (a handoff right after the start):
+    // deliver that end now, once, rather than never.
+    if (ended_ && !end_notified_ && fn) {
+      end_notified_ = true;
+      missed = ended_;
+    }
+  }
+  if (missed) fn(*missed);
+}
+
+}  // namespace holdfast::internal

@@ -1,0 +1,111 @@
+// SessionCore: one active session on one profile — its lock identity (epoch), the last saved
+// payload, user ids and metadata, signals, and the save / final-save logic. RawSession and
+// Profile<Codec> are handles to it.
+//
+// Locks: save_mu_ is held for the whole of each save (so saves of one session, including an
+// auto-save racing EndSession, run one after another); mu_ guards the state below and is never
+// held while calling user code, the data slot, the store or the runtime.
+// Lock order: save_mu_ -> slot's data lock -> StoreCore::mu_ -> mu_.
+#ifndef HOLDFAST_SRC_SESSION_CORE_H_
+#define HOLDFAST_SRC_SESSION_CORE_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "holdfast/session.h"
+#include "profile_transactions.h"
+
+namespace holdfast::internal {
+
+class StoreCore;
+class SessionRuntime;
+
+class SessionCore : public std::enable_shared_from_this<SessionCore> {
+ public:
+  SessionCore(std::shared_ptr<StoreCore> store, std::string key, uint64_t session_id,
+              const AcquireResult& acquired);
+
+  const std::string& key() const { return key_; }
+  uint64_t session_id() const { return session_id_; }
+  uint64_t epoch() const { return epoch_; }
+  StoreCore& store() const { return *store_; }
+
+  // A save that keeps the lock (Save(), auto-save). OK without a write when nothing changed.
+  Status Save();
+  // The final save that releases the lock and ends the session with `reason` (kManual,
+  // kExternal, kShutdown). Fires OnLastSave first.
+  Status Finish(EndReason reason);
+  // Gives the lock back without saving and ends the session silently: for a start that was
+  // superseded, cancelled or failed to decode after its acquisition committed.
+  Status Abandon();
+
+  // Called by a starter holding StoreCore::mu_: no new writes may begin; a save in flight is
+  // left to the database's fence. Returns false if the session had already ended.
+  bool FenceForSteal();
+  // Ends the session (once) with `reason`, firing OnSessionEnd; `unsaved` is computed when unset.
+  void EndOnce(EndReason reason, std::string detail, std::optional<bool> unsaved = std::nullopt);
+  // Marks that a handoff asked this session to release; true only for the first request.
+  bool MarkReleaseRequested();
+
+  bool IsActive() const;
+  ProfileInfo Info() const;
+  std::string LastSavedBytes() const;
+  Status EditUserIds(const std::function<void(std::vector<int64_t>&)>& edit);
+  Status EditMetadata(const std::function<Status(std::map<std::string, std::string>&)>& edit);
+  std::optional<std::string> Metadata(std::string_view key) const;
+  void AttachSlot(std::shared_ptr<DataSlot> slot);
+
+  void SetOnSave(std::function<void()> fn);
+  void SetOnLastSave(std::function<void(EndReason)> fn);
+  void SetOnAfterSave(std::function<void(std::string_view)> fn);
+  void SetOnSessionEnd(std::function<void(const SessionEnd&)> fn);
+
+ private:
+  // The shared body of Save and Finish.
+  Status Commit(bool final, EndReason reason);
+  // The status for a write attempted after the session ended.
+  Status EndedStatus() const;
+  // Encodes the current data: the slot's encoding, or the last saved payload without a slot.
+  Result<std::string> Encode();
+  SessionRuntime& runtime() const;
+
+  // Constant after construction.
+  const std::shared_ptr<StoreCore> store_;
+  const std::string key_;
+  const uint64_t session_id_;
+  const uint64_t epoch_;
+  const int64_t created_unix_ms_;
+  const uint64_t load_count_;
+  const int64_t first_session_unix_ms_;
+
+  std::mutex save_mu_;
+
+  mutable std::mutex mu_;
+  // All guarded by mu_.
+  std::shared_ptr<DataSlot> slot_;
+  bool fenced_ = false;  // no new writes: ended, or stolen
+  bool stolen_ = false;
+  bool release_requested_ = false;
+  std::optional<SessionEnd> ended_;  // set once, when the session ended
+  bool end_notified_ = false;
+  std::string last_saved_;
+  uint64_t version_ = 0;
+  int64_t updated_unix_ms_ = 0;
+  std::vector<int64_t> user_ids_;
+  std::map<std::string, std::string> metadata_;
+  uint64_t meta_generation_ = 0;  // bumped by every user id / metadata change
+  uint64_t meta_saved_generation_ = 0;
+  std::function<void()> on_save_;
+  std::function<void(EndReason)> on_last_save_;
+  std::function<void(std::string_view)> on_after_save_;
+  std::function<void(const SessionEnd&)> on_session_end_;
+};
+
+}  // namespace holdfast::internal
+
+#endif  // HOLDFAST_SRC_SESSION_CORE_H_

@@ -1,0 +1,197 @@
+#include "store_core.h"
+
+#include <algorithm>
+
+#include "holdfast/limits.h"
+#include "holdfast/store.h"
+#include "session_core.h"
+#include "session_runtime.h"
+
+namespace holdfast::internal {
+namespace {
+// Longest real wait between checks of a cancel predicate or token.
+constexpr Clock::Duration kCancelPoll = std::chrono::milliseconds(10);
+}  // namespace
+
+StoreCore::StoreCore(std::shared_ptr<SessionRuntime> runtime, std::string name, std::string codec,
+                     SessionTiming timing)
+    : runtime_(std::move(runtime)),
+      name_(std::move(name)),
+      codec_(std::move(codec)),
+      timing_(timing) {}
+
+bool StoreCore::Cancelled(const SessionOptions& options) {
+  if (options.cancel_token && options.cancel_token->IsCancelled()) return true;
+  return options.cancel && options.cancel();
+}
+
+Result<RawSession> StoreCore::Start(std::string_view key_view, const SessionOptions& options,
+                                    const std::string& template_payload) {
+  if (Status s = ValidateProfileKey(key_view); !s.ok()) return s;
+  SessionRuntime& rt = *runtime_;
+  if (!rt.BeginStart()) return Status::Closed("engine is closing");
+  struct StartGuard {
+    SessionRuntime& rt;
+    ~StartGuard() { rt.EndStart(); }
+  } guard{rt};
+
+  Clock& clock = rt.clock();
+  const Clock::Duration started = clock.Monotonic();
+  const Clock::Duration deadline = started + options.timeout.value_or(timing_.start_timeout);
+  std::optional<Clock::Duration> handoff_deadline;
+  const std::string key(key_view);
+
+  std::unique_lock lock(mu_);
+  KeyEntry& entry = entries_[key];  // map nodes are stable; erased only when unused (below)
+  const uint64_t me = ++entry.newest_start;
+  ++entry.starters;
+  cv_.notify_all();  // older starters of this key see they are superseded
+
+  Status failure;
+  std::shared_ptr<SessionCore> session;
+  for (;;) {
+    if (rt.closing()) {
+      failure = Status::Closed("engine is closing");
+      break;
+    }
+    if (entry.newest_start != me) {
+      failure = Status::Aborted("a newer StartSession for this profile superseded this one");
+      break;
+    }
+    lock.unlock();
+    bool cancelled = Cancelled(options);  // user code: never under mu_
+    lock.lock();
+    if (cancelled) {
+      failure = Status::Cancelled("StartSession was cancelled");
+      break;
+    }
+    const Clock::Duration now = clock.Monotonic();
+    if (now >= deadline) {
+      failure = Status::TimedOut("StartSession timed out waiting for the profile");
+      break;
+    }
+    Clock::Duration wake = std::min(deadline, now + kCancelPoll);
+    if (entry.acquiring) {
+      clock.WaitUntil(cv_, lock, wake);
+      continue;
+    }
+    std::shared_ptr<SessionCore> victim;
+    if (entry.holder) {
+      bool steal = options.steal || (handoff_deadline && now >= *handoff_deadline);
+      if (!steal) {
+        if (!handoff_deadline) {
+          handoff_deadline = now + timing_.handoff_timeout;
+          std::shared_ptr<SessionCore> holder = entry.holder;
+          if (holder->MarkReleaseRequested()) {
+            rt.Submit([holder] { (void)holder->Finish(EndReason::kExternal); });
+          }
+        }
+        clock.WaitUntil(cv_, lock, std::min(wake, *handoff_deadline));
+        continue;
+      }
+      victim = std::move(entry.holder);
+      victim->FenceForSteal();
+    }
+    entry.acquiring = true;
+    lock.unlock();
+    auto acquired = Acquire(key, template_payload, victim);
+    lock.lock();
+    entry.acquiring = false;
+    cv_.notify_all();
+    if (!acquired.ok()) {
+      failure = acquired.status();
+      break;
+    }
+    session = std::move(*acquired);
+    // The acquisition committed; keep it only if this start is still wanted.
+    lock.unlock();
+    cancelled = Cancelled(options);
+    lock.lock();
+    if (entry.newest_start != me || rt.closing() || cancelled) {
+      failure = entry.newest_start != me
+                    ? Status::Aborted("a newer StartSession for this profile superseded this one")
+                : rt.closing() ? Status::Closed("engine is closing")
+                               : Status::Cancelled("StartSession was cancelled");
+      lock.unlock();
+      (void)session->Abandon();  // gives the lock back; the stored data is unchanged
+      lock.lock();
+      session.reset();
+      break;
+    }
+    entry.holder = session;
+    rt.Register(session);
+    break;
+  }
+  --entry.starters;
+  if (!entry.holder && !entry.acquiring && entry.starters == 0) entries_.erase(key);
+  lock.unlock();
+  if (!session) return failure;
+  rt.counters().starts.fetch_add(1, std::memory_order_relaxed);
+  rt.counters().start_latency.Record(clock.Monotonic() - started);
+  return RawSession(std::move(session));
+}
+
+Result<std::shared_ptr<SessionCore>> StoreCore::Acquire(
+    const std::string& key, const std::string& template_payload,
+    const std::shared_ptr<SessionCore>& victim) {
+  SessionRuntime& rt = *runtime_;
+  AcquireRequest request;
+  request.incarnation = rt.incarnation();
+  request.session_id = rt.NextSessionId();
+  request.owner = rt.options().owner_description;
+  request.codec = codec_;
+  request.template_payload = &template_payload;
+  auto acquired = AcquireProfile(rt.Context(), {name_, key}, request);
+  rt.RecordStorageResult(acquired.status());
+  bool stole = false;
+  if (acquired.ok() && victim && acquired->previous_lock &&
+      acquired->previous_lock->session_id == victim->session_id() &&
+      acquired->previous_lock->incarnation == rt.incarnation()) {
+    stole = true;
+    rt.counters().steals.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (victim) {
+    // Fenced either way: a victim whose final save landed first has already ended (kExternal)
+    // and this is a no-op; otherwise its lock is gone (or, if the acquire failed, unusable).
+    victim->EndOnce(EndReason::kStolen, "the profile was taken by session " +
+                                            std::to_string(request.session_id) +
+                                            (stole ? "" : " (acquire failed)"));
+  }
+  if (!acquired.ok()) return acquired.status();
+  if (acquired->previous_lock && !stole) {
+    const SessionLock& previous = *acquired->previous_lock;
+    rt.counters().orphans_taken_over.fetch_add(1, std::memory_order_relaxed);
+    rt.ReportOrphan(OrphanTakeover{name_, key, previous.incarnation, previous.session_id,
+                                   previous.owner, previous.acquired_unix_ms});
+  }
+  return std::make_shared<SessionCore>(shared_from_this(), key, request.session_id, *acquired);
+}
+
+void StoreCore::SessionEnded(const std::string& key, const SessionCore* session) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return;
+  if (it->second.holder.get() == session) it->second.holder.reset();
+  if (!it->second.holder && !it->second.acquiring && it->second.starters == 0) entries_.erase(it);
+  cv_.notify_all();
+}
+
+void StoreCore::WakeAll() {
+  std::lock_guard lock(mu_);
+  cv_.notify_all();
+}
+
+// The non-template entry points of holdfast/store.h.
+Result<RawSession> StartRawSession(StoreCore& store, std::string_view key,
+                                   const SessionOptions& options,
+                                   const std::string& template_bytes) {
+  return store.Start(key, options, template_bytes);
+}
+
+Status AbandonRawSession(RawSession& session, const Status& why) {
+  return session.core() ? session.core()->Abandon() : Status::Ok();
+}
+
+const std::string& StoreName(const StoreCore& store) { return store.name(); }
+
+}  // namespace holdfast::internal

@@ -1,0 +1,71 @@
+// StoreCore: one named store's sessions inside an engine. It decides, per profile key, who may
+// acquire: a free key is acquired at once; a key held by a live session of this engine is handed
+// off (the holder is asked to make its final save and release) or stolen (after handoff_timeout,
+// or at once with SessionOptions::steal); of several waiting starters the newest wins.
+//
+// Thread safety: all methods are thread-safe. Lock order: StoreCore::mu_ -> SessionCore::mu_
+// -> SessionRuntime::mu_. User code (cancel predicates) is never called with mu_ held.
+#ifndef HOLDFAST_SRC_STORE_CORE_H_
+#define HOLDFAST_SRC_STORE_CORE_H_
+
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "holdfast/session.h"
+
+namespace holdfast::internal {
+
+class SessionCore;
+class SessionRuntime;
+
+class StoreCore : public std::enable_shared_from_this<StoreCore> {
+ public:
+  StoreCore(std::shared_ptr<SessionRuntime> runtime, std::string name, std::string codec,
+            SessionTiming timing);
+
+  const std::string& name() const { return name_; }
+  const std::string& codec() const { return codec_; }
+  const SessionTiming& timing() const { return timing_; }
+  SessionRuntime& runtime() const { return *runtime_; }
+
+  // See Store::StartSession for the contract.
+  Result<RawSession> Start(std::string_view key, const SessionOptions& options,
+                           const std::string& template_payload);
+
+  // A session ended: forget it as the key's holder and wake waiting starters.
+  void SessionEnded(const std::string& key, const SessionCore* session);
+  // Wakes every waiting starter (engine closing).
+  void WakeAll();
+
+ private:
+  struct KeyEntry {
+    std::shared_ptr<SessionCore> holder;  // the live session of this engine, if any
+    bool acquiring = false;               // a starter is running the acquire transaction
+    uint64_t newest_start = 0;            // generation of the newest starter
+    int starters = 0;                     // starters currently inside Start for this key
+  };
+
+  // Runs the acquire transaction and, if the start is still wanted, registers the session.
+  // Called without mu_; `victim` is the session being stolen from, if any.
+  Result<std::shared_ptr<SessionCore>> Acquire(const std::string& key,
+                                               const std::string& template_payload,
+                                               const std::shared_ptr<SessionCore>& victim);
+  static bool Cancelled(const SessionOptions& options);
+
+  // Constant after construction.
+  const std::shared_ptr<SessionRuntime> runtime_;
+  const std::string name_;
+  const std::string codec_;
+  const SessionTiming timing_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;               // any entry changed
+  std::map<std::string, KeyEntry> entries_;  // guarded by mu_
+};
+
+}  // namespace holdfast::internal
+
+#endif  // HOLDFAST_SRC_STORE_CORE_H_

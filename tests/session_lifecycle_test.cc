@@ -106,6 +106,7 @@ TEST_F(Lifecycle, SignalsFireInOrder) {
   auto profile = players.StartSession("erin");
   ASSERT_OK(profile);
   std::vector<std::string> events;
+  auto close_first = CloseEngineAtExit();
   profile->OnSave([&] { events.push_back("save"); });
   profile->OnLastSave(
       [&](EndReason r) { events.push_back("last:" + std::string(EndReasonName(r))); });
@@ -188,6 +189,7 @@ TEST_F(Lifecycle, CloseEndsSessionsWithShutdownAndRefusesStarts) {
   ASSERT_OK(a);
   ASSERT_OK(b);
   std::vector<std::string> reasons;
+  auto close_first = CloseEngineAtExit();
   std::mutex mu;
   for (auto* p : {&*a, &*b}) {
     p->OnLastSave([&](EndReason r) {

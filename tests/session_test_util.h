@@ -75,6 +75,17 @@ class SessionTest : public ::testing::Test {
   // The meta record (lock, epoch, load count) stored for the profile.
   std::optional<internal::ProfileMeta> StoredMeta(const std::string& store, const std::string& key);
 
+  // Closes the engine when it goes out of scope. Declare it after the locals that signal
+  // handlers capture, so sessions end (and handlers run) while those locals still exist.
+  struct CloseAtExit {
+    SessionTest* test;
+    ~CloseAtExit() {
+      test->gate_->Release();
+      if (test->engine_) (void)test->engine_->Close();
+    }
+  };
+  CloseAtExit CloseEngineAtExit() { return CloseAtExit{this}; }
+
   std::shared_ptr<MemoryVolume> volume_ = MemoryVolume::Create();
   std::shared_ptr<FakeClock> clock_ = std::make_shared<FakeClock>();
   std::shared_ptr<CommitGate> gate_ = std::make_shared<CommitGate>();

@@ -77,6 +77,7 @@ Result<AcquireResult> AcquireProfile(const TransactionContext& ctx, ProfileAddre
     }
     if (!exists) meta.created_unix_ms = ctx.now_unix_ms;
     result.previous_lock = meta.lock;
+    if (exists) result.previous_meta = meta;
     meta.epoch += 1;
     result.epoch = meta.epoch;
     meta.lock = SessionLock{request.incarnation, request.session_id, meta.epoch,
@@ -120,6 +121,20 @@ Result<SaveResult> CommitSave(const TransactionContext& ctx, ProfileAddress at,
       ProfileRecord record{result.version, *request.payload, request.codec, ctx.now_unix_ms,
                            meta.epoch};
       if (Status w = txn.Put(Family::kData, key, EncodeProfileRecord(record)); !w.ok()) return w;
+    }
+    if (request.undo) {
+      ProfileMeta restored = request.undo->previous_meta.value_or(ProfileMeta{});
+      restored.epoch = meta.epoch;
+      restored.last_version = meta.last_version;
+      restored.lock.reset();
+      restored.release_request.reset();
+      meta = std::move(restored);
+      if (request.undo->created) {
+        if (Status w = txn.Delete(Family::kData, key); !w.ok()) return w;
+      }
+      if (Status w = txn.Put(Family::kMeta, key, EncodeProfileMeta(meta)); !w.ok()) return w;
+      return BeforeCommit(
+          ctx, {request.kind, at.store, at.key, request.lock.epoch, request.lock.session_id});
     }
     if (request.user_ids) meta.user_ids = *request.user_ids;
     if (request.metadata) meta.metadata = *request.metadata;

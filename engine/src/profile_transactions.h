@@ -55,6 +55,7 @@ struct AcquireResult {
   uint64_t version = 0;                      // its version number
   bool created = false;                      // the profile did not exist before
   std::optional<SessionLock> previous_lock;  // the lock this acquisition replaced, if any
+  std::optional<ProfileMeta> previous_meta;  // meta before the acquisition (nullopt: none)
 };
 
 // Takes the lock whatever its state (the caller decided that it may: free, an orphan, a stale
@@ -71,6 +72,10 @@ struct SaveRequest {
   std::string codec;
   const std::vector<int64_t>* user_ids = nullptr;                // replace when non-null
   const std::map<std::string, std::string>* metadata = nullptr;  // replace when non-null
+  // kAbandon only: undo the acquisition. Meta goes back to `previous_meta` (absent: a fresh
+  // record) keeping the new epoch and version counter, which never go back; when the acquisition
+  // created the profile, its template record is deleted.
+  const AcquireResult* undo = nullptr;
 };
 
 struct SaveResult {

@@ -17,6 +17,13 @@ SessionCore::SessionCore(std::shared_ptr<StoreCore> store, std::string key, uint
       created_unix_ms_(acquired.meta.created_unix_ms),
       load_count_(acquired.meta.load_count),
       first_session_unix_ms_(acquired.meta.first_session_unix_ms),
+      acquired_(AcquireResult{acquired.epoch,
+                              {},
+                              {},
+                              acquired.version,
+                              acquired.created,
+                              acquired.previous_lock,
+                              acquired.previous_meta}),
       last_saved_(acquired.payload),
       version_(acquired.version),
       updated_unix_ms_(acquired.meta.updated_unix_ms),
@@ -162,11 +169,12 @@ Status SessionCore::Abandon() {
   request.lock = {rt.incarnation(), session_id_, epoch_};
   request.kind = CommitKind::kAbandon;
   request.codec = store_->codec();
+  request.undo = &acquired_;
   auto released = CommitSave(rt.Context(), {store_->name(), key_}, request);
   rt.RecordStorageResult(released.status());
   save_lock.unlock();
-  store_->SessionEnded(key_, this);
   rt.Unregister(this);
+  store_->SessionEnded(key_, this);
   // LockLost means someone already took the lock over: nothing of ours is left behind.
   if (!released.ok() && released.status().code() != StatusCode::kLockLost) return released.status();
   return Status::Ok();
@@ -210,9 +218,11 @@ void SessionCore::EndOnce(EndReason reason, std::string detail, std::optional<bo
     on_end = on_session_end_;
     end_notified_ = static_cast<bool>(on_end);
   }
-  store_->SessionEnded(key_, this);
-  runtime().Unregister(this);
+  // The handler runs before a waiting starter is woken, so a handoff's OnSessionEnd comes
+  // before the new session exists.
   if (on_end) on_end(end);
+  runtime().Unregister(this);
+  store_->SessionEnded(key_, this);
 }
 
 bool SessionCore::IsActive() const {

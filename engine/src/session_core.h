@@ -82,6 +82,8 @@ class SessionCore : public std::enable_shared_from_this<SessionCore> {
   const int64_t created_unix_ms_;
   const uint64_t load_count_;
   const int64_t first_session_unix_ms_;
+  // What Abandon() needs to undo the acquisition.
+  const AcquireResult acquired_;
 
   std::mutex save_mu_;
 

@@ -111,17 +111,38 @@ void SessionRuntime::AutosaveLoop() {
     }
     std::shared_ptr<SessionCore> session = first->second.lock();
     schedule_.erase(first);
-    if (!session || !session->IsActive()) continue;
+    if (!session || !session->IsActive()) {
+      idle_cv_.notify_all();
+      continue;
+    }
+    ++autosaves_in_flight_;
     lock.unlock();
     bool submitted = executor_.Submit([this, session, due] {
       (void)session->Save();  // failures are counted and retried at the next period
-      if (!session->IsActive()) return;
-      auto period =
-          std::chrono::duration_cast<Clock::Duration>(session->store().timing().autosave_period);
-      ScheduleAutosave(session, std::max(due + period, clock_->Monotonic()));
+      if (session->IsActive()) {
+        auto period =
+            std::chrono::duration_cast<Clock::Duration>(session->store().timing().autosave_period);
+        ScheduleAutosave(session, std::max(due + period, clock_->Monotonic()));
+      }
+      std::lock_guard done(schedule_mu_);
+      --autosaves_in_flight_;
+      idle_cv_.notify_all();
     });
     lock.lock();
-    if (!submitted) break;
+    if (!submitted) {
+      --autosaves_in_flight_;
+      break;
+    }
+  }
+}
+
+void SessionRuntime::WaitAutosaveIdle() {
+  std::unique_lock lock(schedule_mu_);
+  for (;;) {
+    bool due_pending = !schedule_.empty() && schedule_.begin()->first <= clock_->Monotonic();
+    if (stop_autosave_ || (!due_pending && autosaves_in_flight_ == 0)) return;
+    // The auto-save thread re-checks a fake clock every few milliseconds; wake with it.
+    idle_cv_.wait_for(lock, std::chrono::milliseconds(2));
   }
 }
 

@@ -85,6 +85,10 @@ class SessionRuntime : public std::enable_shared_from_this<SessionRuntime> {
 
   EngineStats Stats() const;
 
+  // For tests on a fake clock: blocks until every auto-save due at or before the clock's current
+  // time has been dispatched and has finished.
+  void WaitAutosaveIdle();
+
   // Ends every session with a final save (OnLastSave("shutdown")), waits for them, stops the
   // auto-saver and the workers. Returns the first failure. Idempotent.
   Status Shutdown();
@@ -117,6 +121,8 @@ class SessionRuntime : public std::enable_shared_from_this<SessionRuntime> {
   std::condition_variable schedule_cv_;
   std::multimap<Clock::Duration, std::weak_ptr<SessionCore>> schedule_;  // guarded by schedule_mu_
   bool stop_autosave_ = false;                                           // guarded by schedule_mu_
+  int autosaves_in_flight_ = 0;                                          // guarded by schedule_mu_
+  std::condition_variable idle_cv_;
   std::thread autosave_thread_;
 };
 

@@ -95,7 +95,23 @@ Result<RawSession> StoreCore::Start(std::string_view key_view, const SessionOpti
     entry.acquiring = true;
     lock.unlock();
     auto acquired = Acquire(key, template_payload, victim);
+    // The acquisition committed; keep it only if this start is still wanted. A start that is
+    // not gives the lock back before `acquiring` clears, so no other starter can mistake the
+    // lock for an orphan. Cancel predicates are user code: never called under mu_.
+    cancelled = acquired.ok() && Cancelled(options);
     lock.lock();
+    if (acquired.ok() && (entry.newest_start != me || rt.closing() || cancelled)) {
+      failure = entry.newest_start != me
+                    ? Status::Aborted("a newer StartSession for this profile superseded this one")
+                : rt.closing() ? Status::Closed("engine is closing")
+                               : Status::Cancelled("StartSession was cancelled");
+      lock.unlock();
+      (void)(*acquired)->Abandon();  // the stored data is unchanged
+      lock.lock();
+      entry.acquiring = false;
+      cv_.notify_all();
+      break;
+    }
     entry.acquiring = false;
     cv_.notify_all();
     if (!acquired.ok()) {
@@ -103,21 +119,6 @@ Result<RawSession> StoreCore::Start(std::string_view key_view, const SessionOpti
       break;
     }
     session = std::move(*acquired);
-    // The acquisition committed; keep it only if this start is still wanted.
-    lock.unlock();
-    cancelled = Cancelled(options);
-    lock.lock();
-    if (entry.newest_start != me || rt.closing() || cancelled) {
-      failure = entry.newest_start != me
-                    ? Status::Aborted("a newer StartSession for this profile superseded this one")
-                : rt.closing() ? Status::Closed("engine is closing")
-                               : Status::Cancelled("StartSession was cancelled");
-      lock.unlock();
-      (void)session->Abandon();  // gives the lock back; the stored data is unchanged
-      lock.lock();
-      session.reset();
-      break;
-    }
     entry.holder = session;
     rt.Register(session);
     break;

@@ -221,5 +221,17 @@ TEST_F(Lifecycle, StoreCodecMismatchIsInvalidArgument) {
   EXPECT_CODE(engine_->OpenStore<OtherCodec>("Players", {}), kInvalidArgument);
 }
 
+TEST_F(Lifecycle, ZeroTimeoutStillAcquiresAFreeProfile) {
+  auto players = OpenPlayers();
+  SessionOptions no_wait;
+  no_wait.timeout = std::chrono::milliseconds(0);
+  auto profile = players.StartSession("hank", no_wait);
+  ASSERT_OK(profile);
+  // A held profile cannot be waited for with no time at all.
+  EXPECT_CODE(players.StartSession("hank", no_wait), kTimedOut);
+  EXPECT_TRUE(profile->IsActive());
+  EXPECT_EQ(StoredMeta("Players", "hank")->lock->session_id, profile->Info().session_id);
+}
+
 }  // namespace
 }  // namespace holdfast::test

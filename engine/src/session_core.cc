@@ -182,7 +182,7 @@ Status SessionCore::Abandon() {
 
 bool SessionCore::FenceForSteal() {
   std::lock_guard lock(mu_);
-  if (ended_) return false;
+  if (fenced_) return false;
   fenced_ = true;
   stolen_ = true;
   return true;

@@ -45,7 +45,8 @@ class SessionCore : public std::enable_shared_from_this<SessionCore> {
   Status Abandon();
 
   // Called by a starter holding StoreCore::mu_: no new writes may begin; a save in flight is
-  // left to the database's fence. Returns false if the session had already ended.
+  // left to the database's fence. Returns false if the session was already fenced (ended, or
+  // its final save committed): there is nothing to steal.
   bool FenceForSteal();
   // Ends the session (once) with `reason`, firing OnSessionEnd; `unsaved` is computed when unset.
   void EndOnce(EndReason reason, std::string detail, std::optional<bool> unsaved = std::nullopt);

@@ -66,7 +66,10 @@ Result<RawSession> StoreCore::Start(std::string_view key_view, const SessionOpti
       break;
     }
     const Clock::Duration now = clock.Monotonic();
-    if (now >= deadline) {
+    // The deadline only limits waiting: a free profile is acquired even with a zero timeout.
+    const bool must_wait = entry.acquiring || (entry.holder && !options.steal &&
+                                               !(handoff_deadline && now >= *handoff_deadline));
+    if (must_wait && now >= deadline) {
       failure = Status::TimedOut("StartSession timed out waiting for the profile");
       break;
     }
@@ -89,8 +92,13 @@ Result<RawSession> StoreCore::Start(std::string_view key_view, const SessionOpti
         clock.WaitUntil(cv_, lock, std::min(wake, *handoff_deadline));
         continue;
       }
+      if (!entry.holder->FenceForSteal()) {
+        // The holder is already finishing (its final save committed, or it lost the lock):
+        // it leaves in a moment, and there is nothing to steal.
+        clock.WaitUntil(cv_, lock, wake);
+        continue;
+      }
       victim = std::move(entry.holder);
-      victim->FenceForSteal();
     }
     entry.acquiring = true;
     lock.unlock();
@@ -151,12 +159,14 @@ Result<std::shared_ptr<SessionCore>> StoreCore::Acquire(
     stole = true;
     rt.counters().steals.fetch_add(1, std::memory_order_relaxed);
   }
-  if (victim) {
-    // Fenced either way: a victim whose final save landed first has already ended (kExternal)
-    // and this is a no-op; otherwise its lock is gone (or, if the acquire failed, unusable).
-    victim->EndOnce(EndReason::kStolen, "the profile was taken by session " +
-                                            std::to_string(request.session_id) +
-                                            (stole ? "" : " (acquire failed)"));
+  if (stole || (victim && !acquired.ok())) {
+    // A victim whose final save landed before this acquisition ends by its own path (kExternal
+    // or kManual); one whose lock was taken, or that stays fenced because the acquire failed,
+    // ends here.
+    victim->EndOnce(
+        EndReason::kStolen,
+        stole ? "the profile was taken by session " + std::to_string(request.session_id)
+              : "fenced for a steal whose acquisition failed: " + acquired.status().ToString());
   }
   if (!acquired.ok()) return acquired.status();
   if (acquired->previous_lock && !stole) {

@@ -70,7 +70,7 @@ struct EngineOptions {
 
   // Storage errors (IOError, ResourceExhausted) within `critical_window` that put the engine in
   // its critical state. Defaults 5 within 120 s, as ProfileStore. The state clears at the next
-  // successful save.
+  // successful commit (a save, or a start, which proves storage works again).
   int critical_error_threshold = 5;
   std::chrono::milliseconds critical_window{120'000};
   // Called with true on entering and false on leaving the critical state, on the thread whose

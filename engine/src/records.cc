@@ -61,6 +61,79 @@ Result<AlignedBytes> Unseal(std::string_view bytes, const char* what) {
   return AlignedBytes(body);
 }
 
+// Flatbuffers 2.0.8's Verifier bounds-checks scalar fields but does not check their alignment,
+// and checks vectors' elements only to 4 bytes. Builders always align both, so a misaligned one
+// means damaged bytes — and reading it would be undefined behaviour.
+template <typename T, typename TableType>
+bool FieldAligned(const TableType* generated, flatbuffers::voffset_t field) {
+  // Generated tables derive privately from flatbuffers::Table, at offset zero.
+  const auto* table = reinterpret_cast<const flatbuffers::Table*>(generated);
+  flatbuffers::voffset_t offset = table->GetOptionalFieldOffset(field);
+  return offset == 0 || (reinterpret_cast<uintptr_t>(table) + offset) % sizeof(T) == 0;
+}
+template <typename T>
+bool VectorAligned(const flatbuffers::Vector<T>* v) {
+  return v == nullptr || reinterpret_cast<uintptr_t>(v->data()) % sizeof(T) == 0;
+}
+
+bool Aligned(const fb::ProfileRecord* r) {
+  using R = fb::ProfileRecord;
+  return FieldAligned<uint32_t>(r, R::VT_FORMAT_VERSION) &&
+         FieldAligned<uint64_t>(r, R::VT_VERSION) &&
+         FieldAligned<uint32_t>(r, R::VT_PAYLOAD_CRC32C) &&
+         FieldAligned<int64_t>(r, R::VT_UPDATED_UNIX_MS) && FieldAligned<uint64_t>(r, R::VT_EPOCH);
+}
+
+bool Aligned(const fb::ProfileMeta* m) {
+  using M = fb::ProfileMeta;
+  using L = fb::SessionLock;
+  using Q = fb::ReleaseRequest;
+  for (auto field : {M::VT_EPOCH, M::VT_LOAD_COUNT, M::VT_FIRST_SESSION_UNIX_MS,
+                     M::VT_CREATED_UNIX_MS, M::VT_UPDATED_UNIX_MS, M::VT_LAST_VERSION,
+                     M::VT_NEXT_MESSAGE_SEQ, M::VT_ACKED_MESSAGE_SEQ}) {
+    if (!FieldAligned<uint64_t>(m, field)) return false;
+  }
+  if (!FieldAligned<uint32_t>(m, M::VT_FORMAT_VERSION) || !VectorAligned(m->user_ids())) {
+    return false;
+  }
+  if (const L* l = m->lock()) {
+    for (auto field : {L::VT_INCARNATION, L::VT_SESSION_ID, L::VT_EPOCH, L::VT_ACQUIRED_UNIX_MS,
+                       L::VT_RENEWED_UNIX_MS}) {
+      if (!FieldAligned<uint64_t>(l, field)) return false;
+    }
+  }
+  if (const Q* q = m->release_request()) {
+    for (auto field : {Q::VT_INCARNATION, Q::VT_SESSION_ID, Q::VT_REQUESTED_UNIX_MS}) {
+      if (!FieldAligned<uint64_t>(q, field)) return false;
+    }
+  }
+  return true;
+}
+
+bool Aligned(const fb::VersionRecord* r) {
+  using V = fb::VersionRecord;
+  return FieldAligned<uint32_t>(r, V::VT_FORMAT_VERSION) &&
+         FieldAligned<uint64_t>(r, V::VT_VERSION) &&
+         FieldAligned<uint32_t>(r, V::VT_PAYLOAD_CRC32C) &&
+         FieldAligned<int64_t>(r, V::VT_WRITTEN_UNIX_MS) &&
+         FieldAligned<uint64_t>(r, V::VT_EPOCH) && FieldAligned<uint64_t>(r, V::VT_SOURCE_VERSION);
+}
+
+bool Aligned(const fb::Manifest* m) {
+  using F = fb::Manifest;
+  if (!FieldAligned<uint32_t>(m, F::VT_FORMAT_VERSION) ||
+      !FieldAligned<int64_t>(m, F::VT_CREATED_UNIX_MS) ||
+      !FieldAligned<uint64_t>(m, F::VT_LAST_INCARNATION)) {
+    return false;
+  }
+  if (const auto* stores = m->stores()) {
+    for (const fb::StoreEntry* e : *stores) {
+      if (e && !FieldAligned<int64_t>(e, fb::StoreEntry::VT_CREATED_UNIX_MS)) return false;
+    }
+  }
+  return true;
+}
+
 template <typename Root>
 Result<const Root*> VerifiedRoot(const AlignedBytes& buf, const char* identifier,
                                  const char* what) {
@@ -69,7 +142,9 @@ Result<const Root*> VerifiedRoot(const AlignedBytes& buf, const char* identifier
   }
   flatbuffers::Verifier verifier(buf.data(), buf.size(), kMaxDepth, kMaxTables);
   if (!verifier.VerifyBuffer<Root>(identifier)) return Bad(what, "flatbuffer verification failed");
-  return flatbuffers::GetRoot<Root>(buf.data());
+  const Root* root = flatbuffers::GetRoot<Root>(buf.data());
+  if (!Aligned(root)) return Bad(what, "misaligned field");
+  return root;
 }
 
 Status CheckFormatVersion(uint32_t v, const char* what) {

@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 CTEST_FLAGS ?=
 
-.PHONY: all deps build test demo clean asan-test tsan-test
+.PHONY: all deps build test demo clean asan-test tsan-test fuzz crashtest
 
 all: build
 
@@ -34,6 +34,17 @@ asan-test:
 tsan-test:
 	$(MAKE) test BUILD=build-tsan CMAKE_FLAGS="-DHOLDFAST_SANITIZE=thread -DHOLDFAST_BUILD_EXAMPLES=OFF" \
 	  CTEST_FLAGS="-L concurrency"
+
+# Builds the libFuzzer targets with clang in build-fuzz/ and runs each for FUZZ_SECONDS seconds,
+# printing "fuzz <target>: <executions> executions, <findings> findings" per target.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@bash scripts/install-deps.sh --with-fuzz
+	bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# Kills a worker process at random moments and checks what survives (CRASH_SEED, CRASH_KILLS).
+crashtest: build
+	bash scripts/crashtest.sh $(BUILD)
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz holdfast-demo-data

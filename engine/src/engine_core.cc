@@ -73,7 +73,9 @@ Result<std::unique_ptr<EngineCore>> EngineCore::Open(const std::string& path,
   storage_options.conflict_buckets = options.conflict_buckets;
   storage_options.write_buffer_bytes = options.write_buffer_bytes;
   if (options.memory_volume) {
-    storage_options.env = static_cast<MemoryVolumeImpl*>(options.memory_volume.get())->env();
+    const auto* volume = static_cast<const VolumeImpl*>(options.memory_volume.get());
+    storage_options.env = volume->env();
+    storage_options.create_parent_directories = volume->on_disk();
   }
   if (Status s = ProbeExistingDatabase(storage_options); !s.ok()) return s;
 

@@ -245,7 +245,7 @@ Result<std::unique_ptr<Storage>> OpenRocksStorage(const RocksStorageOptions& opt
     return Status::InvalidArgument("no Holdfast database at '" + options.path +
                                    "' (and create_if_missing is false)");
   }
-  if (!options.env) {
+  if (!options.env || options.create_parent_directories) {
     // RocksDB creates only the last path component; create parents the way `mkdir -p` would.
     // A failure here surfaces as a clear error from the open below.
     std::error_code ignored;

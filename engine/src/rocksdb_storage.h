@@ -25,6 +25,8 @@ struct RocksStorageOptions {
   size_t write_buffer_bytes = size_t{16} << 20;
   // Null: the default (disk) environment. Not owned; must outlive the storage.
   rocksdb::Env* env = nullptr;
+  // Create missing parent directories on the real disk first (always for the default env).
+  bool create_parent_directories = false;
 };
 
 // True when `path` holds a RocksDB database (its CURRENT file exists).

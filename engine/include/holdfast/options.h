@@ -61,7 +61,8 @@ struct EngineOptions {
   // Source of wall and monotonic time. Default (null): Clock::System().
   std::shared_ptr<Clock> clock;
 
-  // When set, the database lives in this in-memory volume instead of on disk (fast tests).
+  // When set, the database lives in this volume instead of directly on disk: an in-memory volume
+  // from MemoryVolume::Create() (fast tests), or a fault-injecting volume of Holdfast's tests.
   std::shared_ptr<MemoryVolume> memory_volume;
 
   // Worker threads for auto-saves, handoff releases and shutdown saves. Default 4: enough for

@@ -1,0 +1,1 @@
+// Placeholder: filled in by its author in this session.

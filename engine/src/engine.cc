@@ -27,8 +27,9 @@ EngineStats Engine::Stats() const { return core_->runtime().Stats(); }
 
 Result<std::shared_ptr<internal::StoreCore>> Engine::OpenStoreCore(std::string_view name,
                                                                    std::string_view codec,
-                                                                   const SessionTiming& timing) {
-  return core_->OpenStore(name, codec, timing);
+                                                                   const StoreSettings& settings,
+                                                                   PayloadValidator check) {
+  return core_->OpenStore(name, codec, settings, std::move(check));
 }
 
 std::string_view Version() { return HOLDFAST_VERSION_STRING; }

@@ -164,9 +164,10 @@ std::vector<StoreEntry> EngineCore::Stores() const {
 
 Result<std::shared_ptr<StoreCore>> EngineCore::OpenStore(std::string_view name,
                                                          std::string_view codec,
-                                                         const SessionTiming& timing) {
+                                                         const StoreSettings& settings,
+                                                         PayloadValidator check) {
   if (Status s = RegisterStore(name, codec, ""); !s.ok()) return s;
-  return runtime_->OpenStore(std::string(name), std::string(codec), timing);
+  return runtime_->OpenStore(std::string(name), std::string(codec), settings, std::move(check));
 }
 
 Status EngineCore::Close() {

@@ -16,6 +16,7 @@
 #include "holdfast/engine.h"
 #include "holdfast/options.h"
 #include "holdfast/session.h"
+#include "holdfast/store.h"
 #include "records.h"
 #include "storage.h"
 
@@ -46,7 +47,8 @@ class EngineCore {
   SessionRuntime& runtime() { return *runtime_; }
   // Registers the store in the manifest and returns its in-memory core.
   Result<std::shared_ptr<StoreCore>> OpenStore(std::string_view name, std::string_view codec,
-                                               const SessionTiming& timing);
+                                               const StoreSettings& settings,
+                                               PayloadValidator check);
 
   // Ends every session (final saves), then closes the storage. Idempotent.
   Status Close();

@@ -5,9 +5,9 @@
 #ifndef HOLDFAST_SRC_MEMORY_VOLUME_H_
 #define HOLDFAST_SRC_MEMORY_VOLUME_H_
 
-#include <memory>
-
 #include <rocksdb/env.h>
+
+#include <memory>
 
 #include "holdfast/options.h"
 

@@ -1,6 +1,7 @@
 #include "profile_transactions.h"
 
 #include "key_codec.h"
+#include "version_history.h"
 
 namespace holdfast::internal {
 namespace {
@@ -54,26 +55,86 @@ Status Run(const TransactionContext& ctx, const std::function<Status(StorageTran
 
 }  // namespace
 
+namespace {
+
+// Reads the current payload for an acquisition. `*corrupt` says why it cannot be used (the
+// record fails verification or the payload fails the store's check); `*raw` then holds the bytes
+// to quarantine.
+Status ReadCurrent(StorageTransaction& txn, const std::string& key, const PayloadCheck& check,
+                   AcquireResult* result, std::string* raw, std::optional<std::string>* corrupt) {
+  Status read = txn.GetForUpdate(Family::kData, key, raw);
+  if (read.code() == StatusCode::kNotFound) {
+    result->created = true;
+    return Status::Ok();
+  }
+  if (!read.ok()) return read;
+  auto record = DecodeProfileRecord(*raw);
+  if (!record.ok()) {
+    *corrupt = record.status().message();
+    return Status::Ok();
+  }
+  if (check) {
+    if (Status valid = check(record->payload); !valid.ok()) {
+      *corrupt = "payload of version " + std::to_string(record->version) +
+                 " fails the store's check: " + valid.ToString();
+      *raw = record->payload;
+      return Status::Ok();
+    }
+  }
+  *raw = record->payload;
+  result->payload = std::move(record->payload);
+  result->version = record->version;
+  return Status::Ok();
+}
+
+// The newest version in `meta`'s index (below `below`) whose record verifies and whose payload
+// passes `check`; nullopt when there is none. Damaged and quarantined versions are skipped.
+Result<std::optional<VersionRecord>> NewestValidVersion(StorageTransaction& txn,
+                                                        const std::string& key,
+                                                        const ProfileMeta& meta, uint64_t below,
+                                                        const PayloadCheck& check) {
+  for (auto it = meta.versions.rbegin(); it != meta.versions.rend(); ++it) {
+    if (it->version >= below || it->reason == static_cast<uint8_t>(RecordReason::kQuarantine)) {
+      continue;
+    }
+    auto record = ReadVersion(txn, key, it->version);
+    if (!record.ok()) {
+      if (record.status().code() == StatusCode::kNotFound ||
+          record.status().code() == StatusCode::kCorruption) {
+        continue;
+      }
+      return record.status();
+    }
+    if (check && !check(record->payload).ok()) continue;
+    return std::optional<VersionRecord>(std::move(*record));
+  }
+  return std::optional<VersionRecord>();
+}
+
+}  // namespace
+
 Result<AcquireResult> AcquireProfile(const TransactionContext& ctx, ProfileAddress at,
                                      const AcquireRequest& request) {
+  static const HistoryPolicy kDefaultHistory;
+  const HistoryPolicy& history = request.history ? *request.history : kDefaultHistory;
   const std::string key = EncodeProfileKey(at.store, at.key);
+  const std::string empty_template;
+  const std::string& template_payload =
+      request.template_payload ? *request.template_payload : empty_template;
   AcquireResult result;
   Status s = Run(ctx, [&](StorageTransaction& txn) -> Status {
     result = AcquireResult{};
     ProfileMeta& meta = result.meta;
     bool exists = false;
     if (Status r = ReadMetaForUpdate(txn, key, &meta, &exists); !r.ok()) return r;
-    std::string data_bytes;
-    Status read = txn.GetForUpdate(Family::kData, key, &data_bytes);
-    if (read.ok()) {
-      auto record = DecodeProfileRecord(data_bytes);
-      if (!record.ok()) return record.status();
-      result.payload = std::move(record->payload);
-      result.version = record->version;
-    } else if (read.code() == StatusCode::kNotFound) {
-      result.created = true;
-    } else {
-      return read;
+    std::string raw;
+    std::optional<std::string> corrupt;
+    if (Status r = ReadCurrent(txn, key, history.check, &result, &raw, &corrupt); !r.ok()) {
+      return r;
+    }
+    if (corrupt && history.corruption == CorruptionPolicy::kFail) {
+      return Status::Corruption("profile '" + std::string(at.key) + "': " + *corrupt +
+                                " (corruption policy: fail; nothing was changed)");
     }
     if (!exists) meta.created_unix_ms = ctx.now_unix_ms;
     result.previous_lock = meta.lock;
@@ -86,12 +147,40 @@ Result<AcquireResult> AcquireProfile(const TransactionContext& ctx, ProfileAddre
     meta.load_count += 1;
     if (meta.first_session_unix_ms == 0) meta.first_session_unix_ms = ctx.now_unix_ms;
     meta.updated_unix_ms = ctx.now_unix_ms;
-    if (result.created) {
-      result.payload = request.template_payload ? *request.template_payload : std::string();
-      result.version = ++meta.last_version;
-      ProfileRecord record{result.version, result.payload, request.codec, ctx.now_unix_ms,
-                           meta.epoch};
-      if (Status w = txn.Put(Family::kData, key, EncodeProfileRecord(record)); !w.ok()) return w;
+    VersionWrite write{template_payload, request.codec, RecordReason::kCreate, meta.epoch, 0,
+                       ctx.now_unix_ms,  true};
+    if (corrupt) {
+      // Keep the bad bytes as evidence, then restore: nothing is silently discarded.
+      CorruptionRepair repair;
+      repair.reason = *corrupt;
+      VersionWrite quarantine{
+          raw, request.codec, RecordReason::kQuarantine, meta.epoch, 0, ctx.now_unix_ms, false};
+      auto quarantined = AppendVersion(txn, key, meta, quarantine, history.retention);
+      if (!quarantined.ok()) return quarantined.status();
+      repair.quarantined_version = *quarantined;
+      std::optional<VersionRecord> source;
+      if (history.corruption == CorruptionPolicy::kRestoreNewestValid) {
+        auto found = NewestValidVersion(txn, key, meta, *quarantined, history.check);
+        if (!found.ok()) return found.status();
+        source = std::move(*found);
+      }
+      write.reason = RecordReason::kCorruptionRecovery;
+      if (source) {
+        write.payload = source->payload;
+        write.source_version = source->version;
+        repair.restored_from = source->version;
+      }
+      auto restored = AppendVersion(txn, key, meta, write, history.retention);
+      if (!restored.ok()) return restored.status();
+      repair.restored_as = *restored;
+      result.payload = std::string(write.payload);
+      result.version = *restored;
+      result.repair = std::move(repair);
+    } else if (result.created) {
+      auto created = AppendVersion(txn, key, meta, write, history.retention);
+      if (!created.ok()) return created.status();
+      result.payload = template_payload;
+      result.version = *created;
     }
     if (Status w = txn.Put(Family::kMeta, key, EncodeProfileMeta(meta)); !w.ok()) return w;
     return BeforeCommit(ctx,
@@ -101,7 +190,7 @@ Result<AcquireResult> AcquireProfile(const TransactionContext& ctx, ProfileAddre
   if (ctx.hooks) {
     ctx.hooks->AfterCommit(
         {CommitKind::kAcquire, at.store, at.key, result.epoch, request.session_id},
-        result.created ? result.version : 0);
+        (result.created || result.repair) ? result.version : 0);
   }
   return result;
 }
@@ -117,21 +206,37 @@ Result<SaveResult> CommitSave(const TransactionContext& ctx, ProfileAddress at,
     if (Status f = CheckFence(meta, request.lock); !f.ok()) return f;
     result.version = meta.last_version;
     if (request.payload) {
-      result.version = ++meta.last_version;
-      ProfileRecord record{result.version, *request.payload, request.codec, ctx.now_unix_ms,
-                           meta.epoch};
-      if (Status w = txn.Put(Family::kData, key, EncodeProfileRecord(record)); !w.ok()) return w;
+      static const HistoryPolicy kDefaultHistory;
+      const HistoryPolicy& history = request.history ? *request.history : kDefaultHistory;
+      VersionWrite write{*request.payload, request.codec, request.reason, meta.epoch, 0,
+                         ctx.now_unix_ms,  true};
+      auto appended = AppendVersion(txn, key, meta, write, history.retention);
+      if (!appended.ok()) return appended.status();
+      result.version = *appended;
     }
     if (request.undo) {
+      // Undo an acquisition: meta as it was (keeping the new epoch and version counter, which
+      // never go back), no lock. A profile the acquisition created disappears again; a repair
+      // of a corrupt payload stays (its versions hold the quarantined bytes).
       ProfileMeta restored = request.undo->previous_meta.value_or(ProfileMeta{});
       restored.epoch = meta.epoch;
       restored.last_version = meta.last_version;
       restored.lock.reset();
       restored.release_request.reset();
-      meta = std::move(restored);
       if (request.undo->created) {
+        for (const VersionIndexEntry& v : meta.versions) {
+          if (Status w =
+                  txn.Delete(Family::kVersions, EncodeVersionKey(at.store, at.key, v.version));
+              !w.ok()) {
+            return w;
+          }
+        }
+        restored.versions.clear();
         if (Status w = txn.Delete(Family::kData, key); !w.ok()) return w;
+      } else {
+        restored.versions = meta.versions;
       }
+      meta = std::move(restored);
       if (Status w = txn.Put(Family::kMeta, key, EncodeProfileMeta(meta)); !w.ok()) return w;
       return BeforeCommit(
           ctx, {request.kind, at.store, at.key, request.lock.epoch, request.lock.session_id});

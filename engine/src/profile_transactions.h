@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -15,6 +16,7 @@
 
 #include "holdfast/hooks.h"
 #include "holdfast/status.h"
+#include "holdfast/versions.h"
 #include "records.h"
 #include "storage.h"
 
@@ -39,13 +41,34 @@ struct TransactionContext {
   int64_t now_unix_ms = 0;
 };
 
+// Judges a payload: OK, or why it is corrupt (the codec cannot decode it, the store's validate
+// hook refuses it). Must be pure: a transaction may run it more than once.
+using PayloadCheck = std::function<Status(std::string_view payload)>;
+
+// How the history is kept and how a corrupt payload is handled; set per store.
+struct HistoryPolicy {
+  VersionRetention retention;
+  CorruptionPolicy corruption = CorruptionPolicy::kRestoreNewestValid;
+  PayloadCheck check;  // null: every payload that passes the record checksums is valid
+};
+
 struct AcquireRequest {
   uint64_t incarnation = 0;
   uint64_t session_id = 0;
   std::string owner;
   std::string codec;
-  // Payload written (as version 1) when the profile does not exist yet.
+  // Payload written (as the first version) when the profile does not exist yet, and the fallback
+  // when a corrupt profile has no valid version to restore.
   const std::string* template_payload = nullptr;
+  const HistoryPolicy* history = nullptr;
+};
+
+// What an acquisition did about a corrupt payload.
+struct CorruptionRepair {
+  std::string reason;
+  uint64_t quarantined_version = 0;
+  uint64_t restored_from = 0;  // 0: the template
+  uint64_t restored_as = 0;
 };
 
 struct AcquireResult {
@@ -56,6 +79,7 @@ struct AcquireResult {
   bool created = false;                      // the profile did not exist before
   std::optional<SessionLock> previous_lock;  // the lock this acquisition replaced, if any
   std::optional<ProfileMeta> previous_meta;  // meta before the acquisition (nullopt: none)
+  std::optional<CorruptionRepair> repair;    // set when a corrupt payload was replaced
 };
 
 // Takes the lock whatever its state (the caller decided that it may: free, an orphan, a stale
@@ -66,7 +90,9 @@ Result<AcquireResult> AcquireProfile(const TransactionContext& ctx, ProfileAddre
 
 struct SaveRequest {
   LockIdentity lock;
-  CommitKind kind = CommitKind::kSave;  // kSave keeps the lock; kRelease / kAbandon drop it
+  CommitKind kind = CommitKind::kSave;        // kSave keeps the lock; kRelease / kAbandon drop it
+  RecordReason reason = RecordReason::kSave;  // recorded with a new payload's version
+  const HistoryPolicy* history = nullptr;
   // New payload to write as the next version; null writes none (a pure release or meta change).
   const std::string* payload = nullptr;
   std::string codec;

@@ -16,6 +16,8 @@ std::string_view EndReasonName(EndReason reason) {
       return "stolen";
     case EndReason::kLockLost:
       return "lock-lost";
+    case EndReason::kRollback:
+      return "rollback";
   }
   return "unknown";
 }

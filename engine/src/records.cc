@@ -93,7 +93,8 @@ bool Aligned(const fb::ProfileMeta* m) {
                      M::VT_NEXT_MESSAGE_SEQ, M::VT_ACKED_MESSAGE_SEQ}) {
     if (!FieldAligned<uint64_t>(m, field)) return false;
   }
-  if (!FieldAligned<uint32_t>(m, M::VT_FORMAT_VERSION) || !VectorAligned(m->user_ids())) {
+  if (!FieldAligned<uint32_t>(m, M::VT_FORMAT_VERSION) || !VectorAligned(m->user_ids()) ||
+      (m->versions() && reinterpret_cast<uintptr_t>(m->versions()->data()) % 8 != 0)) {
     return false;
   }
   if (const L* l = m->lock()) {
@@ -225,6 +226,12 @@ std::string EncodeProfileMeta(const ProfileMeta& m) {
     entries.push_back(fb::CreateMetadataEntry(fbb, key, Bytes(fbb, v)));
   }
   auto metadata = fbb.CreateVector(entries);  // std::map iterates sorted, as `key` requires
+  std::vector<fb::VersionIndexEntry> index;
+  index.reserve(m.versions.size());
+  for (const VersionIndexEntry& v : m.versions) {
+    index.emplace_back(v.version, v.written_unix_ms, v.reason);
+  }
+  auto versions = fbb.CreateVectorOfStructs(index);
   fb::ProfileMetaBuilder b(fbb);
   b.add_format_version(kFormatVersion);
   b.add_epoch(m.epoch);
@@ -239,6 +246,7 @@ std::string EncodeProfileMeta(const ProfileMeta& m) {
   b.add_last_version(m.last_version);
   b.add_next_message_seq(m.next_message_seq);
   b.add_acked_message_seq(m.acked_message_seq);
+  b.add_versions(versions);
   fb::FinishProfileMetaBuffer(fbb, b.Finish());
   return Seal(fbb);
 }
@@ -274,6 +282,17 @@ Result<ProfileMeta> DecodeProfileMeta(std::string_view bytes) {
   out.last_version = m->last_version();
   out.next_message_seq = m->next_message_seq();
   out.acked_message_seq = m->acked_message_seq();
+  if (const auto* index = m->versions()) {
+    out.versions.reserve(index->size());
+    uint64_t previous = 0;
+    for (const fb::VersionIndexEntry* e : *index) {
+      if (e->version() <= previous || e->reason() > kMaxRecordReason) {
+        return Bad(kWhat, "version index out of order or with an unknown reason");
+      }
+      previous = e->version();
+      out.versions.push_back({e->version(), e->written_unix_ms(), e->reason()});
+    }
+  }
   return out;
 }
 

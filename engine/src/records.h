@@ -44,6 +44,14 @@ struct ReleaseRequest {
   int64_t requested_unix_ms = 0;
 };
 
+// One entry of ProfileMeta::versions.
+struct VersionIndexEntry {
+  uint64_t version = 0;
+  int64_t written_unix_ms = 0;
+  uint8_t reason = 0;  // a RecordReason value
+  friend bool operator==(const VersionIndexEntry&, const VersionIndexEntry&) = default;
+};
+
 struct ProfileMeta {
   uint64_t epoch = 0;
   std::optional<SessionLock> lock;
@@ -57,6 +65,7 @@ struct ProfileMeta {
   uint64_t last_version = 0;
   uint64_t next_message_seq = 0;
   uint64_t acked_message_seq = 0;
+  std::vector<VersionIndexEntry> versions;  // retained versions, ascending
 };
 
 // Mirrors fb::VersionReason; the numbers are stored on disk.

@@ -33,9 +33,10 @@ TransactionContext SessionRuntime::Context() {
 
 Result<std::shared_ptr<StoreCore>> SessionRuntime::OpenStore(const std::string& name,
                                                              const std::string& codec,
-                                                             const SessionTiming& timing) {
-  if (timing.autosave_period.count() <= 0 || timing.handoff_timeout.count() < 0 ||
-      timing.start_timeout.count() < 0) {
+                                                             const StoreSettings& settings,
+                                                             PayloadValidator check) {
+  if (settings.autosave_period.count() <= 0 || settings.handoff_timeout.count() < 0 ||
+      settings.start_timeout.count() < 0) {
     return Status::InvalidArgument(
         "autosave_period must be positive; handoff_timeout and start_timeout not negative");
   }
@@ -49,7 +50,8 @@ Result<std::shared_ptr<StoreCore>> SessionRuntime::OpenStore(const std::string& 
     }
     return it->second;
   }
-  auto store = std::make_shared<StoreCore>(shared_from_this(), name, codec, timing);
+  auto store =
+      std::make_shared<StoreCore>(shared_from_this(), name, codec, settings, std::move(check));
   stores_.emplace(name, store);
   return store;
 }
@@ -209,6 +211,8 @@ EngineStats SessionRuntime::Stats() const {
   s.orphans_taken_over = get(counters_.orphans_taken_over);
   s.io_errors = get(counters_.io_errors);
   s.critical_state_entries = get(counters_.critical_state_entries);
+  s.corruptions_repaired = get(counters_.corruptions_repaired);
+  s.rollbacks = get(counters_.rollbacks);
   s.start_latency = counters_.start_latency.Summary();
   s.save_latency = counters_.save_latency.Summary();
   return s;

@@ -21,6 +21,7 @@
 #include "holdfast/options.h"
 #include "holdfast/session.h"
 #include "holdfast/stats.h"
+#include "holdfast/store.h"
 #include "latency_histogram.h"
 #include "profile_transactions.h"
 #include "storage.h"
@@ -42,6 +43,8 @@ struct SessionCounters {
   std::atomic<uint64_t> orphans_taken_over{0};
   std::atomic<uint64_t> io_errors{0};
   std::atomic<uint64_t> critical_state_entries{0};
+  std::atomic<uint64_t> corruptions_repaired{0};
+  std::atomic<uint64_t> rollbacks{0};
   LatencyHistogram start_latency;
   LatencyHistogram save_latency;
 };
@@ -65,7 +68,8 @@ class SessionRuntime : public std::enable_shared_from_this<SessionRuntime> {
   // The store named `name`, created on first use. InvalidArgument when it is open with another
   // codec; Closed after Shutdown.
   Result<std::shared_ptr<StoreCore>> OpenStore(const std::string& name, const std::string& codec,
-                                               const SessionTiming& timing);
+                                               const StoreSettings& settings,
+                                               PayloadValidator check);
 
   // Starts in flight: BeginStart returns false once shutdown began; Shutdown waits for EndStart.
   bool BeginStart();

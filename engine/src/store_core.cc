@@ -14,11 +14,12 @@ constexpr Clock::Duration kCancelPoll = std::chrono::milliseconds(10);
 }  // namespace
 
 StoreCore::StoreCore(std::shared_ptr<SessionRuntime> runtime, std::string name, std::string codec,
-                     SessionTiming timing)
+                     StoreSettings settings, PayloadValidator check)
     : runtime_(std::move(runtime)),
       name_(std::move(name)),
       codec_(std::move(codec)),
-      timing_(timing) {}
+      settings_(std::move(settings)),
+      history_{settings_.retention, settings_.corruption_policy, std::move(check)} {}
 
 bool StoreCore::Cancelled(const SessionOptions& options) {
   if (options.cancel_token && options.cancel_token->IsCancelled()) return true;
@@ -37,7 +38,7 @@ Result<RawSession> StoreCore::Start(std::string_view key_view, const SessionOpti
 
   Clock& clock = rt.clock();
   const Clock::Duration started = clock.Monotonic();
-  const Clock::Duration deadline = started + options.timeout.value_or(timing_.start_timeout);
+  const Clock::Duration deadline = started + options.timeout.value_or(settings_.start_timeout);
   std::optional<Clock::Duration> handoff_deadline;
   const std::string key(key_view);
 
@@ -83,7 +84,7 @@ Result<RawSession> StoreCore::Start(std::string_view key_view, const SessionOpti
       bool steal = options.steal || (handoff_deadline && now >= *handoff_deadline);
       if (!steal) {
         if (!handoff_deadline) {
-          handoff_deadline = now + timing_.handoff_timeout;
+          handoff_deadline = now + settings_.handoff_timeout;
           std::shared_ptr<SessionCore> holder = entry.holder;
           if (holder->MarkReleaseRequested()) {
             rt.Submit([holder] { (void)holder->Finish(EndReason::kExternal); });
@@ -150,6 +151,7 @@ Result<std::shared_ptr<SessionCore>> StoreCore::Acquire(
   request.owner = rt.options().owner_description;
   request.codec = codec_;
   request.template_payload = &template_payload;
+  request.history = &history_;
   auto acquired = AcquireProfile(rt.Context(), {name_, key}, request);
   rt.RecordStorageResult(acquired.status());
   bool stole = false;
@@ -169,6 +171,14 @@ Result<std::shared_ptr<SessionCore>> StoreCore::Acquire(
               : "fenced for a steal whose acquisition failed: " + acquired.status().ToString());
   }
   if (!acquired.ok()) return acquired.status();
+  if (acquired->repair) {
+    rt.counters().corruptions_repaired.fetch_add(1, std::memory_order_relaxed);
+    if (settings_.on_corruption) {
+      const CorruptionRepair& r = *acquired->repair;
+      settings_.on_corruption(CorruptionEvent{name_, key, r.quarantined_version, r.restored_from,
+                                              r.restored_as, r.reason});
+    }
+  }
   if (acquired->previous_lock && !stole) {
     const SessionLock& previous = *acquired->previous_lock;
     rt.counters().orphans_taken_over.fetch_add(1, std::memory_order_relaxed);

@@ -15,6 +15,8 @@
 #include <string>
 
 #include "holdfast/session.h"
+#include "holdfast/store.h"
+#include "profile_transactions.h"
 
 namespace holdfast::internal {
 
@@ -24,11 +26,12 @@ class SessionRuntime;
 class StoreCore : public std::enable_shared_from_this<StoreCore> {
  public:
   StoreCore(std::shared_ptr<SessionRuntime> runtime, std::string name, std::string codec,
-            SessionTiming timing);
+            StoreSettings settings, PayloadValidator check);
 
   const std::string& name() const { return name_; }
   const std::string& codec() const { return codec_; }
-  const SessionTiming& timing() const { return timing_; }
+  const SessionTiming& timing() const { return settings_; }
+  const HistoryPolicy& history() const { return history_; }
   SessionRuntime& runtime() const { return *runtime_; }
 
   // See Store::StartSession for the contract.
@@ -59,7 +62,8 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   const std::shared_ptr<SessionRuntime> runtime_;
   const std::string name_;
   const std::string codec_;
-  const SessionTiming timing_;
+  const StoreSettings settings_;
+  const HistoryPolicy history_;
 
   std::mutex mu_;
   std::condition_variable cv_;               // any entry changed

@@ -70,7 +70,12 @@ class Engine {
                                  StoreOptions<typename Codec::Value> options = {}) {
     auto template_bytes = Codec::Encode(options.template_value);
     if (!template_bytes.ok()) return template_bytes.status().WithContext("encoding the template");
-    auto core = OpenStoreCore(name, Codec::kName, options);
+    PayloadValidator check = [validate = options.validate](std::string_view bytes) -> Status {
+      auto decoded = Codec::Decode(bytes);
+      if (!decoded.ok()) return decoded.status();
+      return validate ? validate(*decoded) : Status::Ok();
+    };
+    auto core = OpenStoreCore(name, Codec::kName, options, std::move(check));
     if (!core.ok()) return core.status();
     return Store<Codec>(std::move(*core), std::move(options.template_value),
                         std::make_shared<const std::string>(std::move(*template_bytes)));
@@ -83,7 +88,8 @@ class Engine {
   explicit Engine(std::unique_ptr<internal::EngineCore> core);
   Result<std::shared_ptr<internal::StoreCore>> OpenStoreCore(std::string_view name,
                                                              std::string_view codec,
-                                                             const SessionTiming& timing);
+                                                             const StoreSettings& settings,
+                                                             PayloadValidator check);
   std::unique_ptr<internal::EngineCore> core_;
 };
 

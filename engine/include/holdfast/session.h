@@ -63,6 +63,7 @@ enum class EndReason : uint8_t {
   kShutdown,  // Engine::Close()
   kStolen,    // taken by a steal (option or handoff timeout); the final save did not happen
   kLockLost,  // a write found the lock no longer this session's (e.g. a rollback bumped the epoch)
+  kRollback,  // ended (with a final save) so that Store::Rollback could replace the data
 };
 std::string_view EndReasonName(EndReason reason);  // "manual", "external", ...
 

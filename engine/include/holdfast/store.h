@@ -10,6 +10,7 @@
 #include "holdfast/codec.h"
 #include "holdfast/profile.h"
 #include "holdfast/session.h"
+#include "holdfast/versions.h"
 
 namespace holdfast {
 
@@ -23,10 +24,25 @@ Status AbandonRawSession(RawSession& session, const Status& why);
 const std::string& StoreName(const StoreCore& store);
 }  // namespace internal
 
+// Options of a store that do not depend on its data type.
+struct StoreSettings : SessionTiming {
+  // Which versions of each profile are kept (holdfast/versions.h).
+  VersionRetention retention;
+  // What a start does with a corrupt payload. Default: restore the newest valid version.
+  CorruptionPolicy corruption_policy = CorruptionPolicy::kRestoreNewestValid;
+  // Called after a start replaced a corrupt payload, on the starting thread. Default: none.
+  std::function<void(const CorruptionEvent&)> on_corruption;
+};
+
+// Judges stored payload bytes: OK, or why they are corrupt.
+using PayloadValidator = std::function<Status(std::string_view payload)>;
+
 template <typename Value>
-struct StoreOptions : SessionTiming {
+struct StoreOptions : StoreSettings {
   // The data of a profile that was never saved.
   Value template_value{};
+  // Extra check of loaded data; a non-OK status makes the payload corrupt. Default: none.
+  std::function<Status(const Value&)> validate;
 };
 
 template <typename Codec>

@@ -1,0 +1,109 @@
+#include "version_history.h"
+
+#include <algorithm>
+#include <set>
+
+#include "key_codec.h"
+
+namespace holdfast::internal {
+namespace {
+
+constexpr int64_t kHourMs = 3'600'000;
+constexpr int64_t kDayMs = 24 * kHourMs;
+
+int64_t FloorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+std::string VersionKey(const std::string& profile_key, uint64_t version) {
+  std::string key = profile_key;
+  AppendBigEndian64(&key, version);
+  return key;
+}
+
+}  // namespace
+
+std::vector<uint64_t> VersionsToPrune(const std::vector<VersionIndexEntry>& index,
+                                      int64_t now_unix_ms, const VersionRetention& retention) {
+  const int64_t hourly_ms = std::chrono::milliseconds(retention.hourly_for).count();
+  const int64_t daily_ms = std::chrono::milliseconds(retention.daily_for).count();
+  const size_t keep_newest = std::max<size_t>(1, retention.keep_newest);
+  std::set<int64_t> hours;
+  std::set<int64_t> days;
+  std::vector<uint64_t> prune;
+  // Newest first: the newest N are kept and claim their hour and day buckets; older versions
+  // survive only as the newest of a bucket not yet claimed, while their age allows.
+  for (size_t rank = 0; rank < index.size(); ++rank) {
+    const VersionIndexEntry& e = index[index.size() - 1 - rank];
+    const int64_t hour = FloorDiv(e.written_unix_ms, kHourMs);
+    const int64_t day = FloorDiv(e.written_unix_ms, kDayMs);
+    const int64_t age = now_unix_ms - e.written_unix_ms;
+    bool keep = false;
+    if (rank < keep_newest) {
+      keep = true;
+    } else if (e.reason == static_cast<uint8_t>(RecordReason::kQuarantine)) {
+      keep = age <= daily_ms;  // evidence stays for the whole window, outside the thinning
+    } else if (age <= hourly_ms) {
+      keep = !hours.count(hour);
+    } else if (age <= daily_ms) {
+      keep = !days.count(day);
+    }
+    if (keep) {
+      if (e.reason != static_cast<uint8_t>(RecordReason::kQuarantine)) {
+        hours.insert(hour);
+        days.insert(day);
+      }
+    } else {
+      prune.push_back(e.version);
+    }
+  }
+  return prune;
+}
+
+Result<uint64_t> AppendVersion(StorageTransaction& txn, const std::string& profile_key,
+                               ProfileMeta& meta, const VersionWrite& write,
+                               const VersionRetention& retention) {
+  const uint64_t version = ++meta.last_version;
+  std::string payload(write.payload);
+  VersionRecord record{version,      payload,     std::string(write.codec), write.now_unix_ms,
+                       write.reason, write.epoch, write.source_version};
+  if (Status s =
+          txn.Put(Family::kVersions, VersionKey(profile_key, version), EncodeVersionRecord(record));
+      !s.ok()) {
+    return s;
+  }
+  if (write.current) {
+    ProfileRecord current{version, std::move(payload), std::string(write.codec), write.now_unix_ms,
+                          write.epoch};
+    if (Status s = txn.Put(Family::kData, profile_key, EncodeProfileRecord(current)); !s.ok()) {
+      return s;
+    }
+  }
+  meta.versions.push_back({version, write.now_unix_ms, static_cast<uint8_t>(write.reason)});
+  std::vector<uint64_t> prune = VersionsToPrune(meta.versions, write.now_unix_ms, retention);
+  if (!prune.empty()) {
+    std::sort(prune.begin(), prune.end());
+    for (uint64_t v : prune) {
+      if (Status s = txn.Delete(Family::kVersions, VersionKey(profile_key, v)); !s.ok()) return s;
+    }
+    std::erase_if(meta.versions, [&](const VersionIndexEntry& e) {
+      return std::binary_search(prune.begin(), prune.end(), e.version);
+    });
+  }
+  return version;
+}
+
+Result<VersionRecord> ReadVersion(StorageTransaction& txn, const std::string& profile_key,
+                                  uint64_t version) {
+  std::string bytes;
+  if (Status s = txn.Get(Family::kVersions, VersionKey(profile_key, version), &bytes); !s.ok()) {
+    return s;
+  }
+  auto record = DecodeVersionRecord(bytes);
+  if (!record.ok()) return record.status();
+  if (record->version != version) {
+    return Status::Corruption("version record " + std::to_string(version) + " claims version " +
+                              std::to_string(record->version));
+  }
+  return record;
+}
+
+}  // namespace holdfast::internal

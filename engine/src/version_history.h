@@ -1,0 +1,48 @@
+// The version history of one profile inside a transaction: appending a version (the `versions`
+// record, the index entry in meta, and usually the data record) and pruning by retention policy.
+// Version numbers come from ProfileMeta::last_version, so they strictly increase per profile and
+// are never reused, also after pruning.
+#ifndef HOLDFAST_SRC_VERSION_HISTORY_H_
+#define HOLDFAST_SRC_VERSION_HISTORY_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "holdfast/status.h"
+#include "holdfast/versions.h"
+#include "records.h"
+#include "storage.h"
+
+namespace holdfast::internal {
+
+struct VersionWrite {
+  std::string_view payload;
+  std::string_view codec;
+  RecordReason reason = RecordReason::kSave;
+  uint64_t epoch = 0;
+  uint64_t source_version = 0;
+  int64_t now_unix_ms = 0;
+  // Also make this payload the profile's current data (false for quarantined bytes).
+  bool current = true;
+};
+
+// Writes the next version of the profile at `profile_key` (EncodeProfileKey), updates `meta`
+// (last_version, the index) and prunes per `retention`. The caller puts `meta` afterwards.
+// Returns the new version number.
+Result<uint64_t> AppendVersion(StorageTransaction& txn, const std::string& profile_key,
+                               ProfileMeta& meta, const VersionWrite& write,
+                               const VersionRetention& retention);
+
+// The versions of `index` (ascending) that `retention` drops at `now_unix_ms`.
+std::vector<uint64_t> VersionsToPrune(const std::vector<VersionIndexEntry>& index,
+                                      int64_t now_unix_ms, const VersionRetention& retention);
+
+// Reads and decodes one version record. NotFound when absent; Corruption when damaged.
+Result<VersionRecord> ReadVersion(StorageTransaction& txn, const std::string& profile_key,
+                                  uint64_t version);
+
+}  // namespace holdfast::internal
+
+#endif  // HOLDFAST_SRC_VERSION_HISTORY_H_

@@ -35,6 +35,7 @@ ProfileMeta SampleMeta() {
   m.last_version = 42;
   m.next_message_seq = 8;
   m.acked_message_seq = 6;
+  m.versions = {{40, 1000, 0}, {41, 2000, 5}, {42, 3000, 3}};
   return m;
 }
 
@@ -104,6 +105,7 @@ TEST(RecordsTest, ProfileMetaRoundTrips) {
   EXPECT_EQ(out->last_version, 42u);
   EXPECT_EQ(out->next_message_seq, 8u);
   EXPECT_EQ(out->acked_message_seq, 6u);
+  EXPECT_EQ(out->versions, in.versions);
 }
 
 TEST(RecordsTest, FreeProfileMetaHasNoLock) {

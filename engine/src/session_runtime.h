@@ -60,6 +60,7 @@ class SessionRuntime : public std::enable_shared_from_this<SessionRuntime> {
   const EngineOptions& options() const { return options_; }
   uint64_t incarnation() const { return incarnation_; }
   SessionCounters& counters() { return counters_; }
+  Storage& storage() const { return *storage_; }
   // A context for one profile transaction, stamped with the current wall time.
   TransactionContext Context();
 

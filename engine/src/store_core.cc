@@ -26,6 +26,69 @@ bool StoreCore::Cancelled(const SessionOptions& options) {
   return options.cancel && options.cancel();
 }
 
+Status StoreCore::Claim(std::unique_lock<std::mutex>& lock, KeyEntry& entry, uint64_t me,
+                        const SessionOptions& options, Clock::Duration deadline,
+                        EndReason release_reason, std::shared_ptr<SessionCore>* victim) {
+  SessionRuntime& rt = *runtime_;
+  Clock& clock = rt.clock();
+  std::optional<Clock::Duration> handoff_deadline;
+  for (;;) {
+    if (rt.closing()) return Status::Closed("engine is closing");
+    if (entry.newest_start != me) {
+      return Status::Aborted("a newer start or rollback of this profile superseded this one");
+    }
+    lock.unlock();
+    bool cancelled = Cancelled(options);  // user code: never under mu_
+    lock.lock();
+    if (cancelled) return Status::Cancelled("StartSession was cancelled");
+    const Clock::Duration now = clock.Monotonic();
+    // The deadline only limits waiting: a free profile is taken even with a zero timeout.
+    const bool must_wait = entry.acquiring || (entry.holder && !options.steal &&
+                                               !(handoff_deadline && now >= *handoff_deadline));
+    if (must_wait && now >= deadline) {
+      return Status::TimedOut("timed out waiting for the profile");
+    }
+    Clock::Duration wake = std::min(deadline, now + kCancelPoll);
+    if (entry.acquiring) {
+      clock.WaitUntil(cv_, lock, wake);
+      continue;
+    }
+    if (entry.holder) {
+      bool steal = options.steal || (handoff_deadline && now >= *handoff_deadline);
+      if (!steal) {
+        if (!handoff_deadline) {
+          handoff_deadline = now + settings_.handoff_timeout;
+          std::shared_ptr<SessionCore> holder = entry.holder;
+          if (holder->MarkReleaseRequested()) {
+            rt.Submit([holder, release_reason] { (void)holder->Finish(release_reason); });
+          }
+        }
+        clock.WaitUntil(cv_, lock, std::min(wake, *handoff_deadline));
+        continue;
+      }
+      if (!entry.holder->FenceForSteal()) {
+        // The holder is already finishing (its final save committed, or it lost the lock):
+        // it leaves in a moment, and there is nothing to steal.
+        clock.WaitUntil(cv_, lock, wake);
+        continue;
+      }
+      *victim = std::move(entry.holder);
+    }
+    entry.acquiring = true;
+    return Status::Ok();
+  }
+}
+
+void StoreCore::Unclaim(KeyEntry& entry) {
+  entry.acquiring = false;
+  cv_.notify_all();
+}
+
+void StoreCore::LeaveEntry(const std::string& key, KeyEntry& entry) {
+  --entry.starters;
+  if (!entry.holder && !entry.acquiring && entry.starters == 0) entries_.erase(key);
+}
+
 Result<RawSession> StoreCore::Start(std::string_view key_view, const SessionOptions& options,
                                     const std::string& template_payload) {
   if (Status s = ValidateProfileKey(key_view); !s.ok()) return s;
@@ -39,77 +102,28 @@ Result<RawSession> StoreCore::Start(std::string_view key_view, const SessionOpti
   Clock& clock = rt.clock();
   const Clock::Duration started = clock.Monotonic();
   const Clock::Duration deadline = started + options.timeout.value_or(settings_.start_timeout);
-  std::optional<Clock::Duration> handoff_deadline;
   const std::string key(key_view);
 
   std::unique_lock lock(mu_);
-  KeyEntry& entry = entries_[key];  // map nodes are stable; erased only when unused (below)
+  KeyEntry& entry = entries_[key];  // map nodes are stable; erased only when unused
   const uint64_t me = ++entry.newest_start;
   ++entry.starters;
   cv_.notify_all();  // older starters of this key see they are superseded
 
-  Status failure;
+  std::shared_ptr<SessionCore> victim;
+  Status failure = Claim(lock, entry, me, options, deadline, EndReason::kExternal, &victim);
   std::shared_ptr<SessionCore> session;
-  for (;;) {
-    if (rt.closing()) {
-      failure = Status::Closed("engine is closing");
-      break;
-    }
-    if (entry.newest_start != me) {
-      failure = Status::Aborted("a newer StartSession for this profile superseded this one");
-      break;
-    }
-    lock.unlock();
-    bool cancelled = Cancelled(options);  // user code: never under mu_
-    lock.lock();
-    if (cancelled) {
-      failure = Status::Cancelled("StartSession was cancelled");
-      break;
-    }
-    const Clock::Duration now = clock.Monotonic();
-    // The deadline only limits waiting: a free profile is acquired even with a zero timeout.
-    const bool must_wait = entry.acquiring || (entry.holder && !options.steal &&
-                                               !(handoff_deadline && now >= *handoff_deadline));
-    if (must_wait && now >= deadline) {
-      failure = Status::TimedOut("StartSession timed out waiting for the profile");
-      break;
-    }
-    Clock::Duration wake = std::min(deadline, now + kCancelPoll);
-    if (entry.acquiring) {
-      clock.WaitUntil(cv_, lock, wake);
-      continue;
-    }
-    std::shared_ptr<SessionCore> victim;
-    if (entry.holder) {
-      bool steal = options.steal || (handoff_deadline && now >= *handoff_deadline);
-      if (!steal) {
-        if (!handoff_deadline) {
-          handoff_deadline = now + settings_.handoff_timeout;
-          std::shared_ptr<SessionCore> holder = entry.holder;
-          if (holder->MarkReleaseRequested()) {
-            rt.Submit([holder] { (void)holder->Finish(EndReason::kExternal); });
-          }
-        }
-        clock.WaitUntil(cv_, lock, std::min(wake, *handoff_deadline));
-        continue;
-      }
-      if (!entry.holder->FenceForSteal()) {
-        // The holder is already finishing (its final save committed, or it lost the lock):
-        // it leaves in a moment, and there is nothing to steal.
-        clock.WaitUntil(cv_, lock, wake);
-        continue;
-      }
-      victim = std::move(entry.holder);
-    }
-    entry.acquiring = true;
+  if (failure.ok()) {
     lock.unlock();
     auto acquired = Acquire(key, template_payload, victim);
     // The acquisition committed; keep it only if this start is still wanted. A start that is
-    // not gives the lock back before `acquiring` clears, so no other starter can mistake the
-    // lock for an orphan. Cancel predicates are user code: never called under mu_.
-    cancelled = acquired.ok() && Cancelled(options);
+    // not gives the lock back before the claim ends, so no other starter can mistake the lock
+    // for an orphan. Cancel predicates are user code: never called under mu_.
+    bool cancelled = acquired.ok() && Cancelled(options);
     lock.lock();
-    if (acquired.ok() && (entry.newest_start != me || rt.closing() || cancelled)) {
+    if (!acquired.ok()) {
+      failure = acquired.status();
+    } else if (entry.newest_start != me || rt.closing() || cancelled) {
       failure = entry.newest_start != me
                     ? Status::Aborted("a newer StartSession for this profile superseded this one")
                 : rt.closing() ? Status::Closed("engine is closing")
@@ -117,28 +131,48 @@ Result<RawSession> StoreCore::Start(std::string_view key_view, const SessionOpti
       lock.unlock();
       (void)(*acquired)->Abandon();  // the stored data is unchanged
       lock.lock();
-      entry.acquiring = false;
-      cv_.notify_all();
-      break;
+    } else {
+      session = std::move(*acquired);
+      entry.holder = session;
+      rt.Register(session);
     }
-    entry.acquiring = false;
-    cv_.notify_all();
-    if (!acquired.ok()) {
-      failure = acquired.status();
-      break;
-    }
-    session = std::move(*acquired);
-    entry.holder = session;
-    rt.Register(session);
-    break;
+    Unclaim(entry);
   }
-  --entry.starters;
-  if (!entry.holder && !entry.acquiring && entry.starters == 0) entries_.erase(key);
+  LeaveEntry(key, entry);
   lock.unlock();
   if (!session) return failure;
   rt.counters().starts.fetch_add(1, std::memory_order_relaxed);
   rt.counters().start_latency.Record(clock.Monotonic() - started);
   return RawSession(std::move(session));
+}
+
+Status StoreCore::Exclusive(
+    std::string_view key_view, EndReason release_reason,
+    const std::function<Status(const std::string& key, const std::shared_ptr<SessionCore>&)>& fn) {
+  if (Status s = ValidateProfileKey(key_view); !s.ok()) return s;
+  SessionRuntime& rt = *runtime_;
+  if (!rt.BeginStart()) return Status::Closed("engine is closing");
+  struct StartGuard {
+    SessionRuntime& rt;
+    ~StartGuard() { rt.EndStart(); }
+  } guard{rt};
+  const std::string key(key_view);
+  const Clock::Duration deadline = rt.clock().Monotonic() + settings_.start_timeout;
+  std::unique_lock lock(mu_);
+  KeyEntry& entry = entries_[key];
+  const uint64_t me = ++entry.newest_start;
+  ++entry.starters;
+  cv_.notify_all();
+  std::shared_ptr<SessionCore> victim;
+  Status s = Claim(lock, entry, me, SessionOptions{}, deadline, release_reason, &victim);
+  if (s.ok()) {
+    lock.unlock();
+    s = fn(key, victim);
+    lock.lock();
+    Unclaim(entry);
+  }
+  LeaveEntry(key, entry);
+  return s;
 }
 
 Result<std::shared_ptr<SessionCore>> StoreCore::Acquire(

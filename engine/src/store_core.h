@@ -9,11 +9,15 @@
 #define HOLDFAST_SRC_STORE_CORE_H_
 
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "holdfast/clock.h"
 #include "holdfast/session.h"
 #include "holdfast/store.h"
 #include "profile_transactions.h"
@@ -38,6 +42,12 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   Result<RawSession> Start(std::string_view key, const SessionOptions& options,
                            const std::string& template_payload);
 
+  // Store-level operations (store_operations.cc); see Store for the contracts.
+  Result<std::vector<VersionInfo>> Versions(std::string_view key, const VersionQuery& query);
+  Result<RawProfileView> Get(std::string_view key, std::optional<uint64_t> version) const;
+  Result<uint64_t> Rollback(std::string_view key, uint64_t version);
+  Result<uint64_t> RollbackTo(std::string_view key, int64_t unix_ms);
+
   // A session ended: forget it as the key's holder and wake waiting starters.
   void SessionEnded(const std::string& key, const SessionCore* session);
   // Wakes every waiting starter (engine closing).
@@ -57,6 +67,22 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
                                                const std::string& template_payload,
                                                const std::shared_ptr<SessionCore>& victim);
   static bool Cancelled(const SessionOptions& options);
+
+  // With mu_ held by `lock`: waits until this caller (generation `me`) may act on the key alone —
+  // no acquisition in flight and no live holder (handed off with `release_reason`, or fenced
+  // for a steal and returned in `*victim`) — then marks the entry acquiring. Closed, Aborted,
+  // Cancelled or TimedOut otherwise.
+  Status Claim(std::unique_lock<std::mutex>& lock, KeyEntry& entry, uint64_t me,
+               const SessionOptions& options, Clock::Duration deadline, EndReason release_reason,
+               std::shared_ptr<SessionCore>* victim);
+  void Unclaim(KeyEntry& entry);                             // mu_ held
+  void LeaveEntry(const std::string& key, KeyEntry& entry);  // mu_ held
+
+  // Runs `fn` with the key claimed (no session of this engine holds it; a stuck holder is fenced
+  // and passed as the victim). For admin transactions such as rollback.
+  Status Exclusive(std::string_view key, EndReason release_reason,
+                   const std::function<Status(const std::string& key,
+                                              const std::shared_ptr<SessionCore>& victim)>& fn);
 
   // Constant after construction.
   const std::shared_ptr<SessionRuntime> runtime_;

@@ -3,9 +3,12 @@
 #ifndef HOLDFAST_STORE_H_
 #define HOLDFAST_STORE_H_
 
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "holdfast/codec.h"
 #include "holdfast/profile.h"
@@ -13,6 +16,26 @@
 #include "holdfast/versions.h"
 
 namespace holdfast {
+
+// A read-only view of a profile (its current data or one version), taken without the lock.
+struct RawProfileView {
+  std::string payload;
+  VersionInfo version;
+  uint64_t load_count = 0;
+  std::vector<int64_t> user_ids;
+  std::map<std::string, std::string> metadata;
+  bool locked = false;  // a session holds the profile right now
+};
+
+template <typename Value>
+struct ProfileView {
+  Value data;
+  VersionInfo version;
+  uint64_t load_count = 0;
+  std::vector<int64_t> user_ids;
+  std::map<std::string, std::string> metadata;
+  bool locked = false;
+};
 
 namespace internal {
 class StoreCore;
@@ -22,6 +45,12 @@ Result<RawSession> StartRawSession(StoreCore& store, std::string_view key,
                                    const std::string& template_bytes);
 Status AbandonRawSession(RawSession& session, const Status& why);
 const std::string& StoreName(const StoreCore& store);
+Result<std::vector<VersionInfo>> ListVersions(StoreCore& store, std::string_view key,
+                                              const VersionQuery& query);
+Result<RawProfileView> GetView(StoreCore& store, std::string_view key,
+                               std::optional<uint64_t> version);
+Result<uint64_t> RollbackProfile(StoreCore& store, std::string_view key, uint64_t version);
+Result<uint64_t> RollbackProfileTo(StoreCore& store, std::string_view key, int64_t unix_ms);
 }  // namespace internal
 
 // Options of a store that do not depend on its data type.
@@ -76,6 +105,45 @@ class Store {
     auto slot = std::make_shared<typename Profile<Codec>::Slot>(std::move(*data), template_value_);
     raw->AttachSlot(slot);
     return Profile<Codec>(std::move(*raw), std::move(slot));
+  }
+
+  // The profile's versions, newest first, filtered by `query` (time range, limit, continuation).
+  // NotFound when the profile does not exist; InvalidArgument for a bad key.
+  Result<std::vector<VersionInfo>> Versions(std::string_view key, const VersionQuery& query = {}) {
+    return internal::ListVersions(*core_, key, query);
+  }
+
+  // A read-only view of the current data (no version) or of one version, without taking the
+  // lock; works while a session is active. NotFound when the profile or version does not exist
+  // (never written, or pruned); Corruption when the stored bytes are damaged or do not decode.
+  Result<ProfileView<Value>> Get(std::string_view key,
+                                 std::optional<uint64_t> version = std::nullopt) {
+    auto raw = internal::GetView(*core_, key, version);
+    if (!raw.ok()) return raw.status();
+    auto data = Codec::Decode(raw->payload);
+    if (!data.ok()) {
+      return Status::Corruption("version " + std::to_string(raw->version.version) +
+                                " does not decode: " + data.status().ToString());
+    }
+    return ProfileView<Value>{std::move(*data),         raw->version,
+                              raw->load_count,          std::move(raw->user_ids),
+                              std::move(raw->metadata), raw->locked};
+  }
+
+  // Makes `version`'s payload the profile's data again, as a new version whose reason is
+  // kRollback and whose source_version is `version`. A live session of the profile is ended
+  // first (its final save becomes a version; OnSessionEnd reports kRollback) and the epoch is
+  // bumped, so that session can never write again. Returns the new version number.
+  //   NotFound         no such profile, or the version was never written or was pruned;
+  //   InvalidArgument  the version is quarantined (corrupt bytes), or a bad key;
+  //   Corruption       the version's record is damaged;
+  //   Aborted / TimedOut / Closed  as for StartSession. Nothing changes on any error.
+  Result<uint64_t> Rollback(std::string_view key, uint64_t version) {
+    return internal::RollbackProfile(*core_, key, version);
+  }
+  // Rolls back to the newest version written at or before `unix_ms` (NotFound if none).
+  Result<uint64_t> RollbackTo(std::string_view key, int64_t unix_ms) {
+    return internal::RollbackProfileTo(*core_, key, unix_ms);
   }
 
   const std::string& name() const { return internal::StoreName(*core_); }

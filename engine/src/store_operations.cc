@@ -1,0 +1,274 @@
+// Store-level operations that need no session: listing versions, read-only views, rollback.
+#include <algorithm>
+
+#include "holdfast/limits.h"
+#include "key_codec.h"
+#include "session_core.h"
+#include "session_runtime.h"
+#include "store_core.h"
+#include "version_history.h"
+
+namespace holdfast::internal {
+namespace {
+
+VersionInfo InfoOf(const VersionIndexEntry& e) {
+  VersionInfo info;
+  info.version = e.version;
+  info.written_unix_ms = e.written_unix_ms;
+  info.reason = static_cast<VersionReason>(e.reason);
+  return info;
+}
+
+void Fill(VersionInfo& info, const VersionRecord& r) {
+  info.epoch = r.epoch;
+  info.source_version = r.source_version;
+  info.payload_bytes = r.payload.size();
+}
+
+Result<ProfileMeta> ReadMeta(Storage& storage, const std::string& key, std::string_view name) {
+  std::string bytes;
+  Status s = storage.Get(Family::kMeta, key, &bytes);
+  if (s.code() == StatusCode::kNotFound) {
+    return Status::NotFound("no profile '" + std::string(name) + "'");
+  }
+  if (!s.ok()) return s;
+  return DecodeProfileMeta(bytes);
+}
+
+Result<VersionRecord> ReadVersionRecord(Storage& storage, const std::string& profile_key,
+                                        uint64_t version) {
+  std::string key = profile_key;
+  AppendBigEndian64(&key, version);
+  std::string bytes;
+  if (Status s = storage.Get(Family::kVersions, key, &bytes); !s.ok()) return s;
+  auto record = DecodeVersionRecord(bytes);
+  if (record.ok() && record->version != version) {
+    return Status::Corruption("version record " + std::to_string(version) + " claims version " +
+                              std::to_string(record->version));
+  }
+  return record;
+}
+
+// Keeps the engine from closing storage under a read (Close waits for operations in flight).
+class OperationGuard {
+ public:
+  explicit OperationGuard(SessionRuntime& rt) : rt_(rt), admitted_(rt.BeginStart()) {}
+  ~OperationGuard() {
+    if (admitted_) rt_.EndStart();
+  }
+  bool admitted() const { return admitted_; }
+
+ private:
+  SessionRuntime& rt_;
+  bool admitted_;
+};
+
+}  // namespace
+
+Result<std::vector<VersionInfo>> StoreCore::Versions(std::string_view key,
+                                                     const VersionQuery& query) {
+  if (Status s = ValidateProfileKey(key); !s.ok()) return s;
+  OperationGuard guard(*runtime_);
+  if (!guard.admitted()) return Status::Closed("engine is closing");
+  Storage& storage = runtime_->storage();
+  const std::string profile_key = EncodeProfileKey(name_, key);
+  auto meta = ReadMeta(storage, profile_key, key);
+  if (!meta.ok()) return meta.status();
+  std::vector<VersionInfo> out;
+  for (auto it = meta->versions.rbegin(); it != meta->versions.rend(); ++it) {
+    if (query.limit != 0 && out.size() >= query.limit) break;
+    if (query.before_version && it->version >= *query.before_version) continue;
+    if (query.to_unix_ms && it->written_unix_ms > *query.to_unix_ms) continue;
+    if (query.from_unix_ms && it->written_unix_ms < *query.from_unix_ms) continue;
+    VersionInfo info = InfoOf(*it);
+    auto record = ReadVersionRecord(storage, profile_key, it->version);
+    if (record.ok()) {
+      Fill(info, *record);
+    } else if (record.status().code() == StatusCode::kCorruption ||
+               record.status().code() == StatusCode::kNotFound) {
+      info.damaged = true;
+    } else {
+      return record.status();
+    }
+    out.push_back(info);
+  }
+  return out;
+}
+
+Result<RawProfileView> StoreCore::Get(std::string_view key, std::optional<uint64_t> version) const {
+  if (Status s = ValidateProfileKey(key); !s.ok()) return s;
+  OperationGuard guard(*runtime_);
+  if (!guard.admitted()) return Status::Closed("engine is closing");
+  Storage& storage = runtime_->storage();
+  const std::string profile_key = EncodeProfileKey(name_, key);
+  auto meta = ReadMeta(storage, profile_key, key);
+  if (!meta.ok()) return meta.status();
+  RawProfileView view;
+  view.load_count = meta->load_count;
+  view.user_ids = meta->user_ids;
+  view.metadata = meta->metadata;
+  view.locked = meta->lock.has_value();
+  if (!version) {
+    std::string bytes;
+    Status s = storage.Get(Family::kData, profile_key, &bytes);
+    if (s.code() == StatusCode::kNotFound)
+      return Status::NotFound("no data for '" + std::string(key) + "'");
+    if (!s.ok()) return s;
+    auto record = DecodeProfileRecord(bytes);
+    if (!record.ok()) return record.status();
+    version = record->version;
+    view.payload = std::move(record->payload);
+    view.version.version = record->version;
+    view.version.written_unix_ms = record->updated_unix_ms;
+    view.version.epoch = record->epoch;
+    view.version.payload_bytes = view.payload.size();
+    auto it = std::find_if(meta->versions.begin(), meta->versions.end(),
+                           [&](const VersionIndexEntry& e) { return e.version == *version; });
+    if (it != meta->versions.end()) view.version.reason = static_cast<VersionReason>(it->reason);
+    return view;
+  }
+  auto it = std::find_if(meta->versions.begin(), meta->versions.end(),
+                         [&](const VersionIndexEntry& e) { return e.version == *version; });
+  if (it == meta->versions.end()) {
+    return Status::NotFound("version " + std::to_string(*version) + " of '" + std::string(key) +
+                            "' does not exist (never written, or pruned)");
+  }
+  auto record = ReadVersionRecord(storage, profile_key, *version);
+  if (!record.ok()) return record.status();
+  view.version = InfoOf(*it);
+  Fill(view.version, *record);
+  view.payload = std::move(record->payload);
+  return view;
+}
+
+Result<uint64_t> StoreCore::Rollback(std::string_view key_view, uint64_t version) {
+  SessionRuntime& rt = *runtime_;
+  uint64_t written = 0;
+  Status s = Exclusive(
+      key_view, EndReason::kRollback,
+      [&](const std::string& key, const std::shared_ptr<SessionCore>& victim) {
+        const std::string profile_key = EncodeProfileKey(name_, key);
+        TransactionContext ctx = rt.Context();
+        Status txn_status = RunTransaction(rt.storage(), [&](StorageTransaction& txn) -> Status {
+          std::string bytes;
+          Status read = txn.GetForUpdate(Family::kMeta, profile_key, &bytes);
+          if (read.code() == StatusCode::kNotFound)
+            return Status::NotFound("no profile '" + key + "'");
+          if (!read.ok()) return read;
+          auto meta = DecodeProfileMeta(bytes);
+          if (!meta.ok()) return meta.status();
+          auto entry =
+              std::find_if(meta->versions.begin(), meta->versions.end(),
+                           [&](const VersionIndexEntry& e) { return e.version == version; });
+          if (entry == meta->versions.end()) {
+            return Status::NotFound("version " + std::to_string(version) + " of '" + key +
+                                    "' does not exist (never written, or pruned)");
+          }
+          if (entry->reason == static_cast<uint8_t>(RecordReason::kQuarantine)) {
+            return Status::InvalidArgument(
+                "version " + std::to_string(version) +
+                " is quarantined (corrupt bytes) and cannot be restored");
+          }
+          auto source = ReadVersion(txn, profile_key, version);
+          if (!source.ok()) return source.status();
+          if (history_.check) {
+            if (Status valid = history_.check(source->payload); !valid.ok()) {
+              return Status::InvalidArgument("version " + std::to_string(version) +
+                                             " fails the store's check: " + valid.ToString());
+            }
+          }
+          // An admin transaction: bump the epoch so that any session that held the profile (or a
+          // lock left by a crashed engine) can never write again, and leave the profile free.
+          meta->epoch += 1;
+          meta->lock.reset();
+          meta->release_request.reset();
+          meta->updated_unix_ms = ctx.now_unix_ms;
+          VersionWrite write{
+              source->payload, source->codec, RecordReason::kRollback, meta->epoch, version,
+              ctx.now_unix_ms, true};
+          auto appended = AppendVersion(txn, profile_key, *meta, write, history_.retention);
+          if (!appended.ok()) return appended.status();
+          written = *appended;
+          return txn.Put(Family::kMeta, profile_key, EncodeProfileMeta(*meta));
+        });
+        rt.RecordStorageResult(txn_status);
+        if (victim) {
+          victim->EndOnce(EndReason::kStolen,
+                          txn_status.ok()
+                              ? "fenced out by a rollback"
+                              : "fenced for a rollback that failed: " + txn_status.ToString());
+        }
+        return txn_status;
+      });
+  if (!s.ok()) return s;
+  rt.counters().rollbacks.fetch_add(1, std::memory_order_relaxed);
+  return written;
+}
+
+Result<uint64_t> StoreCore::RollbackTo(std::string_view key, int64_t unix_ms) {
+  if (Status s = ValidateProfileKey(key); !s.ok()) return s;
+  std::optional<uint64_t> target;
+  {
+    OperationGuard guard(*runtime_);
+    if (!guard.admitted()) return Status::Closed("engine is closing");
+    auto meta = ReadMeta(runtime_->storage(), EncodeProfileKey(name_, key), key);
+    if (!meta.ok()) return meta.status();
+    for (auto it = meta->versions.rbegin(); it != meta->versions.rend(); ++it) {
+      if (it->written_unix_ms <= unix_ms &&
+          it->reason != static_cast<uint8_t>(RecordReason::kQuarantine)) {
+        target = it->version;
+        break;
+      }
+    }
+  }
+  if (target) return Rollback(key, *target);
+  return Status::NotFound("no version of '" + std::string(key) + "' was written at or before " +
+                          std::to_string(unix_ms));
+}
+
+Result<std::vector<VersionInfo>> ListVersions(StoreCore& store, std::string_view key,
+                                              const VersionQuery& query) {
+  return store.Versions(key, query);
+}
+Result<RawProfileView> GetView(StoreCore& store, std::string_view key,
+                               std::optional<uint64_t> version) {
+  return store.Get(key, version);
+}
+Result<uint64_t> RollbackProfile(StoreCore& store, std::string_view key, uint64_t version) {
+  return store.Rollback(key, version);
+}
+Result<uint64_t> RollbackProfileTo(StoreCore& store, std::string_view key, int64_t unix_ms) {
+  return store.RollbackTo(key, unix_ms);
+}
+
+}  // namespace holdfast::internal
+
+namespace holdfast {
+
+std::string_view VersionReasonName(VersionReason reason) {
+  switch (reason) {
+    case VersionReason::kSave:
+      return "save";
+    case VersionReason::kEndSession:
+      return "end-session";
+    case VersionReason::kHandoff:
+      return "handoff";
+    case VersionReason::kRollback:
+      return "rollback";
+    case VersionReason::kCorruptionRecovery:
+      return "corruption-recovery";
+    case VersionReason::kQuarantine:
+      return "quarantine";
+    case VersionReason::kAdmin:
+      return "admin";
+    case VersionReason::kCreate:
+      return "create";
+    case VersionReason::kSteal:
+      return "steal";
+    case VersionReason::kShutdown:
+      return "shutdown";
+  }
+  return "unknown";
+}
+
+}  // namespace holdfast

@@ -131,6 +131,23 @@ class SessionRuntime : public std::enable_shared_from_this<SessionRuntime> {
   std::thread autosave_thread_;
 };
 
+// Counts an operation that may touch storage as in flight (Shutdown waits for it) for its scope.
+class InFlightGuard {
+ public:
+  explicit InFlightGuard(SessionRuntime& rt) : rt_(rt), admitted_(rt.BeginStart()) {}
+  ~InFlightGuard() {
+    if (admitted_) rt_.EndStart();
+  }
+  InFlightGuard(const InFlightGuard&) = delete;
+  InFlightGuard& operator=(const InFlightGuard&) = delete;
+  // False once the engine is closing: the operation must return Closed without touching storage.
+  bool admitted() const { return admitted_; }
+
+ private:
+  SessionRuntime& rt_;
+  const bool admitted_;
+};
+
 }  // namespace holdfast::internal
 
 #endif  // HOLDFAST_SRC_SESSION_RUNTIME_H_

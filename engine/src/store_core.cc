@@ -84,6 +84,14 @@ void StoreCore::Unclaim(KeyEntry& entry) {
   cv_.notify_all();
 }
 
+StoreCore::KeyEntry& StoreCore::EnterEntry(const std::string& key, uint64_t* generation) {
+  KeyEntry& entry = entries_[key];  // map nodes are stable; erased only when unused
+  *generation = ++entry.newest_start;
+  ++entry.starters;
+  cv_.notify_all();  // older starters of this key see they are superseded
+  return entry;
+}
+
 void StoreCore::LeaveEntry(const std::string& key, KeyEntry& entry) {
   --entry.starters;
   if (!entry.holder && !entry.acquiring && entry.starters == 0) entries_.erase(key);
@@ -93,11 +101,8 @@ Result<RawSession> StoreCore::Start(std::string_view key_view, const SessionOpti
                                     const std::string& template_payload) {
   if (Status s = ValidateProfileKey(key_view); !s.ok()) return s;
   SessionRuntime& rt = *runtime_;
-  if (!rt.BeginStart()) return Status::Closed("engine is closing");
-  struct StartGuard {
-    SessionRuntime& rt;
-    ~StartGuard() { rt.EndStart(); }
-  } guard{rt};
+  InFlightGuard guard(rt);
+  if (!guard.admitted()) return Status::Closed("engine is closing");
 
   Clock& clock = rt.clock();
   const Clock::Duration started = clock.Monotonic();
@@ -105,10 +110,8 @@ Result<RawSession> StoreCore::Start(std::string_view key_view, const SessionOpti
   const std::string key(key_view);
 
   std::unique_lock lock(mu_);
-  KeyEntry& entry = entries_[key];  // map nodes are stable; erased only when unused
-  const uint64_t me = ++entry.newest_start;
-  ++entry.starters;
-  cv_.notify_all();  // older starters of this key see they are superseded
+  uint64_t me = 0;
+  KeyEntry& entry = EnterEntry(key, &me);
 
   std::shared_ptr<SessionCore> victim;
   Status failure = Claim(lock, entry, me, options, deadline, EndReason::kExternal, &victim);
@@ -151,18 +154,13 @@ Status StoreCore::Exclusive(
     const std::function<Status(const std::string& key, const std::shared_ptr<SessionCore>&)>& fn) {
   if (Status s = ValidateProfileKey(key_view); !s.ok()) return s;
   SessionRuntime& rt = *runtime_;
-  if (!rt.BeginStart()) return Status::Closed("engine is closing");
-  struct StartGuard {
-    SessionRuntime& rt;
-    ~StartGuard() { rt.EndStart(); }
-  } guard{rt};
+  InFlightGuard guard(rt);
+  if (!guard.admitted()) return Status::Closed("engine is closing");
   const std::string key(key_view);
   const Clock::Duration deadline = rt.clock().Monotonic() + settings_.start_timeout;
   std::unique_lock lock(mu_);
-  KeyEntry& entry = entries_[key];
-  const uint64_t me = ++entry.newest_start;
-  ++entry.starters;
-  cv_.notify_all();
+  uint64_t me = 0;
+  KeyEntry& entry = EnterEntry(key, &me);
   std::shared_ptr<SessionCore> victim;
   Status s = Claim(lock, entry, me, SessionOptions{}, deadline, release_reason, &victim);
   if (s.ok()) {

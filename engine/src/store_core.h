@@ -75,6 +75,8 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   Status Claim(std::unique_lock<std::mutex>& lock, KeyEntry& entry, uint64_t me,
                const SessionOptions& options, Clock::Duration deadline, EndReason release_reason,
                std::shared_ptr<SessionCore>* victim);
+  // mu_ held: registers a caller of the key as its newest (generation in *generation).
+  KeyEntry& EnterEntry(const std::string& key, uint64_t* generation);
   void Unclaim(KeyEntry& entry);                             // mu_ held
   void LeaveEntry(const std::string& key, KeyEntry& entry);  // mu_ held
 

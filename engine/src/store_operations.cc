@@ -35,6 +35,12 @@ Result<ProfileMeta> ReadMeta(Storage& storage, const std::string& key, std::stri
   return DecodeProfileMeta(bytes);
 }
 
+Result<ProfileMeta> ValidateAndReadMeta(Storage& storage, const std::string& profile_key,
+                                        std::string_view key) {
+  if (Status s = ValidateProfileKey(key); !s.ok()) return s;
+  return ReadMeta(storage, profile_key, key);
+}
+
 Result<VersionRecord> ReadVersionRecord(Storage& storage, const std::string& profile_key,
                                         uint64_t version) {
   std::string key = profile_key;
@@ -49,30 +55,15 @@ Result<VersionRecord> ReadVersionRecord(Storage& storage, const std::string& pro
   return record;
 }
 
-// Keeps the engine from closing storage under a read (Close waits for operations in flight).
-class OperationGuard {
- public:
-  explicit OperationGuard(SessionRuntime& rt) : rt_(rt), admitted_(rt.BeginStart()) {}
-  ~OperationGuard() {
-    if (admitted_) rt_.EndStart();
-  }
-  bool admitted() const { return admitted_; }
-
- private:
-  SessionRuntime& rt_;
-  bool admitted_;
-};
-
 }  // namespace
 
 Result<std::vector<VersionInfo>> StoreCore::Versions(std::string_view key,
                                                      const VersionQuery& query) {
-  if (Status s = ValidateProfileKey(key); !s.ok()) return s;
-  OperationGuard guard(*runtime_);
+  InFlightGuard guard(*runtime_);
   if (!guard.admitted()) return Status::Closed("engine is closing");
   Storage& storage = runtime_->storage();
   const std::string profile_key = EncodeProfileKey(name_, key);
-  auto meta = ReadMeta(storage, profile_key, key);
+  auto meta = ValidateAndReadMeta(storage, profile_key, key);
   if (!meta.ok()) return meta.status();
   std::vector<VersionInfo> out;
   for (auto it = meta->versions.rbegin(); it != meta->versions.rend(); ++it) {
@@ -96,12 +87,11 @@ Result<std::vector<VersionInfo>> StoreCore::Versions(std::string_view key,
 }
 
 Result<RawProfileView> StoreCore::Get(std::string_view key, std::optional<uint64_t> version) const {
-  if (Status s = ValidateProfileKey(key); !s.ok()) return s;
-  OperationGuard guard(*runtime_);
+  InFlightGuard guard(*runtime_);
   if (!guard.admitted()) return Status::Closed("engine is closing");
   Storage& storage = runtime_->storage();
   const std::string profile_key = EncodeProfileKey(name_, key);
-  auto meta = ReadMeta(storage, profile_key, key);
+  auto meta = ValidateAndReadMeta(storage, profile_key, key);
   if (!meta.ok()) return meta.status();
   RawProfileView view;
   view.load_count = meta->load_count;
@@ -206,12 +196,11 @@ Result<uint64_t> StoreCore::Rollback(std::string_view key_view, uint64_t version
 }
 
 Result<uint64_t> StoreCore::RollbackTo(std::string_view key, int64_t unix_ms) {
-  if (Status s = ValidateProfileKey(key); !s.ok()) return s;
   std::optional<uint64_t> target;
   {
-    OperationGuard guard(*runtime_);
+    InFlightGuard guard(*runtime_);
     if (!guard.admitted()) return Status::Closed("engine is closing");
-    auto meta = ReadMeta(runtime_->storage(), EncodeProfileKey(name_, key), key);
+    auto meta = ValidateAndReadMeta(runtime_->storage(), EncodeProfileKey(name_, key), key);
     if (!meta.ok()) return meta.status();
     for (auto it = meta->versions.rbegin(); it != meta->versions.rend(); ++it) {
       if (it->written_unix_ms <= unix_ms &&

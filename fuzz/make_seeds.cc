@@ -1,0 +1,328 @@
+// Writes the seed inputs of every fuzz target: valid encodings of each record (from the engine's
+// own encoders), damaged variants the decoders must refuse, key encodings, and operation
+// sequences for session_ops. Files are named seed-*; inputs the fuzzer found (merged with
+// scripts/fuzz.sh, FUZZ_MERGE=1) and reproducers (regress-*) live beside them.
+//
+//   cmake --build build --target holdfast_fuzz_seeds && build/fuzz/holdfast_fuzz_seeds fuzz/corpus
+//
+// Rerun it after a format change; old seeds may stay, as records of an older format version.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "crc32c.h"
+#include "holdfast_schema/manifest_generated.h"
+#include "holdfast_schema/profile_meta_generated.h"
+#include "holdfast_schema/profile_record_generated.h"
+#include "holdfast_schema/version_record_generated.h"
+#include "key_codec.h"
+#include "records.h"
+#include "session_driver.h"
+
+namespace holdfast::fuzz {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace holdfast::internal;
+
+fs::path g_root;
+int g_written = 0;
+
+void Write(const std::string& target, const std::string& name, const std::string& bytes) {
+  fs::path dir = g_root / target;
+  fs::create_directories(dir);
+  std::ofstream out(dir / ("seed-" + name), std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out) {
+    std::fprintf(stderr, "make_seeds: cannot write %s\n", (dir / name).c_str());
+    std::exit(1);
+  }
+  ++g_written;
+}
+
+// A flatbuffer wrapped in the checksum envelope, as records.cc does.
+std::string Seal(const flatbuffers::FlatBufferBuilder& fbb) {
+  std::string out(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
+  uint32_t masked = MaskCrc(Crc32c(out));
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((masked >> (8 * i)) & 0xff));
+  return out;
+}
+
+std::string Reseal(std::string value) {
+  value.resize(value.size() - 4);
+  uint32_t masked = MaskCrc(Crc32c(value));
+  for (int i = 0; i < 4; ++i) value.push_back(static_cast<char>((masked >> (8 * i)) & 0xff));
+  return value;
+}
+
+// Damaged variants every record target gets from one valid value.
+void WriteDamaged(const std::string& target, const std::string& valid) {
+  Write(target, "damaged-truncated", valid.substr(0, valid.size() / 2));
+  Write(target, "damaged-envelope-only", valid.substr(valid.size() - 12));
+  std::string flipped = valid;
+  flipped[flipped.size() / 2] ^= 0x40;
+  Write(target, "damaged-bitflip", flipped);
+  Write(target, "damaged-bitflip-resealed", Reseal(flipped));
+  std::string identifier = valid;
+  identifier[4] = 'X';
+  Write(target, "damaged-identifier", Reseal(identifier));
+  std::string root = valid;
+  root[0] = static_cast<char>(0xfc);
+  root[1] = static_cast<char>(0xff);
+  Write(target, "damaged-root-offset", Reseal(root));
+  Write(target, "damaged-empty", "");
+}
+
+void ProfileRecords() {
+  const std::string t = "profile_record";
+  ProfileRecord r{42, std::string("coins=100\0items=[sword]", 23), "bytes", 1'767'225'600'123, 7};
+  std::string valid = EncodeProfileRecord(r);
+  Write(t, "valid", valid);
+  Write(t, "valid-empty", EncodeProfileRecord(ProfileRecord{}));
+  Write(t, "valid-large",
+        EncodeProfileRecord(
+            {UINT64_MAX, std::string(600, 'x'), "flatbuffer:Player", INT64_MIN, UINT64_MAX}));
+  WriteDamaged(t, valid);
+  // Payload bytes changed behind an intact envelope: only the payload checksum can tell.
+  std::string payload = valid;
+  payload[payload.find("coins")] = 'C';
+  Write(t, "damaged-payload-crc", Reseal(payload));
+  for (uint32_t format : {0u, kFormatVersion + 1}) {
+    flatbuffers::FlatBufferBuilder fbb;
+    auto bytes = fbb.CreateVector(std::vector<uint8_t>{1, 2, 3});
+    fb::FinishProfileRecordBuffer(
+        fbb, fb::CreateProfileRecord(fbb, format, bytes, 1, MaskCrc(Crc32c("\1\2\3")),
+                                     fbb.CreateString("bytes")));
+    Write(t, "damaged-format-" + std::to_string(format), Seal(fbb));
+  }
+}
+
+void ProfileMetas() {
+  const std::string t = "profile_meta";
+  ProfileMeta m;
+  m.epoch = 9;
+  m.lock = SessionLock{3, 11, 9, 1000, 2000, "host-a:1234"};
+  m.release_request = ReleaseRequest{4, 1, 2500};
+  m.load_count = 5;
+  m.first_session_unix_ms = 100;
+  m.created_unix_ms = 90;
+  m.updated_unix_ms = 2000;
+  m.user_ids = {-5, 17, 123456789012345};
+  m.metadata = {{"guild", "red"}, {"tier", std::string("\0\1", 2)}};
+  m.last_version = 42;
+  m.next_message_seq = 8;
+  m.acked_message_seq = 6;
+  m.versions = {{40, 1000, 0}, {41, 1500, 3}, {42, 2000, 1}};
+  std::string valid = EncodeProfileMeta(m);
+  Write(t, "valid", valid);
+  Write(t, "valid-empty", EncodeProfileMeta(ProfileMeta{}));
+  ProfileMeta free_profile = m;
+  free_profile.lock.reset();
+  free_profile.release_request.reset();
+  Write(t, "valid-unlocked", EncodeProfileMeta(free_profile));
+  WriteDamaged(t, valid);
+  {
+    flatbuffers::FlatBufferBuilder fbb;  // a metadata entry without its key
+    auto value = fbb.CreateVector(std::vector<uint8_t>{'v'});
+    std::vector<flatbuffers::Offset<fb::MetadataEntry>> entries{
+        fb::CreateMetadataEntry(fbb, 0, value)};
+    auto metadata = fbb.CreateVector(entries);
+    fb::ProfileMetaBuilder b(fbb);
+    b.add_format_version(kFormatVersion);
+    b.add_metadata(metadata);
+    fb::FinishProfileMetaBuffer(fbb, b.Finish());
+    Write(t, "damaged-metadata-without-key", Seal(fbb));
+  }
+  {
+    flatbuffers::FlatBufferBuilder fbb;  // user ids unsorted, duplicated metadata keys
+    auto ids = fbb.CreateVector(std::vector<int64_t>{5, -1, 5});
+    std::vector<flatbuffers::Offset<fb::MetadataEntry>> entries;
+    for (const char* v : {"a", "b"}) {
+      auto key = fbb.CreateString("k");
+      entries.push_back(fb::CreateMetadataEntry(
+          fbb, key, fbb.CreateVector(reinterpret_cast<const uint8_t*>(v), 1)));
+    }
+    auto metadata = fbb.CreateVector(entries);
+    fb::ProfileMetaBuilder b(fbb);
+    b.add_format_version(kFormatVersion);
+    b.add_user_ids(ids);
+    b.add_metadata(metadata);
+    fb::FinishProfileMetaBuffer(fbb, b.Finish());
+    Write(t, "odd-unsorted-duplicates", Seal(fbb));
+  }
+}
+
+void VersionRecords() {
+  const std::string t = "version_record";
+  VersionRecord v{41, "old data", "json", 55, RecordReason::kRollback, 6, 12};
+  std::string valid = EncodeVersionRecord(v);
+  Write(t, "valid", valid);
+  for (uint8_t reason = 0; reason <= kMaxRecordReason; ++reason) {
+    VersionRecord r{
+        reason + 1u, "p" + std::to_string(reason), "bytes", 1, RecordReason{reason}, 3, 0};
+    Write(t, "valid-reason-" + std::to_string(reason), EncodeVersionRecord(r));
+  }
+  WriteDamaged(t, valid);
+  {
+    flatbuffers::FlatBufferBuilder fbb;
+    auto payload = fbb.CreateVector(std::vector<uint8_t>{});
+    fb::FinishVersionRecordBuffer(
+        fbb, fb::CreateVersionRecord(fbb, kFormatVersion, 1, payload, MaskCrc(Crc32c("")), 0, 0,
+                                     static_cast<fb::VersionReason>(kMaxRecordReason + 1)));
+    Write(t, "damaged-unknown-reason", Seal(fbb));
+  }
+}
+
+void Manifests() {
+  const std::string t = "manifest";
+  Manifest m;
+  m.created_unix_ms = 10;
+  m.last_incarnation = 77;
+  m.stores = {{"Guilds", "flatbuffer:Guild", std::string("bfbs\0x", 6), 12},
+              {"Players", "bytes", "", 11}};
+  m.last_writer = "holdfast 0.1.0";
+  std::string valid = EncodeManifest(m);
+  Write(t, "valid", valid);
+  Write(t, "valid-empty", EncodeManifest(Manifest{}));
+  Manifest newer = m;
+  newer.format_version = kFormatVersion + 1;
+  Write(t, "valid-newer-format", EncodeManifest(newer));
+  Manifest missing = m;
+  missing.format_version = 0;
+  Write(t, "damaged-format-0", EncodeManifest(missing));
+  WriteDamaged(t, valid);
+  {
+    flatbuffers::FlatBufferBuilder fbb;  // a store entry without a name
+    std::vector<flatbuffers::Offset<fb::StoreEntry>> stores{
+        fb::CreateStoreEntry(fbb, 0, fbb.CreateString("bytes"))};
+    auto vec = fbb.CreateVector(stores);
+    fb::FinishManifestBuffer(fbb, fb::CreateManifest(fbb, kFormatVersion, 1, 1, vec));
+    Write(t, "damaged-store-without-name", Seal(fbb));
+  }
+}
+
+void Keys() {
+  const std::string t = "key_codec";
+  Write(t, "profile", EncodeProfileKey("Players", "alice"));
+  Write(t, "profile-binary", EncodeProfileKey("P", std::string("\0\xff\0", 3)));
+  Write(t, "version", EncodeVersionKey("Players", "alice", 42));
+  Write(t, "message", EncodeMessageKey("Guilds", "red", UINT64_MAX));
+  Write(t, "longest",
+        EncodeVersionKey(std::string(64, 'S'), std::string(256, '\xff'), 0x0102030405060708));
+  std::string valid = EncodeProfileKey("Players", "alice");
+  Write(t, "damaged-empty", "");
+  Write(t, "damaged-store-length-0", std::string("\0\0\1k", 4));
+  Write(t, "damaged-store-length-65",
+        std::string(1, 65) + std::string(65, 's') + std::string("\0\1k", 3));
+  Write(t, "damaged-store-byte", EncodeProfileKey("bad/name", "k"));
+  Write(t, "damaged-truncated", valid.substr(0, valid.size() - 1));
+  Write(t, "damaged-trailing", valid + "x");
+  Write(t, "damaged-key-length-0", std::string("\1P\0\0", 4));
+  Write(t, "damaged-key-length-257", std::string("\1P\1\1", 4) + std::string(257, 'k'));
+}
+
+// Session operation sequences (fuzz/session_driver.h), written as "op key slot [operand]; ...":
+// e.g. "start 0 1" starts a session on key 0 into slot 1, "edit 0 1 5" sets its data to "d5".
+std::string Ops(const std::string& script) {
+  static const std::map<std::string, SessionOp> kNames = {{"start", SessionOp::kStart},
+                                                          {"steal", SessionOp::kStartSteal},
+                                                          {"nowait", SessionOp::kStartNoWait},
+                                                          {"cancelled", SessionOp::kStartCancelled},
+                                                          {"edit", SessionOp::kEdit},
+                                                          {"save", SessionOp::kSave},
+                                                          {"end", SessionOp::kEnd},
+                                                          {"meta", SessionOp::kMeta},
+                                                          {"drop", SessionOp::kDrop},
+                                                          {"orphan", SessionOp::kOrphan},
+                                                          {"autosave", SessionOp::kAutosave},
+                                                          {"reopen", SessionOp::kReopen}};
+  std::string bytes;
+  std::istringstream steps(script);
+  std::string step;
+  while (std::getline(steps, step, ';')) {
+    std::istringstream words(step);
+    std::string name;
+    if (!(words >> name)) continue;
+    auto op = kNames.find(name);
+    if (op == kNames.end()) {
+      std::fprintf(stderr, "make_seeds: unknown operation '%s'\n", name.c_str());
+      std::exit(1);
+    }
+    bytes.push_back(static_cast<char>(op->second));
+    int key = 0, slot = 0, operand = 0;
+    if (op->second == SessionOp::kAutosave || op->second == SessionOp::kReopen) continue;
+    words >> key >> slot;
+    bytes.push_back(static_cast<char>(TargetByte(key, slot)));
+    if (words >> operand) bytes.push_back(static_cast<char>(operand));
+  }
+  return bytes;
+}
+
+void SessionSequences() {
+  const std::vector<std::pair<std::string, std::string>> scripts = {
+      {"lifecycle",
+       "start 0 0; edit 0 0 5; save 0 0; edit 0 0 6; end 0 0; start 0 1; end 0 1; end 0 0;"
+       "save 0 0"},
+      {"handoff",
+       "start 0 0; edit 0 0 9; start 0 1; edit 0 0 10; save 0 0; end 0 0; edit 0 1 11; end 0 1"},
+      {"steal",
+       "start 1 0; edit 1 0 7; save 1 0; edit 1 0 8; steal 1 1; save 1 0; end 1 0; steal 1 2;"
+       "end 1 2"},
+      {"no-wait-and-cancel",
+       "nowait 2 0; nowait 2 1; cancelled 2 2; cancelled 0 0; edit 2 0 0; end 2 0; nowait 2 1"},
+      {"orphan",
+       "start 2 0; edit 2 0 12; end 2 0; orphan 2 0; orphan 2 0; start 2 1; end 2 1; orphan 2 0;"
+       "steal 2 2; orphan 1 0"},
+      {"autosave", "start 0 0; edit 0 0 20; start 1 0; autosave; edit 1 0 21; steal 0 1; save 0 0"},
+      {"meta",
+       "start 1 0; meta 1 0 5; meta 1 0 2; meta 1 0 12; meta 1 0 4; save 1 0; meta 1 0 1;"
+       "meta 1 0 13; steal 1 1; meta 1 0 0; end 1 1; start 1 2"},
+      {"meta-empty-value", "start 0 0; meta 0 0 2; save 0 0; meta 0 0 7; end 0 0; start 0 1"},
+      {"drop",
+       "start 0 0; edit 0 0 30; drop 0 0; start 1 1; edit 1 1 31; drop 1 1; start 1 2;"
+       "start 2 0; drop 2 0"},
+      {"template-and-empty", "start 0 0; edit 0 0 1; save 0 0; edit 0 0 0; end 0 0; start 0 0"},
+      {"empty", ""},
+  };
+  // Sequences around reopens, for session_reopen (session_ops ignores reopens).
+  const std::vector<std::pair<std::string, std::string>> reopen_scripts = {
+      {"reopen",
+       "start 0 0; edit 0 0 3; start 1 0; meta 1 0 0; reopen; save 0 0; end 1 0; edit 0 0 4;"
+       "start 0 1; end 0 1"},
+      {"reopen-twice", "start 0 0; edit 0 0 3; reopen; start 0 1; edit 0 1 4; reopen; start 0 2"},
+      {"reopen-dropped-and-orphan",
+       "start 1 0; edit 1 0 6; drop 1 0; start 2 0; end 2 0; orphan 2 0; reopen; start 2 1;"
+       "start 1 1; end 1 1"},
+      {"reopen-steal", "start 0 0; save 0 0; reopen; steal 0 1; edit 0 0 9; save 0 0; end 0 1"},
+  };
+  for (const auto& [name, script] : scripts) Write("session_ops", name, Ops(script));
+  for (const auto& [name, script] : reopen_scripts) {
+    Write("session_ops", name, Ops(script));
+    Write("session_reopen", name, Ops(script));
+  }
+  Write("session_reopen", "handoff", Ops(scripts[1].second));
+}
+
+}  // namespace
+}  // namespace holdfast::fuzz
+
+int main(int argc, char** argv) {
+  using namespace holdfast::fuzz;
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s <corpus root, e.g. fuzz/corpus>\n", argv[0]);
+    return 2;
+  }
+  g_root = argv[1];
+  ProfileRecords();
+  ProfileMetas();
+  VersionRecords();
+  Manifests();
+  Keys();
+  SessionSequences();
+  std::printf("make_seeds: wrote %d seeds under %s\n", g_written, argv[1]);
+  return 0;
+}

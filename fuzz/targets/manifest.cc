@@ -1,0 +1,9 @@
+// Fuzz target: Manifest values (schema/manifest.fbs, file identifier "HFMF", column family
+// `default`) through DecodeManifest, the one path by which they enter the engine. The properties
+// checked are listed in fuzz/record_fuzz.h.
+#include "record_fuzz.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace holdfast::internal;
+  return holdfast::fuzz::FuzzRecord<Manifest>(data, size, DecodeManifest, EncodeManifest);
+}

@@ -264,6 +264,12 @@ Result<std::unique_ptr<Storage>> OpenRocksStorage(const RocksStorageOptions& opt
   Status s = FromRocksDB(rocksdb::OptimisticTransactionDB::Open(db_options, occ, options.path,
                                                                 descriptors, &handles, &db),
                          "open '" + options.path + "'");
+  if (s.code() == StatusCode::kInvalidArgument) {
+    // Holdfast's own options are valid by construction and a missing database was refused
+    // above, so RocksDB's InvalidArgument here comes from a failed read during recovery (7.8
+    // reports a failed probe of CURRENT as "Direct I/O is not supported"): an I/O problem.
+    s = Status::IOError(s.message());
+  }
   if (!s.ok()) return s;
   return std::unique_ptr<Storage>(new RocksStorage(db, std::move(handles), options.sync));
 }

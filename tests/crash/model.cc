@@ -1,0 +1,179 @@
+#include "model.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "holdfast/status.h"
+#include "operations.h"
+
+namespace holdfast::crash {
+namespace {
+
+uint64_t Number(const std::string& s) { return std::strtoull(s.c_str(), nullptr, 10); }
+
+// The newest of two values (either may be absent).
+std::optional<Tag> Newest(const std::optional<Tag>& a, const Tag& b) {
+  if (!a || Before(*a, b)) return b;
+  return a;
+}
+
+}  // namespace
+
+void Violations::Add(const std::string& what) {
+  ++count_;
+  if (count_ <= 100) std::printf("VIOLATION [%s] %s\n", context_.c_str(), what.c_str());
+  std::fflush(stdout);
+}
+
+bool ProfileModel::Known(const Tag& t) const {
+  if (t.is_template()) return true;
+  if (floor && *floor == t) return true;
+  for (const auto& [epoch, value] : loaded) {
+    if (value == t) return true;
+  }
+  return edits.count({t.epoch, t.op}) > 0;
+}
+
+Model::Model(int keys, Violations& violations) : v_(violations) {
+  for (int i = 0; i < keys; ++i) {
+    char name[8];
+    std::snprintf(name, sizeof(name), "p%02d", i);
+    profiles_[name];
+  }
+}
+
+void Model::BeginRun() {
+  for (auto& [key, p] : profiles_) {
+    p.loaded.clear();
+    p.edits.clear();
+    p.live_epoch.reset();
+    p.orphan_reported = false;
+  }
+  pending_.clear();
+}
+
+ProfileModel* Model::Profile(const std::string& key) {
+  auto it = profiles_.find(key);
+  if (it == profiles_.end()) {
+    v_.Add("a message names unknown profile '" + key + "'");
+    return nullptr;
+  }
+  return &it->second;
+}
+
+void Model::Apply(const Message& m) {
+  ++counts_[m.kind];
+  const auto& w = m.words;
+  auto need = [&](size_t n) {
+    if (w.size() >= n) return true;
+    v_.Add("malformed message '" + m.kind + "'");
+    return false;
+  };
+  if (m.kind == "intent" && need(3)) {
+    const uint64_t op = Number(w[0]);
+    ++intents_;
+    next_op_ = std::max(next_op_, op + 1);
+    pending_[op] = {w[1], w[2]};
+    if (w[1] == "edit" && need(4)) {
+      auto tag = ParseTag(w[3]);
+      ProfileModel* p = Profile(w[2]);
+      if (!tag || !p) return v_.Add("edit with a bad tag '" + w[3] + "'");
+      p->edits.insert({tag->epoch, tag->op});
+    }
+  } else if (m.kind == "ack" && need(2)) {
+    const uint64_t op = Number(w[0]);
+    auto it = pending_.find(op);
+    if (it == pending_.end()) return v_.Add("ack of operation " + w[0] + " without an intent");
+    const auto [name, key] = it->second;
+    pending_.erase(it);
+    ++acknowledged_;
+    const Operation* row = FindOperation(name);
+    bool allowed = false;
+    for (StatusCode c : row ? row->allowed : std::vector<StatusCode>{}) {
+      allowed = allowed || StatusCodeName(c) == w[1];
+    }
+    if (!allowed) {
+      std::string text;
+      for (size_t i = 2; i < w.size(); ++i) text += " " + w[i];
+      v_.Add("operation " + w[0] + " (" + name + " " + key + ") returned " + w[1] + ":" + text);
+    }
+  } else if (m.kind == "acquired" && need(4)) {
+    auto tag = ParseTag(w[3]);
+    if (!tag) return v_.Add("'" + w[0] + "' loaded an unparsable payload");
+    Acquired(w[0], Number(w[1]), *tag);
+  } else if (m.kind == "saved" && need(3)) {
+    auto tag = ParseTag(w[2]);
+    if (!tag) return v_.Add("'" + w[0] + "' saved an unparsable payload");
+    Saved(w[0], Number(w[1]), *tag);
+  } else if (m.kind == "ended" && need(2)) {
+    ProfileModel* p = Profile(w[0]);
+    if (p && p->live_epoch == Number(w[1])) p->live_epoch.reset();
+  } else if (m.kind == "orphan" && need(3)) {
+    ProfileModel* p = Profile(w[0]);
+    if (!p) return;
+    if (!p->orphan) return v_.Add("takeover of '" + w[0] + "' reported, but it had no orphan lock");
+    if (p->orphan->incarnation != Number(w[1]) || p->orphan->session_id != Number(w[2])) {
+      v_.Add("takeover of '" + w[0] + "' names incarnation " + w[1] + " session " + w[2] +
+             "; the stored lock was incarnation " + std::to_string(p->orphan->incarnation) +
+             " session " + std::to_string(p->orphan->session_id));
+    }
+    p->orphan_reported = true;
+  } else if (m.kind == "hello" && need(1)) {
+    const uint64_t incarnation = Number(w[0]);
+    if (incarnation <= last_incarnation_) {
+      v_.Add("incarnation " + w[0] + " is not above " + std::to_string(last_incarnation_));
+    }
+    last_incarnation_ = std::max(last_incarnation_, incarnation);
+  } else if (m.kind == "open-failed" || m.kind == "violation") {
+    v_.Add(m.kind + ": " + (w.empty() ? "" : w[0]));
+  }
+}
+
+void Model::Acquired(const std::string& key, uint64_t epoch, const Tag& loaded) {
+  ProfileModel* p = Profile(key);
+  if (!p) return;
+  const std::string at = "'" + key + "' epoch " + std::to_string(epoch) + ": ";
+  if (epoch <= p->max_epoch) {
+    v_.Add(at + "epochs must strictly increase; " + std::to_string(p->max_epoch) + " was seen");
+  }
+  if (p->live_epoch) {
+    v_.Add(at + "two owners: epoch " + std::to_string(*p->live_epoch) + " had not ended");
+  }
+  if (p->orphan && !p->orphan_reported) {
+    v_.Add(at + "took over an orphaned lock without reporting it");
+  }
+  if (!loaded.is_template() && loaded.key != key) v_.Add(at + "loaded another profile's data");
+  if (p->floor && Before(loaded, *p->floor)) {
+    v_.Add(at + "loaded " + loaded.Text() + ", older than the acknowledged " + p->floor->Text());
+  } else if (!p->Known(loaded)) {
+    v_.Add(at + "loaded " + loaded.Text() + ", a value never written");
+  }
+  if (loaded.epoch >= epoch) v_.Add(at + "loaded data of its own or a later epoch");
+  p->max_epoch = std::max(p->max_epoch, epoch);
+  p->loaded[epoch] = loaded;
+  p->floor = Newest(p->floor, loaded);
+  p->exists = true;
+  p->live_epoch = epoch;
+  p->orphan.reset();
+}
+
+void Model::Saved(const std::string& key, uint64_t epoch, const Tag& value) {
+  ProfileModel* p = Profile(key);
+  if (!p) return;
+  const std::string at = "'" + key + "' epoch " + std::to_string(epoch) + " saved " +
+                         value.Text() + ": ";
+  auto own = p->loaded.find(epoch);
+  const bool loaded_it = own != p->loaded.end() && own->second == value;
+  const bool edited_it = value.epoch == epoch && p->edits.count({value.epoch, value.op});
+  if (!loaded_it && !edited_it) v_.Add(at + "a value this session never had");
+  // Fencing: the save committed before any newer acquisition, which therefore loaded it (or a
+  // later value).
+  auto next = p->loaded.upper_bound(epoch);
+  if (next != p->loaded.end() && Before(next->second, value)) {
+    v_.Add(at + "committed after epoch " + std::to_string(next->first) + " loaded " +
+           next->second.Text() + " (a stale write was accepted)");
+  }
+  p->floor = Newest(p->floor, value);
+}
+
+}  // namespace holdfast::crash

@@ -1,0 +1,92 @@
+// The parent's model of every profile, built from the worker's messages (protocol.h) and from
+// what the checker finds stored after each kill, with the rules each message must satisfy:
+//  - epochs strictly increase (each acquisition above every earlier one, stored or acknowledged);
+//  - never two owners (a new acquisition only after the previous holder ended);
+//  - a session saves only data it loaded or edited, and never after a newer acquisition (every
+//    save it reports is visible to the next acquisition);
+//  - a load never returns data older than an acknowledged save (nothing acknowledged is lost);
+//  - orphaned locks are taken over with a report naming the dead holder;
+//  - acknowledgements carry the status codes their operation allows (operations.h).
+#ifndef HOLDFAST_TESTS_CRASH_MODEL_H_
+#define HOLDFAST_TESTS_CRASH_MODEL_H_
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "protocol.h"
+
+namespace holdfast::crash {
+
+// Collects violations; prints the first ones as they are found.
+class Violations {
+ public:
+  void Add(const std::string& what);
+  void SetContext(std::string context) { context_ = std::move(context); }
+  uint64_t count() const { return count_; }
+
+ private:
+  std::string context_;
+  uint64_t count_ = 0;
+};
+
+struct ProfileModel {
+  struct Lock {
+    uint64_t incarnation = 0;
+    uint64_t session_id = 0;
+  };
+  // Across runs (reset from storage by the checker after each kill).
+  std::optional<Tag> floor;        // the newest value known to be stored
+  bool exists = false;             // known to have a data record
+  uint64_t max_epoch = 0;          // newest epoch acquired or stored
+  std::optional<Lock> orphan;      // a dead worker's lock, to be taken over
+  // This run only.
+  std::map<uint64_t, Tag> loaded;               // acquisition epoch -> the value it loaded
+  std::set<std::pair<uint64_t, uint64_t>> edits;  // (epoch, op) of every edit issued
+  std::optional<uint64_t> live_epoch;           // the session believed active
+  bool orphan_reported = false;
+
+  // A value this run may have stored: the floor, a loaded value or an edit.
+  bool Known(const Tag& t) const;
+};
+
+class Model {
+ public:
+  Model(int keys, Violations& violations);
+
+  // A new worker is about to start: forgets what only that run could change.
+  void BeginRun();
+  void Apply(const Message& m);
+
+  std::map<std::string, ProfileModel>& profiles() { return profiles_; }
+  uint64_t next_op() const { return next_op_; }
+  uint64_t acknowledged() const { return acknowledged_; }
+  uint64_t intents() const { return intents_; }
+  uint64_t last_incarnation() const { return last_incarnation_; }
+  // Messages received, by kind ("acquired", "saved", "orphan", ...).
+  const std::map<std::string, uint64_t>& message_counts() const { return counts_; }
+  void set_last_incarnation(uint64_t i) { last_incarnation_ = std::max(last_incarnation_, i); }
+
+ private:
+  ProfileModel* Profile(const std::string& key);
+  void Acquired(const std::string& key, uint64_t epoch, const Tag& loaded);
+  void Saved(const std::string& key, uint64_t epoch, const Tag& value);
+
+  Violations& v_;
+  std::map<std::string, ProfileModel> profiles_;
+  std::map<uint64_t, std::pair<std::string, std::string>> pending_;  // op -> (name, key)
+  uint64_t next_op_ = 1;
+  uint64_t acknowledged_ = 0;
+  uint64_t intents_ = 0;
+  uint64_t last_incarnation_ = 0;
+  std::map<std::string, uint64_t> counts_;
+};
+
+}  // namespace holdfast::crash
+
+#endif  // HOLDFAST_TESTS_CRASH_MODEL_H_

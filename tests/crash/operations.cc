@@ -1,0 +1,113 @@
+#include "operations.h"
+
+#include <chrono>
+
+#include "worker.h"
+
+namespace holdfast::crash {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A start on a profile this process does not hold must not wait: the profile is free or its
+// lock is an orphan of a killed worker, which is taken over at once. On a profile it holds, the
+// start is a handoff and waits for the holder's final save.
+void RunStart(Worker& w, uint64_t op) {
+  const std::string key = w.RandomKey();
+  SessionOptions options;
+  options.timeout = w.live().count(key) ? std::chrono::milliseconds(10s) : 0ms;
+  w.Intent(op, "start", key);
+  w.Ack(op, w.Start(key, options));
+}
+
+void RunHandoff(Worker& w, uint64_t op) {
+  auto key = w.RandomLiveKey();
+  if (!key) return RunStart(w, op);
+  SessionOptions options;
+  options.timeout = 10s;
+  w.Intent(op, "handoff", *key);
+  w.Ack(op, w.Start(*key, options));
+}
+
+void RunSteal(Worker& w, uint64_t op) {
+  auto key = w.RandomLiveKey();
+  if (!key) return RunStart(w, op);
+  SessionOptions options;
+  options.steal = true;
+  options.timeout = 10s;
+  w.Intent(op, "steal", *key);
+  w.Ack(op, w.Start(*key, options));
+}
+
+// Sets new data: a payload named after this session's epoch and this operation.
+void RunEdit(Worker& w, uint64_t op) {
+  auto key = w.RandomLiveKey();
+  if (!key) return RunStart(w, op);
+  Worker::Session& s = w.live().at(*key);
+  Tag tag{*key, s.epoch, op};
+  std::string payload = MakePayload(tag, 100 + w.rng()() % 3000);
+  w.Intent(op, "edit", *key, tag.Text());
+  w.Ack(op, s.handle.Edit([&](std::string& data) { data = payload; }));
+}
+
+void RunSave(Worker& w, uint64_t op) {
+  auto key = w.RandomLiveKey();
+  if (!key) return RunStart(w, op);
+  w.Intent(op, "save", *key);
+  w.Ack(op, w.live().at(*key).handle.Save());
+}
+
+void RunEnd(Worker& w, uint64_t op) {
+  auto key = w.RandomLiveKey();
+  if (!key) return RunStart(w, op);
+  w.Intent(op, "end", *key);
+  w.Ack(op, w.End(*key));
+}
+
+// A session that was ended, handed off or stolen from tries to write: it must be refused.
+void RunStaleWrite(Worker& w, uint64_t op) {
+  if (w.retired().empty()) return RunEdit(w, op);
+  Handle& old = w.retired()[w.rng()() % w.retired().size()];
+  const std::string key = old.Info().key;
+  w.Intent(op, "stale-write", key);
+  Status s = old.Edit([](std::string& data) { data = "stale"; });
+  if (s.ok()) s = old.Save();
+  w.Ack(op, s);
+}
+
+// A clean shutdown and restart inside one worker: final saves of every live session.
+void RunReopen(Worker& w, uint64_t op) {
+  w.Intent(op, "reopen", "-");
+  w.Ack(op, w.Reopen());
+}
+
+}  // namespace
+
+const std::vector<Operation>& Operations() {
+  using C = StatusCode;
+  static const std::vector<Operation> kTable = {
+      {"start", 16, {C::kOk}, RunStart},
+      {"edit", 30, {C::kOk}, RunEdit},
+      {"save", 14, {C::kOk}, RunSave},
+      {"end", 8, {C::kOk}, RunEnd},
+      {"handoff", 6, {C::kOk}, RunHandoff},
+      {"steal", 4, {C::kOk}, RunSteal},
+      {"stale-write", 3, {C::kLockLost, C::kClosed}, RunStaleWrite},
+      {"reopen", 1, {C::kOk}, RunReopen},
+      // EXTENSION POINT (version history, being built now): Store::Rollback(key, version) as an
+      // admin transaction that ends a live session, writes an old payload as a new version and
+      // bumps the epoch. Report its new epoch and the restored tag as "acquired"-like events
+      // (the checker's epoch and fencing rules then apply unchanged) and give it a weight.
+      {"rollback", 0, {C::kOk}, nullptr},
+  };
+  return kTable;
+}
+
+const Operation* FindOperation(std::string_view name) {
+  for (const Operation& o : Operations()) {
+    if (o.name == name) return &o;
+  }
+  return nullptr;
+}
+
+}  // namespace holdfast::crash

@@ -1,0 +1,33 @@
+// The crash-test parent: starts a worker (worker.h) in a fresh process again and again, SIGKILLs
+// it at a random moment — after a random delay, right after a random operation's intent, at a
+// random write or sync (also inside Engine::Open), or inside a flush or a compaction — and after
+// each kill checks the database (checker.h) against what the worker acknowledged (model.h).
+//
+// The parent fork()s and exec()s the worker at once (never runs engine code in a forked copy of
+// itself), so the engine it opens for checking never shares a process with a writer.
+#ifndef HOLDFAST_TESTS_CRASH_PARENT_H_
+#define HOLDFAST_TESTS_CRASH_PARENT_H_
+
+#include <cstdint>
+#include <string>
+
+namespace holdfast::crash {
+
+struct ParentConfig {
+  uint64_t seed = 0;
+  int kills = 100;
+  // Where the database and the workers' stderr go. Empty: a fresh temporary directory, removed
+  // at the end unless there were violations.
+  std::string dir;
+  // This executable, to exec as a worker.
+  std::string self;
+};
+
+// Runs the whole test; prints violations as found and, last, the summary line
+// "crashtest: <kills> kills, <operations> acknowledged operations checked, <violations> violations".
+// Returns the process exit status: 0 without violations, 1 with.
+int RunParent(const ParentConfig& config);
+
+}  // namespace holdfast::crash
+
+#endif  // HOLDFAST_TESTS_CRASH_PARENT_H_

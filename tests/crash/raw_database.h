@@ -1,0 +1,59 @@
+// RawDatabase: a closed Holdfast directory opened read-only straight through RocksDB, without the
+// engine (an engine open takes a new incarnation and writes). The crash checker and the
+// power-loss and I/O-fault tests use it to run RocksDB's checksum verification and to read the
+// records exactly as stored. Not thread-safe; one reader at a time.
+#ifndef HOLDFAST_TESTS_CRASH_RAW_DATABASE_H_
+#define HOLDFAST_TESTS_CRASH_RAW_DATABASE_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "holdfast/status.h"
+#include "records.h"
+
+namespace rocksdb {
+class ColumnFamilyHandle;
+class DB;
+class Env;
+}  // namespace rocksdb
+
+namespace holdfast::test {
+
+class RawDatabase {
+ public:
+  // Opens `path` read-only, naming every column family on disk (default, data, meta, versions,
+  // messages). `env` null: the disk. The write-ahead log is replayed in memory only.
+  // Returns Corruption / IOError as RocksDB reports them.
+  static Result<std::unique_ptr<RawDatabase>> Open(const std::string& path, rocksdb::Env* env);
+  ~RawDatabase();
+
+  // RocksDB's verification of every block checksum in every table file of every family.
+  Status VerifyChecksums();
+
+  // One profile's records as stored: nullopt when absent, Corruption when they fail to decode.
+  Result<std::optional<internal::ProfileMeta>> Meta(std::string_view store, std::string_view key);
+  Result<std::optional<internal::ProfileRecord>> Data(std::string_view store,
+                                                     std::string_view key);
+  Result<std::optional<internal::VersionRecord>> Version(std::string_view store,
+                                                        std::string_view key, uint64_t version);
+  Result<internal::Manifest> Manifest();
+  // Every (store, key) that has a meta or a data record, in key order.
+  Result<std::vector<std::pair<std::string, std::string>>> Profiles();
+
+ private:
+  RawDatabase(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> handles);
+  rocksdb::ColumnFamilyHandle* Family(std::string_view name) const;
+  // NotFound when absent.
+  Status Get(std::string_view family, const std::string& key, std::string* value);
+
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+};
+
+}  // namespace holdfast::test
+
+#endif  // HOLDFAST_TESTS_CRASH_RAW_DATABASE_H_

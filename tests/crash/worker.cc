@@ -1,0 +1,221 @@
+#include "worker.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "operations.h"
+
+namespace holdfast::crash {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string KeyName(int i) {
+  char name[8];
+  std::snprintf(name, sizeof(name), "p%02d", i);
+  return name;
+}
+
+// The role of the calling RocksDB thread: Env::Default() names its flush pool threads
+// "rocksdb:high" and its compaction pool threads "rocksdb:low".
+bool ThreadNameStartsWith(std::string_view prefix) {
+  char name[32] = {};
+  pthread_getname_np(pthread_self(), name, sizeof(name));
+  return std::string_view(name).starts_with(prefix);
+}
+
+}  // namespace
+
+std::vector<std::string> WorkerArguments(const WorkerConfig& c) {
+  return {"--worker",
+          "--dir=" + c.dir,
+          "--seed=" + std::to_string(c.seed),
+          "--first-op=" + std::to_string(c.first_op),
+          "--operations=" + std::to_string(c.operations),
+          "--keys=" + std::to_string(c.keys),
+          "--sync=" + std::to_string(c.sync ? 1 : 0),
+          "--autosave-ms=" + std::to_string(c.autosave_ms),
+          "--kill-point=" + c.kill_point,
+          "--kill-at=" + std::to_string(c.kill_at)};
+}
+
+std::optional<WorkerConfig> ParseWorkerArguments(int argc, char** argv) {
+  WorkerConfig c;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--worker") continue;
+    size_t eq = arg.find('=');
+    if (!arg.starts_with("--") || eq == std::string_view::npos) return std::nullopt;
+    std::string name(arg.substr(2, eq - 2));
+    std::string value(arg.substr(eq + 1));
+    auto number = [&] { return std::strtoull(value.c_str(), nullptr, 10); };
+    if (name == "dir") c.dir = value;
+    else if (name == "seed") c.seed = number();
+    else if (name == "first-op") c.first_op = number();
+    else if (name == "operations") c.operations = static_cast<int>(number());
+    else if (name == "keys") c.keys = static_cast<int>(number());
+    else if (name == "sync") c.sync = number() != 0;
+    else if (name == "autosave-ms") c.autosave_ms = static_cast<int>(number());
+    else if (name == "kill-point") c.kill_point = value;
+    else if (name == "kill-at") c.kill_at = number();
+    else return std::nullopt;
+  }
+  if (c.dir.empty()) return std::nullopt;
+  return c;
+}
+
+Worker::Worker(WorkerConfig config, int report_fd)
+    : config_(std::move(config)), out_(report_fd), rng_(config_.seed) {}
+
+std::string Worker::RandomKey() { return KeyName(static_cast<int>(rng_() % config_.keys)); }
+
+std::optional<std::string> Worker::RandomLiveKey() {
+  if (live_.empty()) return std::nullopt;
+  auto it = live_.begin();
+  std::advance(it, rng_() % live_.size());
+  return it->first;
+}
+
+void Worker::Intent(uint64_t op, std::string_view name, const std::string& key,
+                    const std::string& tag) {
+  out_.Send("intent " + std::to_string(op) + " " + std::string(name) + " " + key +
+            (tag.empty() ? "" : " " + tag));
+}
+
+void Worker::Ack(uint64_t op, const Status& s) {
+  out_.Send("ack " + std::to_string(op) + " " + std::string(StatusCodeName(s.code())) +
+            (s.ok() ? "" : " " + s.message()));
+}
+
+Status Worker::Start(const std::string& key, const SessionOptions& options) {
+  auto profile = players_->StartSession(key, options);
+  if (!profile.ok()) return profile.status();
+  const ProfileInfo info = profile->Info();
+  auto loaded = ParsePayload(profile->LastSavedData());
+  out_.Send("acquired " + key + " " + std::to_string(info.epoch) + " " +
+            std::to_string(info.session_id) + " " + (loaded ? loaded->Text() : "<unparsable>"));
+  // Never two owners: the previous holder in this process ended before this start returned.
+  auto previous = live_.find(key);
+  if (previous != live_.end()) {
+    if (previous->second.handle.IsActive()) {
+      out_.Send("violation two owners of " + key + ": epoch " +
+                std::to_string(previous->second.epoch) + " is still active after epoch " +
+                std::to_string(info.epoch) + " started");
+    }
+    retired_.push_back(std::move(previous->second.handle));
+    live_.erase(previous);
+  }
+  const uint64_t epoch = info.epoch;
+  Reporter* out = &out_;
+  profile->OnAfterSave([out, key, epoch](const std::string& data) {
+    auto tag = ParsePayload(data);
+    out->Send("saved " + key + " " + std::to_string(epoch) + " " +
+              (tag ? tag->Text() : "<unparsable>"));
+  });
+  profile->OnSessionEnd([out, key, epoch](const SessionEnd& end) {
+    out->Send("ended " + key + " " + std::to_string(epoch) + " " +
+              std::string(EndReasonName(end.reason)) + " " + (end.unsaved_changes ? "1" : "0"));
+  });
+  live_.emplace(key, Session{std::move(*profile), epoch});
+  return Status::Ok();
+}
+
+Status Worker::End(const std::string& key) {
+  auto it = live_.find(key);
+  Status s = it->second.handle.EndSession();
+  if (it->second.handle.IsActive()) return s;  // a failed final save keeps the session
+  retired_.push_back(std::move(it->second.handle));
+  live_.erase(it);
+  return s;
+}
+
+Status Worker::Reopen() {
+  Status closed = engine_->Close();
+  for (auto& [key, session] : live_) retired_.push_back(std::move(session.handle));
+  live_.clear();
+  players_.reset();
+  engine_.reset();
+  open_ = false;
+  if (!OpenEngine()) WaitForTheKill();
+  return closed;
+}
+
+bool Worker::OpenEngine() {
+  EngineOptions options;
+  options.memory_volume = volume_;
+  options.sync_writes = config_.sync;
+  options.write_buffer_bytes = 64 << 10;  // the smallest: flushes and compactions come often
+  options.worker_threads = 2;
+  options.conflict_buckets = 4096;
+  options.owner_description = "crash-worker:" + std::to_string(getpid());
+  Reporter* out = &out_;
+  options.on_orphan_takeover = [out](const OrphanTakeover& o) {
+    out->Send("orphan " + o.key + " " + std::to_string(o.previous_incarnation) + " " +
+              std::to_string(o.previous_session_id));
+  };
+  auto engine = Engine::Open(config_.dir, options);
+  if (!engine.ok()) {
+    out_.Send("open-failed " + engine.status().ToString());
+    return false;
+  }
+  engine_ = std::move(*engine);
+  StoreOptions<std::string> store;
+  store.template_value = kTemplate;
+  store.autosave_period = std::chrono::milliseconds(config_.autosave_ms);
+  store.handoff_timeout = 2s;
+  store.start_timeout = 10s;
+  auto players = engine_->OpenStore<BytesCodec>(kStore, store);
+  if (!players.ok()) {
+    out_.Send("open-failed " + players.status().ToString());
+    return false;
+  }
+  players_.emplace(std::move(*players));
+  open_ = true;
+  out_.Send("hello " + std::to_string(engine_->Info().incarnation));
+  return true;
+}
+
+void Worker::InstallKillPoint() {
+  if (config_.kill_point.empty() || config_.kill_at == 0) return;
+  volume_->fs().SetObserver([this](const test::FileOp& op) {
+    if (op.kind == test::FileOpKind::kRead) return;
+    const std::string& where = config_.kill_point;
+    bool counts = false;
+    if (where == "fileop") {
+      counts = true;
+    } else if (where == "open") {
+      counts = !open_.load();
+    } else if (where == "flush" || where == "compaction") {
+      counts = std::string_view(op.file).ends_with(".sst") &&
+               ThreadNameStartsWith(where == "flush" ? "rocksdb:high" : "rocksdb:low");
+    }
+    if (!counts || kill_count_.fetch_add(1) + 1 != config_.kill_at) return;
+    out_.Send("paused " + where + " #" + std::to_string(config_.kill_at) + " at " +
+              std::string(op.name) + " " + std::string(op.file));
+    WaitForTheKill();
+  });
+}
+
+void Worker::WaitForTheKill() {
+  for (;;) pause();
+}
+
+void Worker::Run() {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the parent
+  InstallKillPoint();
+  if (!OpenEngine()) WaitForTheKill();
+  std::vector<int> weights;
+  for (const Operation& o : Operations()) weights.push_back(o.run ? o.weight : 0);
+  std::discrete_distribution<size_t> pick(weights.begin(), weights.end());
+  uint64_t op = config_.first_op;
+  for (int i = 0; i < config_.operations; ++i) Operations()[pick(rng_)].run(*this, op++);
+  out_.Send("budget");
+  WaitForTheKill();
+}
+
+}  // namespace holdfast::crash

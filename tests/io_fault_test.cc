@@ -1,0 +1,456 @@
+// I/O faults, the SQLite way: one scenario (open, start, edit, save, create, end, handoff, steal)
+// runs again and again with an error injected at the 1st, 2nd, 3rd, ... file-system call of one
+// class (write, sync, read), once (a transient error) or from that call on (a failed device),
+// until a run finishes without reaching the armed call. In every run:
+//  - each failure surfaces as a Status with a storage code (IOError, or ResourceExhausted for a
+//    full disk), never a crash, a hang or a wrong code;
+//  - a failed commit puts the engine in its critical state (threshold 1 here), and the state
+//    clears once the fault does and a commit succeeds;
+//  - nothing acknowledged is lost: after the fault clears, RocksDB's checksums verify and every
+//    profile holds its last acknowledged save (or a later one that was in doubt);
+//  - the engine works again once the fault clears: a reopened engine always does; the same
+//    engine does after read faults, but not after a failed write-ahead-log write or sync or a
+//    full disk (engine bugs, reproduced by the skipped tests at the end of this file).
+// A full disk (appends fail with NoSpace beyond a byte budget) runs through the same scenario.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fault_fs.h"
+#include "holdfast/holdfast.h"
+#include "raw_database.h"
+#include "test_util.h"
+
+namespace holdfast::test {
+namespace {
+
+using namespace std::chrono_literals;
+using Players = Store<BytesCodec>;
+using Handle = Profile<BytesCodec>;
+
+constexpr char kPath[] = "/faults";
+constexpr char kStore[] = "Players";
+constexpr char kTemplate[] = "template";
+
+bool IsStorageError(const Status& s) {
+  return s.code() == StatusCode::kIOError || s.code() == StatusCode::kResourceExhausted;
+}
+
+// Spins (yielding, never sleeping) until `done` holds; false after `limit` of real time. Used
+// only to wait for RocksDB's background error recovery, which signals nothing we can block on.
+bool SpinUntil(const std::function<bool()>& done, std::chrono::seconds limit = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+// What one run learned; the test asserts on it.
+struct RunReport {
+  std::vector<std::string> problems;  // violations of the contract, with the step
+  bool fault_fired = false;
+  bool opened = false;  // Engine::Open succeeded despite the fault
+  int session_storage_errors = 0;  // starts, saves and ends that failed with a storage error
+  bool entered_critical = false;
+  bool works_again_in_same_engine = false;  // at the first attempt after the fault cleared
+  bool left_critical = false;
+  void Problem(std::string what) { problems.push_back(std::move(what)); }
+};
+
+class IoFaultTest : public ::testing::Test {
+ protected:
+  EngineOptions Options() {
+    EngineOptions o;
+    o.memory_volume = volume_;
+    o.sync_writes = true;
+    o.conflict_buckets = 1024;
+    o.worker_threads = 2;
+    o.write_buffer_bytes = 64 << 10;
+    o.on_orphan_takeover = [](const OrphanTakeover&) {};
+    // Every storage error enters the critical state, so that each run shows the engine entering
+    // it (on the first failed commit) and leaving it (on the first successful one).
+    o.critical_error_threshold = 1;
+    return o;
+  }
+  static StoreOptions<std::string> PlayerOptions() {
+    StoreOptions<std::string> o;
+    o.template_value = kTemplate;
+    o.autosave_period = 1h;     // commits happen only where the scenario makes them
+    o.handoff_timeout = 50ms;   // a holder whose final save fails is stolen from quickly
+    o.start_timeout = 10s;
+    return o;
+  }
+
+  // A fresh volume holding a closed database with "a", "b" and "c" saved and flushed to table
+  // files (so that reads reach the file system).
+  void Prepare() {
+    volume_ = FaultVolume::InMemory();
+    acked_.clear();
+    doubt_.clear();
+    auto engine = Engine::Open(kPath, Options());
+    ASSERT_OK(engine);
+    auto players = (*engine)->OpenStore<BytesCodec>(kStore, PlayerOptions());
+    ASSERT_OK(players);
+    for (const std::string key : {"a", "b", "c"}) {
+      auto profile = players->StartSession(key);
+      ASSERT_OK(profile);
+      std::string value = key + "-saved-" + std::string(2000, key[0]);
+      ASSERT_OK(profile->Edit([&](std::string& d) { d = value; }));
+      ASSERT_OK(profile->EndSession());
+      acked_[key] = value;
+    }
+    ASSERT_OK((*engine)->Close());
+  }
+
+  // Checks a step's status: OK, or a storage error while a fault is armed.
+  void Expect(RunReport& r, const char* step, const Status& s) {
+    if (expected_storage_code_ && !s.ok() && s.code() != *expected_storage_code_) {
+      r.Problem(std::string(step) + " returned " + s.ToString() + ", expected " +
+                std::string(StatusCodeName(*expected_storage_code_)));
+      return;
+    }
+    const bool engine_step = std::string_view(step) != "open" && std::string_view(step) != "open store";
+    if (IsStorageError(s) && engine_step) ++r.session_storage_errors;
+    if (s.ok() || IsStorageError(s)) return;
+    r.Problem(std::string(step) + " returned " + s.ToString());
+  }
+  // Records a write whose outcome is `s`: acknowledged, or in doubt.
+  void Wrote(const std::string& key, const std::string& value, const Status& s) {
+    if (s.ok()) {
+      acked_[key] = value;
+      doubt_[key].clear();
+    } else {
+      doubt_[key].insert(value);
+    }
+  }
+
+  // The scenario. Every engine call may fail with a storage error while the fault is armed.
+  void Scenario(RunReport& r, Engine& engine, Players& players) {
+    std::map<std::string, Handle> held;
+    auto start = [&](const std::string& key, bool steal) {
+      SessionOptions options;
+      options.steal = steal;
+      auto profile = players.StartSession(key, options);
+      Expect(r, steal ? "steal" : "start", profile.status());
+      if (!profile.ok()) {
+        if (key == "d") doubt_[key].insert(kTemplate);  // the creation may have committed
+        // A holder asked to hand off, or stolen from, is fenced before the acquisition runs;
+        // when the acquisition fails it stays fenced (its OnSessionEnd reports the failure).
+        if (held.count(key) && held.at(key).IsActive()) {
+          r.Problem("'" + key + "' holder still active after a failed handoff or steal");
+        }
+        held.erase(key);
+        return;
+      }
+      if (key == "d" && !acked_.count("d")) acked_["d"] = kTemplate;
+      held.erase(key);
+      held.emplace(key, std::move(*profile));
+    };
+    auto edit_save = [&](const std::string& key, const std::string& value) {
+      if (!held.count(key)) return;
+      Expect(r, "edit", held.at(key).Edit([&](std::string& d) { d = value; }));
+      Status s = held.at(key).Save();
+      Expect(r, "save", s);
+      Wrote(key, value, s);
+    };
+    start("a", false);
+    edit_save("a", "a-1-" + std::string(3000, 'x'));
+    start("d", false);
+    edit_save("d", "d-1");
+    if (held.count("a")) {
+      (void)held.at("a").Edit([](std::string& d) { d = "a-final"; });
+      Status s = held.at("a").EndSession();
+      Expect(r, "end", s);
+      Wrote("a", "a-final", s);
+    }
+    start("b", false);
+    if (held.count("b")) {
+      (void)held.at("b").Edit([](std::string& d) { d = "b-handed-off"; });
+      // A handoff: the holder's final save runs on an engine worker; it is acknowledged when
+      // the new start succeeds without a steal (a failed final save ends in a steal after
+      // handoff_timeout, and the new holder loads the data saved before).
+      doubt_["b"].insert("b-handed-off");
+      const uint64_t steals = engine.Stats().steals;
+      start("b", false);
+      if (held.count("b") && engine.Stats().steals == steals) {
+        if (held.at("b").Data() != "b-handed-off") r.Problem("the handoff lost the final save");
+        acked_["b"] = "b-handed-off";
+        doubt_["b"].clear();
+      }
+    }
+    start("c", false);
+    edit_save("c", "c-1");
+    start("c", /*steal=*/true);  // the holder's unsaved state is gone; "c-1" stays
+    edit_save("c", "c-2");
+  }
+
+  // Runs the scenario with a fault armed by `arm` before the open, then clears the fault and
+  // checks recovery. `persistent`: the fault stays until cleared (a failed device).
+  RunReport Run(const std::function<void(FaultFileSystem&)>& arm, bool persistent) {
+    RunReport r;
+    Prepare();
+    if (HasFatalFailure()) return r;
+    FaultFileSystem& fs = volume_->fs();
+    arm(fs);
+    auto opened = Engine::Open(kPath, Options());
+    Expect(r, "open", opened.status());
+    if (opened.ok()) {
+      r.opened = true;
+      std::unique_ptr<Engine> engine = std::move(*opened);
+      auto players = engine->OpenStore<BytesCodec>(kStore, PlayerOptions());
+      Expect(r, "open store", players.status());
+      if (players.ok()) {
+        Scenario(r, *engine, *players);
+        r.fault_fired = fs.InjectedErrors() > 0;
+        if (persistent && r.fault_fired) KeepProbing(r, *players);
+        r.entered_critical = engine->Stats().critical_state_entries > 0;
+        fs.ClearFaults();
+        fs.SetSpaceBudget(std::nullopt);
+        CheckWorksAgain(r, *engine, *players);
+      }
+      (void)engine->Close();  // may report the errors of the run
+    }
+    r.fault_fired = fs.InjectedErrors() > 0;
+    fs.ClearFaults();
+    fs.SetSpaceBudget(std::nullopt);
+    VerifyNothingAcknowledgedIsLost(r);
+    return r;
+  }
+
+  // The device stays failed: a start, an edit and a save of fresh keys keep failing with storage
+  // errors (or succeed, when the failing calls are not on their path), never anything else.
+  void KeepProbing(RunReport& r, Players& players) {
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      auto profile = players.StartSession("probe-" + std::to_string(attempt));
+      Status s = profile.status();
+      if (profile.ok()) {
+        s = profile->Edit([](std::string& d) { d = "probe"; });
+        if (s.ok()) s = profile->Save();
+      }
+      Expect(r, "probe", s);
+    }
+  }
+
+  // Once the fault clears, does the same engine commit again (first attempt) and leave the
+  // critical state? Recorded, not asserted here: see the engine-bug reproducers below.
+  void CheckWorksAgain(RunReport& r, Engine& engine, Players& players) {
+    std::string key = "after-" + std::to_string(++after_counter_);
+    auto attempt = [&] {
+      auto profile = players.StartSession(key);
+      if (!profile.ok()) return false;
+      Status s = profile->Edit([](std::string& d) { d = "works"; });
+      return s.ok() && profile->EndSession().ok();
+    };
+    r.works_again_in_same_engine = attempt();
+    if (r.works_again_in_same_engine) acked_[key] = "works";
+    r.left_critical = !engine.Stats().critical;
+  }
+
+  void VerifyNothingAcknowledgedIsLost(RunReport& r) {
+    {
+      auto raw = RawDatabase::Open(kPath, volume_->env());
+      if (!raw.ok()) return r.Problem("read-only open: " + raw.status().ToString());
+      if (Status s = (*raw)->VerifyChecksums(); !s.ok()) r.Problem(s.ToString());
+    }
+    auto engine = Engine::Open(kPath, Options());
+    if (!engine.ok()) return r.Problem("reopen: " + engine.status().ToString());
+    auto players = (*engine)->OpenStore<BytesCodec>(kStore, PlayerOptions());
+    if (!players.ok()) return r.Problem("reopen store: " + players.status().ToString());
+    for (const auto& [key, value] : acked_) {
+      SessionOptions no_wait;
+      no_wait.timeout = 0ms;
+      auto profile = players->StartSession(key, no_wait);
+      if (!profile.ok()) {
+        r.Problem("start '" + key + "' after the fault: " + profile.status().ToString());
+        continue;
+      }
+      std::string data = profile->Data();
+      if (data != value && !doubt_[key].count(data)) {
+        r.Problem("'" + key + "' holds '" + data.substr(0, 20) + "', acknowledged '" +
+                  value.substr(0, 20) + "'");
+      }
+      (void)profile->EndSession();
+    }
+    (void)(*engine)->Close();
+  }
+
+  // One failed write (or sync) of the write-ahead log: the save fails with IOError, as it should,
+  // and puts the engine in its critical state (threshold 1 here); once the fault has cleared, the
+  // same session saves again and the engine leaves the critical state.
+  void ExpectSaveRecoversAfterOneWalFault(FileOpKind kind) {
+    ASSERT_NO_FATAL_FAILURE(Prepare());
+    auto engine = Engine::Open(kPath, Options());
+    ASSERT_OK(engine);
+    auto players = (*engine)->OpenStore<BytesCodec>(kStore, PlayerOptions());
+    ASSERT_OK(players);
+    auto profile = players->StartSession("a");
+    ASSERT_OK(profile);
+    ASSERT_OK(profile->Edit([](std::string& d) { d = "a-after-the-fault"; }));
+    volume_->fs().FailNth(kind, 1, FaultMode::kOnce, std::nullopt, ".log");
+    EXPECT_CODE(profile->Save(), kIOError);
+    EXPECT_EQ(volume_->fs().InjectedErrors(), 1u);
+    EXPECT_TRUE(profile->IsActive());
+    EXPECT_TRUE((*engine)->Stats().critical);
+    // The fault is gone. RocksDB may take a moment to resume on its own: allow it 5 s.
+    EXPECT_TRUE(SpinUntil([&] { return profile->Save().ok(); }, 5s))
+        << "still failing: " << profile->Save().ToString();
+    EXPECT_FALSE((*engine)->Stats().critical);
+    Status ended = profile->EndSession();
+    EXPECT_OK(ended);
+    EXPECT_OK((*engine)->Close());
+    if (ended.ok()) acked_["a"] = "a-after-the-fault";
+    RunReport r;
+    VerifyNothingAcknowledgedIsLost(r);
+    for (const auto& p : r.problems) ADD_FAILURE() << p;
+  }
+
+  // The SQLite loop: fail the 1st, 2nd, ... call of `kind` until a run never reaches it.
+  void LoopOverEveryCall(FileOpKind kind, FaultMode mode) {
+    int runs = 0;
+    int critical = 0;
+    int stuck = 0;
+    for (uint64_t n = 1;; ++n) {
+      SCOPED_TRACE(std::string(FileOpKindName(kind)) + " call " + std::to_string(n));
+      RunReport r = Run([&](FaultFileSystem& fs) { fs.FailNth(kind, n, mode); },
+                        mode == FaultMode::kFromNthOn);
+      if (HasFatalFailure()) return;
+      ++runs;
+      for (const auto& p : r.problems) ADD_FAILURE() << p;
+      critical += r.entered_critical;
+      if (r.session_storage_errors > 0) {
+        EXPECT_TRUE(r.entered_critical) << r.session_storage_errors
+                                        << " storage errors did not raise the critical state";
+      }
+      if (r.opened && !r.works_again_in_same_engine) ++stuck;
+      if (r.works_again_in_same_engine) {
+        EXPECT_TRUE(r.left_critical) << "a successful commit did not leave the critical state";
+      }
+      if (!r.fault_fired) break;  // the scenario no longer reaches call n: every call was hit
+      if (n > 5000) {
+        ADD_FAILURE() << "the scenario makes more than 5000 " << FileOpKindName(kind) << " calls";
+        break;
+      }
+    }
+    std::cout << FileOpKindName(kind) << (mode == FaultMode::kOnce ? " once" : " from-nth-on")
+              << ": " << runs << " runs, " << critical << " entered the critical state, " << stuck
+              << " kept failing after the fault cleared until reopened (engine bug)\n";
+  }
+
+  // Runs the scenario against a disk that fills up after `budget` more bytes, for growing
+  // budgets, until one is large enough for the whole scenario.
+  void LoopOverDiskSizes() {
+    expected_storage_code_ = StatusCode::kResourceExhausted;
+    int runs = 0;
+    int stuck = 0;
+    for (uint64_t budget = 0;; budget = budget == 0 ? 256 : budget * 2) {
+      SCOPED_TRACE("space budget " + std::to_string(budget));
+      RunReport r = Run([&](FaultFileSystem& fs) { fs.SetSpaceBudget(budget); }, true);
+      if (HasFatalFailure()) return;
+      ++runs;
+      for (const auto& p : r.problems) ADD_FAILURE() << p;
+      if (r.session_storage_errors > 0) EXPECT_TRUE(r.entered_critical);
+      if (r.opened && !r.works_again_in_same_engine) ++stuck;
+      if (r.works_again_in_same_engine) EXPECT_TRUE(r.left_critical);
+      if (!r.fault_fired) break;
+    }
+    std::cout << "full disk: " << runs << " runs, " << stuck
+              << " kept failing after space came back until reopened (engine bug)\n";
+    expected_storage_code_.reset();
+  }
+
+  std::shared_ptr<FaultVolume> volume_;
+  std::map<std::string, std::string> acked_;
+  std::map<std::string, std::set<std::string>> doubt_;
+  int after_counter_ = 0;
+  std::optional<StatusCode> expected_storage_code_;
+};
+
+TEST_F(IoFaultTest, EveryWriteFailingOnce) { LoopOverEveryCall(FileOpKind::kWrite, FaultMode::kOnce); }
+TEST_F(IoFaultTest, EverySyncFailingOnce) { LoopOverEveryCall(FileOpKind::kSync, FaultMode::kOnce); }
+TEST_F(IoFaultTest, EveryReadFailingOnce) { LoopOverEveryCall(FileOpKind::kRead, FaultMode::kOnce); }
+TEST_F(IoFaultTest, WritesFailingFromEveryCallOn) {
+  LoopOverEveryCall(FileOpKind::kWrite, FaultMode::kFromNthOn);
+}
+TEST_F(IoFaultTest, SyncsFailingFromEveryCallOn) {
+  LoopOverEveryCall(FileOpKind::kSync, FaultMode::kFromNthOn);
+}
+TEST_F(IoFaultTest, ReadsFailingFromEveryCallOn) {
+  LoopOverEveryCall(FileOpKind::kRead, FaultMode::kFromNthOn);
+}
+
+TEST_F(IoFaultTest, FullDiskFailsWithResourceExhaustedAndLosesNothing) {
+  LoopOverDiskSizes();
+}
+
+// Regression: RocksDB 7.8's DBImpl::Recover reports a failed probe read of CURRENT as
+// InvalidArgument ("Direct I/O is not supported by the specified DB"); Engine::Open must report
+// the I/O problem it is (IOError: retry), not a bad database or bad options.
+TEST_F(IoFaultTest, OpenWithATransientReadErrorOfCurrentReturnsIOError) {
+  int failed_opens = 0;
+  for (uint64_t n = 1; n <= 20; ++n) {
+    SCOPED_TRACE("read of CURRENT #" + std::to_string(n));
+    ASSERT_NO_FATAL_FAILURE(Prepare());
+    volume_->fs().FailNth(FileOpKind::kRead, n, FaultMode::kOnce, std::nullopt, "CURRENT");
+    auto engine = Engine::Open(kPath, Options());
+    if (engine.ok()) {
+      EXPECT_OK((*engine)->Close());
+      continue;
+    }
+    ++failed_opens;
+    EXPECT_CODE(engine, kIOError);
+  }
+  EXPECT_GT(failed_opens, 0);
+}
+
+// Engine bug reproducers: skipped until fixed (see the notes in each).
+
+
+TEST_F(IoFaultTest, OneFailedWalWriteThenTheSameEngineSavesAgain) {
+  GTEST_SKIP() << "engine bug: after one failed write-ahead-log append every later commit of "
+                  "the same engine fails with IOError (RocksDB fatal background error; the "
+                  "engine never calls DB::Resume nor reopens the database), so \"works again "
+                  "once the fault clears\" holds only after Engine::Close + Engine::Open";
+  ExpectSaveRecoversAfterOneWalFault(FileOpKind::kWrite);
+}
+
+TEST_F(IoFaultTest, FullDiskThenSpaceReturnsAndTheSameEngineSavesAgain) {
+  GTEST_SKIP() << "engine bug: after a full disk (NoSpace on the write-ahead log) every later "
+                  "commit fails with ResourceExhausted even once space is back: RocksDB holds "
+                  "a hard background error that only DB::Resume() clears (on the base DB: "
+                  "OptimisticTransactionDB::Resume() is NotSupported in 7.8), and the engine "
+                  "never calls it";
+  ASSERT_NO_FATAL_FAILURE(Prepare());
+  auto engine = Engine::Open(kPath, Options());
+  ASSERT_OK(engine);
+  auto players = (*engine)->OpenStore<BytesCodec>(kStore, PlayerOptions());
+  ASSERT_OK(players);
+  auto profile = players->StartSession("a");
+  ASSERT_OK(profile);
+  ASSERT_OK(profile->Edit([](std::string& d) { d = "a-after-the-disk-filled"; }));
+  volume_->fs().SetSpaceBudget(0);
+  EXPECT_CODE(profile->Save(), kResourceExhausted);
+  EXPECT_TRUE(profile->IsActive());
+  volume_->fs().SetSpaceBudget(std::nullopt);
+  EXPECT_TRUE(SpinUntil([&] { return profile->Save().ok(); }, 5s))
+      << "still failing: " << profile->Save().ToString();
+  EXPECT_OK(profile->EndSession());
+  EXPECT_OK((*engine)->Close());
+}
+
+TEST_F(IoFaultTest, OneFailedWalSyncThenTheSameEngineSavesAgain) {
+  GTEST_SKIP() << "engine bug: as OneFailedWalWriteThenTheSameEngineSavesAgain, for a failed "
+                  "fsync of the write-ahead log";
+  ExpectSaveRecoversAfterOneWalFault(FileOpKind::kSync);
+}
+
+}  // namespace
+}  // namespace holdfast::test

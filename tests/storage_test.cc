@@ -38,8 +38,12 @@ TEST_F(StorageTest, CommittedWritesAreVisibleAndDeletesRemove) {
 }
 
 TEST_F(StorageTest, ConflictingCommitIsBusyAndWritesNothing) {
-  auto first = storage().Begin();
-  auto second = storage().Begin();
+  auto first_txn = storage().Begin();
+  auto second_txn = storage().Begin();
+  ASSERT_OK(first_txn);
+  ASSERT_OK(second_txn);
+  StorageTransaction* first = first_txn->get();
+  StorageTransaction* second = second_txn->get();
   std::string value;
   ASSERT_CODE(first->GetForUpdate(Family::kMeta, "lock", &value), kNotFound);
   ASSERT_CODE(second->GetForUpdate(Family::kMeta, "lock", &value), kNotFound);
@@ -110,7 +114,9 @@ TEST_F(StorageTest, PrefixScanBothDirectionsIncludingOwnWrites) {
     }
     return Status::Ok();
   }));
-  auto txn = storage().Begin();
+  auto begun = storage().Begin();
+  ASSERT_OK(begun);
+  StorageTransaction* txn = begun->get();
   ASSERT_OK(txn->Put(Family::kVersions, "p\x02x", "own"));
   ASSERT_OK(txn->Delete(Family::kVersions, "p\x03"));
   std::vector<std::string> forward;
@@ -145,7 +151,7 @@ TEST(ScanRangeTest, PrefixUpperBoundSkipsTrailingFF) {
 
 TEST_F(StorageTest, ClosedStorageRefusesWork) {
   ASSERT_OK(engine_->Close());
-  EXPECT_EQ(storage().Begin(), nullptr);
+  ASSERT_CODE(storage().Begin(), kClosed);
   std::string value;
   ASSERT_CODE(storage().Get(Family::kData, "k", &value), kClosed);
   ASSERT_CODE(RunTransaction(storage(), [](StorageTransaction&) { return Status::Ok(); }), kClosed);

@@ -2,10 +2,12 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/options.h>
 #include <rocksdb/utilities/optimistic_transaction_db.h>
 #include <rocksdb/utilities/transaction.h>
 
+#include <atomic>
 #include <cstdarg>
 #include <filesystem>
 #include <mutex>
@@ -75,12 +77,56 @@ Status VisitRange(rocksdb::Iterator* it, const ScanRange& range, ScanOrder order
   return FromRocksDB(it->status(), "scan");
 }
 
+// Raises `flag` when RocksDB stops accepting writes after an error (a failed log write or sync,
+// a failed flush, a full disk). Called on RocksDB's threads with its mutex held: sets a flag only.
+class BackgroundErrorListener final : public rocksdb::EventListener {
+ public:
+  explicit BackgroundErrorListener(std::atomic<bool>* flag) : flag_(flag) {}
+  void OnBackgroundError(rocksdb::BackgroundErrorReason /*reason*/,
+                         rocksdb::Status* error) override {
+    if (error != nullptr && !error->ok()) flag_->store(true);
+  }
+
+ private:
+  std::atomic<bool>* flag_;
+};
+
+// An open database and its column family handles, in internal::Family order.
+struct OpenDatabase {
+  rocksdb::OptimisticTransactionDB* db = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+};
+
+Result<OpenDatabase> OpenDatabaseAt(const RocksStorageOptions& options,
+                                    const std::shared_ptr<rocksdb::EventListener>& listener);
+
+// Flushes (when asked), releases the handles and closes. Returns the first error.
+Status CloseDatabase(OpenDatabase& open, bool flush) {
+  Status result;
+  if (flush) {
+    rocksdb::FlushOptions flush_options;
+    flush_options.wait = true;
+    for (auto* h : open.handles) {
+      Status s = FromRocksDB(open.db->Flush(flush_options, h), "flush on close");
+      if (result.ok()) result = s;
+    }
+  }
+  for (auto* h : open.handles) (void)open.db->DestroyColumnFamilyHandle(h);
+  open.handles.clear();
+  Status s = FromRocksDB(open.db->Close(), "close");
+  if (result.ok()) result = s;
+  delete open.db;
+  open.db = nullptr;
+  return result;
+}
+
 class RocksStorage;
 
 class RocksTransaction final : public StorageTransaction {
  public:
-  RocksTransaction(RocksStorage* storage, std::unique_ptr<rocksdb::Transaction> txn)
-      : storage_(storage), txn_(std::move(txn)) {}
+  RocksTransaction(RocksStorage* storage, std::shared_lock<std::shared_mutex> open,
+                   std::unique_ptr<rocksdb::Transaction> txn)
+      : storage_(storage), open_(std::move(open)), txn_(std::move(txn)) {}
 
   Status Get(Family f, std::string_view key, std::string* value) override;
   Status GetForUpdate(Family f, std::string_view key, std::string* value) override;
@@ -91,70 +137,116 @@ class RocksTransaction final : public StorageTransaction {
 
  private:
   RocksStorage* storage_;
+  std::shared_lock<std::shared_mutex> open_;  // keeps the database open while this lives
   std::unique_ptr<rocksdb::Transaction> txn_;
 };
 
+// After an error that stops all writes, RocksDB 7.8 refuses every later write until the database
+// is reopened: DB::Resume() is NotSupported on an OptimisticTransactionDB and, on its base DB,
+// trips an assertion in Debian's build after a failed log write. So the storage closes and
+// reopens the database in place, before the next transaction, when RocksDB has reported such an
+// error. Reopening replays the log: whatever was acknowledged is there; the write that failed is
+// there or not, whole. A reopen that fails (the fault persists) leaves the storage without a
+// database; every call tries again, and reads fail until one succeeds.
 class RocksStorage final : public Storage {
  public:
-  RocksStorage(rocksdb::OptimisticTransactionDB* db,
-               std::vector<rocksdb::ColumnFamilyHandle*> handles, bool sync)
-      : db_(db), handles_(std::move(handles)) {
-    write_options_.sync = sync;
-  }
+  RocksStorage(RocksStorageOptions options, const rocksdb::WriteOptions& write_options)
+      : options_(std::move(options)),
+        listener_(std::make_shared<BackgroundErrorListener>(&needs_reopen_)),
+        write_options_(write_options) {}
   ~RocksStorage() override { (void)Close(); }
 
-  rocksdb::ColumnFamilyHandle* Handle(Family f) const { return handles_[static_cast<int>(f)]; }
-  rocksdb::OptimisticTransactionDB* db() const { return db_; }
+  Status Open() {
+    auto opened = OpenDatabaseAt(options_, listener_);
+    if (!opened.ok()) return opened.status();
+    open_ = std::move(*opened);
+    return Status::Ok();
+  }
 
-  std::unique_ptr<StorageTransaction> Begin() override {
-    std::shared_lock lock(close_mu_);
-    if (db_ == nullptr) return nullptr;
-    std::unique_ptr<rocksdb::Transaction> txn(db_->BeginTransaction(write_options_));
-    return std::make_unique<RocksTransaction>(this, std::move(txn));
+  rocksdb::ColumnFamilyHandle* Handle(Family f) const { return open_.handles[static_cast<int>(f)]; }
+
+  Result<std::unique_ptr<StorageTransaction>> Begin() override {
+    std::shared_lock<std::shared_mutex> lock;
+    if (Status s = LockOpen(lock, /*writing=*/true); !s.ok()) return s;
+    std::unique_ptr<rocksdb::Transaction> txn(open_.db->BeginTransaction(write_options_));
+    return std::unique_ptr<StorageTransaction>(
+        new RocksTransaction(this, std::move(lock), std::move(txn)));
   }
 
   Status Get(Family f, std::string_view key, std::string* value) override {
-    std::shared_lock lock(close_mu_);
-    if (db_ == nullptr) return Status::Closed("storage is closed");
-    return FromRocksDB(db_->Get(rocksdb::ReadOptions(), Handle(f), key, value), "get");
+    std::shared_lock<std::shared_mutex> lock;
+    if (Status s = LockOpen(lock, /*writing=*/false); !s.ok()) return s;
+    return FromRocksDB(open_.db->Get(rocksdb::ReadOptions(), Handle(f), key, value), "get");
   }
 
   Status Scan(Family f, const ScanRange& range, ScanOrder order,
               const ScanVisitor& visit) override {
-    std::shared_lock lock(close_mu_);
-    if (db_ == nullptr) return Status::Closed("storage is closed");
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), Handle(f)));
+    std::shared_lock<std::shared_mutex> lock;
+    if (Status s = LockOpen(lock, /*writing=*/false); !s.ok()) return s;
+    std::unique_ptr<rocksdb::Iterator> it(open_.db->NewIterator(rocksdb::ReadOptions(), Handle(f)));
     return VisitRange(it.get(), range, order, visit);
   }
 
   Status Close() override {
-    std::unique_lock lock(close_mu_);
-    if (db_ == nullptr) return Status::Ok();
-    Status result;
-    rocksdb::FlushOptions flush;
-    flush.wait = true;
-    for (auto* h : handles_) {
-      Status s = FromRocksDB(db_->Flush(flush, h), "flush on close");
-      if (result.ok()) result = s;
-    }
-    for (auto* h : handles_) (void)db_->DestroyColumnFamilyHandle(h);
-    handles_.clear();
-    Status s = FromRocksDB(db_->Close(), "close");
-    if (result.ok()) result = s;
-    delete db_;
-    db_ = nullptr;
-    return result;
+    std::unique_lock lock(mu_);
+    if (closed_) return Status::Ok();
+    closed_ = true;
+    if (open_.db == nullptr) return Status::Ok();
+    // After a write-stopping error a flush cannot succeed; the log holds what it would write.
+    return CloseDatabase(open_, /*flush=*/!needs_reopen_.load());
   }
 
-  const rocksdb::WriteOptions& write_options() const { return write_options_; }
+  uint64_t Reopens() const override { return reopens_.load(); }
+
+  // A commit that failed with a storage error: RocksDB may now refuse writes (its listener call
+  // sets the same flag; this covers a failure it does not report as a background error).
+  void CommitFailed(const Status& s) {
+    if (s.code() == StatusCode::kIOError || s.code() == StatusCode::kResourceExhausted) {
+      needs_reopen_.store(true);
+    }
+  }
 
  private:
-  // Transactions and reads hold it shared; Close holds it exclusively. Callers must finish their
-  // transactions before closing (the engine ends sessions first).
-  std::shared_mutex close_mu_;
-  rocksdb::OptimisticTransactionDB* db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
-  rocksdb::WriteOptions write_options_;
+  // Takes `lock` shared on an open database; for a write, first reopens one that stopped
+  // accepting writes. Closed after Close().
+  Status LockOpen(std::shared_lock<std::shared_mutex>& lock, bool writing) {
+    for (;;) {
+      lock = std::shared_lock(mu_);
+      if (closed_) return Status::Closed("storage is closed");
+      if (open_.db != nullptr && !(writing && needs_reopen_.load())) return Status::Ok();
+      lock.unlock();
+      if (Status s = Reopen(); !s.ok()) return s;
+    }
+  }
+
+  // Waits for the transactions in flight to end, then closes and reopens the database.
+  Status Reopen() {
+    std::unique_lock lock(mu_);
+    if (closed_) return Status::Closed("storage is closed");
+    if (open_.db != nullptr && !needs_reopen_.load()) return Status::Ok();  // another thread did
+    if (open_.db != nullptr) (void)CloseDatabase(open_, /*flush=*/false);   // reports the old error
+    needs_reopen_.store(false);
+    auto opened = OpenDatabaseAt(options_, listener_);
+    if (!opened.ok()) {
+      return opened.status().WithContext("reopening the database after a storage error");
+    }
+    open_ = std::move(*opened);
+    reopens_.fetch_add(1);
+    return Status::Ok();
+  }
+
+  const RocksStorageOptions options_;
+  std::atomic<bool> needs_reopen_{false};
+  const std::shared_ptr<BackgroundErrorListener> listener_;
+  const rocksdb::WriteOptions write_options_;
+  std::atomic<uint64_t> reopens_{0};
+  // Transactions (for their whole life) and reads hold it shared; Close and Reopen exclusively.
+  // glibc's rwlock lets a reader in while a writer waits, so one thread may hold two shared
+  // locks (two transactions, or a read inside one); it must not begin a transaction that needs
+  // a reopen while holding one (a deadlock), which the engine never does.
+  std::shared_mutex mu_;
+  bool closed_ = false;  // guarded by mu_
+  OpenDatabase open_;    // guarded by mu_; db null after a failed reopen
 };
 
 Status RocksTransaction::Get(Family f, std::string_view key, std::string* value) {
@@ -181,7 +273,11 @@ Status RocksTransaction::Scan(Family f, const ScanRange& range, ScanOrder order,
   return VisitRange(it.get(), range, order, visit);
 }
 
-Status RocksTransaction::Commit() { return FromRocksDB(txn_->Commit(), "commit"); }
+Status RocksTransaction::Commit() {
+  Status s = FromRocksDB(txn_->Commit(), "commit");
+  if (!s.ok()) storage_->CommitFailed(s);
+  return s;
+}
 
 // The families present on disk, or an empty list for a new database.
 Result<std::vector<std::string>> ExistingFamilies(const RocksStorageOptions& o) {
@@ -251,7 +347,19 @@ Result<std::unique_ptr<Storage>> OpenRocksStorage(const RocksStorageOptions& opt
     std::error_code ignored;
     std::filesystem::create_directories(options.path, ignored);
   }
+  rocksdb::WriteOptions write_options;
+  write_options.sync = options.sync;
+  auto storage = std::make_unique<RocksStorage>(options, write_options);
+  if (Status s = storage->Open(); !s.ok()) return s;
+  return std::unique_ptr<Storage>(std::move(storage));
+}
+
+namespace {
+
+Result<OpenDatabase> OpenDatabaseAt(const RocksStorageOptions& options,
+                                    const std::shared_ptr<rocksdb::EventListener>& listener) {
   rocksdb::DBOptions db_options = MakeDBOptions(options);
+  db_options.listeners.push_back(listener);
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (Family f : kAllFamilies) {
     descriptors.emplace_back(std::string(FamilyName(f)), MakeFamilyOptions(options));
@@ -259,19 +367,20 @@ Result<std::unique_ptr<Storage>> OpenRocksStorage(const RocksStorageOptions& opt
   rocksdb::OptimisticTransactionDBOptions occ;
   occ.validate_policy = rocksdb::OccValidationPolicy::kValidateParallel;  // keeps group commit
   occ.occ_lock_buckets = options.conflict_buckets;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::OptimisticTransactionDB* db = nullptr;
-  Status s = FromRocksDB(rocksdb::OptimisticTransactionDB::Open(db_options, occ, options.path,
-                                                                descriptors, &handles, &db),
+  OpenDatabase open;
+  Status s = FromRocksDB(rocksdb::OptimisticTransactionDB::Open(
+                             db_options, occ, options.path, descriptors, &open.handles, &open.db),
                          "open '" + options.path + "'");
   if (s.code() == StatusCode::kInvalidArgument) {
     // Holdfast's own options are valid by construction and a missing database was refused
-    // above, so RocksDB's InvalidArgument here comes from a failed read during recovery (7.8
+    // before, so RocksDB's InvalidArgument here comes from a failed read during recovery (7.8
     // reports a failed probe of CURRENT as "Direct I/O is not supported"): an I/O problem.
     s = Status::IOError(s.message());
   }
   if (!s.ok()) return s;
-  return std::unique_ptr<Storage>(new RocksStorage(db, std::move(handles), options.sync));
+  return open;
 }
+
+}  // namespace
 
 }  // namespace holdfast::internal

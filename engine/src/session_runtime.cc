@@ -210,6 +210,7 @@ EngineStats SessionRuntime::Stats() const {
   s.steals = get(counters_.steals);
   s.orphans_taken_over = get(counters_.orphans_taken_over);
   s.io_errors = get(counters_.io_errors);
+  s.storage_reopens = storage_->Reopens();
   s.critical_state_entries = get(counters_.critical_state_entries);
   s.corruptions_repaired = get(counters_.corruptions_repaired);
   s.rollbacks = get(counters_.rollbacks);

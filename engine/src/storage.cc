@@ -42,10 +42,10 @@ Status RunTransaction(Storage& storage, const std::function<Status(StorageTransa
       // Optimistic conflicts clear as soon as the other writer commits; give it the core.
       std::this_thread::yield();
     }
-    std::unique_ptr<StorageTransaction> txn = storage.Begin();
-    if (!txn) return Status::Closed("storage is closed");
-    last = body(*txn);
-    if (last.ok()) last = txn->Commit();
+    auto txn = storage.Begin();
+    if (!txn.ok()) return txn.status();
+    last = body(**txn);
+    if (last.ok()) last = (*txn)->Commit();
     if (last.code() != StatusCode::kBusy) return last;
   }
   return last.WithContext("transaction kept conflicting after " + std::to_string(attempts) +

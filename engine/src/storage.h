@@ -59,13 +59,18 @@ class StorageTransaction {
 class Storage {
  public:
   virtual ~Storage() = default;
-  virtual std::unique_ptr<StorageTransaction> Begin() = 0;
+  // Closed after Close(); IOError when the backend cannot be made writable (see Reopens()).
+  // A transaction must end before its thread begins another or closes the storage.
+  virtual Result<std::unique_ptr<StorageTransaction>> Begin() = 0;
   // Reads of the latest committed state, outside any transaction.
   virtual Status Get(Family f, std::string_view key, std::string* value) = 0;
   virtual Status Scan(Family f, const ScanRange& range, ScanOrder order,
                       const ScanVisitor& visit) = 0;
   // Flushes memtables and closes; later calls fail with Closed.
   virtual Status Close() = 0;
+  // How many times the backend was reopened in place to clear a storage error that stops all
+  // writes (a failed log write or sync, a full disk) once it is gone.
+  virtual uint64_t Reopens() const = 0;
 };
 
 // How many times RunTransaction starts over on Busy before giving up with Busy.

@@ -27,6 +27,7 @@ struct EngineStats {
   uint64_t steals = 0;              // locks taken from a live session (steal or handoff timeout)
   uint64_t orphans_taken_over = 0;  // locks left by an engine that is gone, taken over at start
   uint64_t io_errors = 0;           // commits that failed with IOError or ResourceExhausted
+  uint64_t storage_reopens = 0;     // database reopened in place to clear a write-stopping error
   uint64_t critical_state_entries = 0;
   uint64_t corruptions_repaired = 0;  // corrupt payloads quarantined and replaced at start
   uint64_t rollbacks = 0;

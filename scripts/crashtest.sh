@@ -2,7 +2,7 @@
 # The crash test: `make crashtest` runs this with the build folder as its argument.
 #
 # A parent process starts workers that run a seeded random workload (start, edit, save, end,
-# handoff, steal, stale writes, clean reopen) over many profiles, kills each with SIGKILL at a
+# handoff, steal, stale writes, rollback, clean reopen) over many profiles, kills each with SIGKILL at a
 # random moment (after a random delay, right after a random operation, at a random write or sync,
 # during Engine::Open, inside a flush or a compaction) and checks the database after every kill:
 # nothing acknowledged lost, nothing half-written, epochs strictly increasing, never two owners,

@@ -112,18 +112,24 @@ void Checker::VerifyStored() {
                " bytes)");
       } else {
         if (!stored->is_template() && stored->key != key) v_.Add(at + "another profile's data");
-        if (!stored->is_template() && r.epoch != stored->epoch) {
+        const bool restored = p.RestoredBy(*stored, r.epoch);
+        if (!restored && !stored->is_template() && r.epoch != stored->epoch) {
           v_.Add(at + stored->Text() + " was committed under epoch " + std::to_string(r.epoch) +
                  " (a stale write)");
         }
-        if (p.floor && Before(*stored, *p.floor)) {
+        if (r.epoch < p.rollback_epoch) {
+          v_.Add(at + "written under epoch " + std::to_string(r.epoch) +
+                 ", older than the acknowledged rollback at epoch " +
+                 std::to_string(p.rollback_epoch) + " (a stale write, or the rollback was lost)");
+        }
+        if (p.floor && p.Earlier(*stored, *p.floor)) {
           v_.Add(at + stored->Text() + " is older than the acknowledged " + p.floor->Text() +
                  " (an acknowledged save was lost)");
         } else if (!p.Known(*stored)) {
           v_.Add(at + stored->Text() + " was never written");
         }
         for (const auto& [epoch, loaded] : p.loaded) {
-          if (epoch > stored->epoch && Before(loaded, *stored)) {
+          if (epoch > r.epoch && p.Earlier(loaded, *stored)) {
             v_.Add(at + stored->Text() + " was written after epoch " + std::to_string(epoch) +
                    " had loaded " + loaded.Text() + " (a stale write)");
           }

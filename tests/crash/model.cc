@@ -11,12 +11,6 @@ namespace {
 
 uint64_t Number(const std::string& s) { return std::strtoull(s.c_str(), nullptr, 10); }
 
-// The newest of two values (either may be absent).
-std::optional<Tag> Newest(const std::optional<Tag>& a, const Tag& b) {
-  if (!a || Before(*a, b)) return b;
-  return a;
-}
-
 }  // namespace
 
 void Violations::Add(const std::string& what) {
@@ -31,7 +25,31 @@ bool ProfileModel::Known(const Tag& t) const {
   for (const auto& [epoch, value] : loaded) {
     if (value == t) return true;
   }
+  if (restored_at.count(t.Text()) || restorable.count(t.Text())) return true;
   return edits.count({t.epoch, t.op}) > 0;
+}
+
+bool ProfileModel::Earlier(const Tag& a, const Tag& b) const {
+  auto order = [&](const Tag& t) {
+    auto it = restored_at.find(t.Text());
+    if (it != restored_at.end()) return std::pair<uint64_t, uint64_t>(it->second, 0);
+    return std::pair<uint64_t, uint64_t>(t.epoch, t.op);
+  };
+  return order(a) < order(b);
+}
+
+std::optional<Tag> ProfileModel::Newest(const std::optional<Tag>& a, const Tag& b) const {
+  if (!a || Earlier(*a, b)) return b;
+  return a;
+}
+
+bool ProfileModel::RestoredBy(const Tag& t, uint64_t record_epoch) {
+  if (!t.is_template() && record_epoch == t.epoch) return false;  // written by its own session
+  auto it = restored_at.find(t.Text());
+  if (it != restored_at.end() && it->second == record_epoch) return true;
+  if (!restorable.count(t.Text())) return false;
+  restored_at[t.Text()] = record_epoch;
+  return true;
 }
 
 Model::Model(int keys, Violations& violations) : v_(violations) {
@@ -48,6 +66,8 @@ void Model::BeginRun() {
     p.edits.clear();
     p.live_epoch.reset();
     p.orphan_reported = false;
+    p.restorable.clear();
+    p.rollback_epoch = 0;
   }
   pending_.clear();
 }
@@ -80,6 +100,12 @@ void Model::Apply(const Message& m) {
       if (!tag || !p) return v_.Add("edit with a bad tag '" + w[3] + "'");
       p->edits.insert({tag->epoch, tag->op});
     }
+    if (w[1] == "rollback" && need(4)) {
+      auto tag = ParseTag(w[3]);
+      ProfileModel* p = Profile(w[2]);
+      if (!tag || !p) return v_.Add("rollback with a bad tag '" + w[3] + "'");
+      p->restorable.insert(tag->Text());
+    }
   } else if (m.kind == "ack" && need(2)) {
     const uint64_t op = Number(w[0]);
     auto it = pending_.find(op);
@@ -105,6 +131,10 @@ void Model::Apply(const Message& m) {
     auto tag = ParseTag(w[2]);
     if (!tag) return v_.Add("'" + w[0] + "' saved an unparsable payload");
     Saved(w[0], Number(w[1]), *tag);
+  } else if (m.kind == "rolledback" && need(3)) {
+    auto tag = ParseTag(w[2]);
+    if (!tag) return v_.Add("'" + w[0] + "' was rolled back to an unparsable payload");
+    RolledBack(w[0], Number(w[1]), *tag);
   } else if (m.kind == "ended" && need(2)) {
     ProfileModel* p = Profile(w[0]);
     if (p && p->live_epoch == Number(w[1])) p->live_epoch.reset();
@@ -143,7 +173,7 @@ void Model::Acquired(const std::string& key, uint64_t epoch, const Tag& loaded) 
     v_.Add(at + "took over an orphaned lock without reporting it");
   }
   if (!loaded.is_template() && loaded.key != key) v_.Add(at + "loaded another profile's data");
-  if (p->floor && Before(loaded, *p->floor)) {
+  if (p->floor && p->Earlier(loaded, *p->floor)) {
     v_.Add(at + "loaded " + loaded.Text() + ", older than the acknowledged " + p->floor->Text());
   } else if (!p->Known(loaded)) {
     v_.Add(at + "loaded " + loaded.Text() + ", a value never written");
@@ -151,7 +181,7 @@ void Model::Acquired(const std::string& key, uint64_t epoch, const Tag& loaded) 
   if (loaded.epoch >= epoch) v_.Add(at + "loaded data of its own or a later epoch");
   p->max_epoch = std::max(p->max_epoch, epoch);
   p->loaded[epoch] = loaded;
-  p->floor = Newest(p->floor, loaded);
+  p->floor = p->Newest(p->floor, loaded);
   p->exists = true;
   p->live_epoch = epoch;
   p->orphan.reset();
@@ -160,8 +190,8 @@ void Model::Acquired(const std::string& key, uint64_t epoch, const Tag& loaded) 
 void Model::Saved(const std::string& key, uint64_t epoch, const Tag& value) {
   ProfileModel* p = Profile(key);
   if (!p) return;
-  const std::string at = "'" + key + "' epoch " + std::to_string(epoch) + " saved " +
-                         value.Text() + ": ";
+  const std::string at =
+      "'" + key + "' epoch " + std::to_string(epoch) + " saved " + value.Text() + ": ";
   auto own = p->loaded.find(epoch);
   const bool loaded_it = own != p->loaded.end() && own->second == value;
   const bool edited_it = value.epoch == epoch && p->edits.count({value.epoch, value.op});
@@ -169,11 +199,35 @@ void Model::Saved(const std::string& key, uint64_t epoch, const Tag& value) {
   // Fencing: the save committed before any newer acquisition, which therefore loaded it (or a
   // later value).
   auto next = p->loaded.upper_bound(epoch);
-  if (next != p->loaded.end() && Before(next->second, value)) {
+  if (next != p->loaded.end() && p->Earlier(next->second, value)) {
     v_.Add(at + "committed after epoch " + std::to_string(next->first) + " loaded " +
            next->second.Text() + " (a stale write was accepted)");
   }
-  p->floor = Newest(p->floor, value);
+  p->floor = p->Newest(p->floor, value);
+}
+
+void Model::RolledBack(const std::string& key, uint64_t epoch, const Tag& restored) {
+  ProfileModel* p = Profile(key);
+  if (!p) return;
+  const std::string at = "'" + key + "' rolled back at epoch " + std::to_string(epoch) + " to " +
+                         restored.Text() + ": ";
+  if (epoch <= p->max_epoch) {
+    v_.Add(at + "epochs must strictly increase; " + std::to_string(p->max_epoch) + " was seen");
+  }
+  if (p->live_epoch) {
+    v_.Add(at + "the session of epoch " + std::to_string(*p->live_epoch) + " had not ended");
+  }
+  if (!restored.is_template() && restored.key != key) v_.Add(at + "another profile's data");
+  if (!p->restorable.count(restored.Text())) v_.Add(at + "not the value the rollback asked for");
+  // The rollback fences every older epoch (a dead worker's lock included) and its value is the
+  // profile's newest.
+  p->max_epoch = std::max(p->max_epoch, epoch);
+  p->restored_at[restored.Text()] = epoch;
+  p->loaded[epoch] = restored;
+  p->floor = restored;
+  p->exists = true;
+  p->orphan.reset();
+  p->rollback_epoch = std::max(p->rollback_epoch, epoch);
 }
 
 }  // namespace holdfast::crash

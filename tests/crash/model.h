@@ -6,6 +6,9 @@
 //    save it reports is visible to the next acquisition);
 //  - a load never returns data older than an acknowledged save (nothing acknowledged is lost);
 //  - orphaned locks are taken over with a report naming the dead holder;
+//  - a rollback ends the live session, takes a new epoch and makes an old value current again:
+//    from then on that value counts as written at the rollback's epoch (ProfileModel::Earlier),
+//    and nothing committed under an older epoch may land after it;
 //  - acknowledgements carry the status codes their operation allows (operations.h).
 #ifndef HOLDFAST_TESTS_CRASH_MODEL_H_
 #define HOLDFAST_TESTS_CRASH_MODEL_H_
@@ -41,18 +44,30 @@ struct ProfileModel {
     uint64_t session_id = 0;
   };
   // Across runs (reset from storage by the checker after each kill).
-  std::optional<Tag> floor;        // the newest value known to be stored
-  bool exists = false;             // known to have a data record
-  uint64_t max_epoch = 0;          // newest epoch acquired or stored
-  std::optional<Lock> orphan;      // a dead worker's lock, to be taken over
+  std::optional<Tag> floor;    // the newest value known to be stored (in write order)
+  bool exists = false;         // known to have a data record
+  uint64_t max_epoch = 0;      // newest epoch acquired or stored
+  std::optional<Lock> orphan;  // a dead worker's lock, to be taken over
+  // Values made current again by a rollback (Tag::Text()) -> the epoch of the latest one.
+  std::map<std::string, uint64_t> restored_at;
   // This run only.
-  std::map<uint64_t, Tag> loaded;               // acquisition epoch -> the value it loaded
+  std::map<uint64_t, Tag> loaded;                 // acquisition epoch -> the value it loaded
   std::set<std::pair<uint64_t, uint64_t>> edits;  // (epoch, op) of every edit issued
-  std::optional<uint64_t> live_epoch;           // the session believed active
+  std::optional<uint64_t> live_epoch;             // the session believed active
   bool orphan_reported = false;
+  std::set<std::string> restorable;  // values of rollbacks begun (their outcome may be unknown)
+  uint64_t rollback_epoch = 0;       // epoch of the newest acknowledged rollback
 
-  // A value this run may have stored: the floor, a loaded value or an edit.
+  // A value this run may have stored: the floor, a loaded value, an edit or a restored value.
   bool Known(const Tag& t) const;
+  // True when a's value was written before b's. Values are ordered by the epoch and operation
+  // that wrote them; a restored value is ordered at the epoch of the rollback that restored it.
+  bool Earlier(const Tag& a, const Tag& b) const;
+  // The newer of two values (either may be absent).
+  std::optional<Tag> Newest(const std::optional<Tag>& a, const Tag& b) const;
+  // Whether a data record holding `t` and written under `record_epoch` is a rollback's copy: a
+  // known one, or one of this run's unacknowledged rollbacks (then learnt).
+  bool RestoredBy(const Tag& t, uint64_t record_epoch);
 };
 
 class Model {
@@ -76,6 +91,7 @@ class Model {
   ProfileModel* Profile(const std::string& key);
   void Acquired(const std::string& key, uint64_t epoch, const Tag& loaded);
   void Saved(const std::string& key, uint64_t epoch, const Tag& value);
+  void RolledBack(const std::string& key, uint64_t epoch, const Tag& restored);
 
   Violations& v_;
   std::map<std::string, ProfileModel> profiles_;

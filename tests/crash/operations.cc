@@ -75,6 +75,37 @@ void RunStaleWrite(Worker& w, uint64_t op) {
   w.Ack(op, s);
 }
 
+// Makes one of the newest versions of a profile current again (ending its session here, if
+// any). Versions further back could be pruned by that session's final save.
+void RunRollback(Worker& w, uint64_t op) {
+  constexpr size_t kNewestVersions = 40;  // retention keeps at least the newest 50
+  const std::string key = w.RandomKey();
+  auto versions = w.players().Versions(key);
+  if (versions.status().code() == StatusCode::kNotFound) return RunStart(w, op);  // not created
+  if (!versions.ok()) {
+    w.Intent(op, "rollback", key, kTemplate);
+    return w.Ack(op, versions.status().WithContext("versions"));
+  }
+  std::vector<uint64_t> candidates;
+  for (const VersionInfo& v : *versions) {
+    if (candidates.size() == kNewestVersions) break;
+    if (!v.damaged && v.reason != VersionReason::kQuarantine) candidates.push_back(v.version);
+  }
+  if (candidates.empty()) return RunStart(w, op);
+  const uint64_t version = candidates[w.rng()() % candidates.size()];
+  auto view = w.players().Get(key, version);
+  std::optional<Tag> restored;
+  if (view.ok()) restored = ParsePayload(view->data);
+  if (!restored) {
+    w.Intent(op, "rollback", key, kTemplate);
+    return w.Ack(op, view.ok() ? Status::Corruption("version " + std::to_string(version) +
+                                                    " holds no payload of this test")
+                               : view.status().WithContext("get version"));
+  }
+  w.Intent(op, "rollback", key, restored->Text());
+  w.Ack(op, w.Rollback(key, version, *restored));
+}
+
 // A clean shutdown and restart inside one worker: final saves of every live session.
 void RunReopen(Worker& w, uint64_t op) {
   w.Intent(op, "reopen", "-");
@@ -94,11 +125,7 @@ const std::vector<Operation>& Operations() {
       {"steal", 4, {C::kOk}, RunSteal},
       {"stale-write", 3, {C::kLockLost, C::kClosed}, RunStaleWrite},
       {"reopen", 1, {C::kOk}, RunReopen},
-      // EXTENSION POINT (version history, being built now): Store::Rollback(key, version) as an
-      // admin transaction that ends a live session, writes an old payload as a new version and
-      // bumps the epoch. Report its new epoch and the restored tag as "acquired"-like events
-      // (the checker's epoch and fencing rules then apply unchanged) and give it a weight.
-      {"rollback", 0, {C::kOk}, nullptr},
+      {"rollback", 3, {C::kOk}, RunRollback},
   };
   return kTable;
 }

@@ -54,6 +54,7 @@ std::optional<WorkerConfig> ParseWorkerArguments(int argc, char** argv) {
     std::string name(arg.substr(2, eq - 2));
     std::string value(arg.substr(eq + 1));
     auto number = [&] { return std::strtoull(value.c_str(), nullptr, 10); };
+    // clang-format off
     if (name == "dir") c.dir = value;
     else if (name == "seed") c.seed = number();
     else if (name == "first-op") c.first_op = number();
@@ -64,6 +65,7 @@ std::optional<WorkerConfig> ParseWorkerArguments(int argc, char** argv) {
     else if (name == "kill-point") c.kill_point = value;
     else if (name == "kill-at") c.kill_at = number();
     else return std::nullopt;
+    // clang-format on
   }
   if (c.dir.empty()) return std::nullopt;
   return c;
@@ -132,6 +134,34 @@ Status Worker::End(const std::string& key) {
   retired_.push_back(std::move(it->second.handle));
   live_.erase(it);
   return s;
+}
+
+Status Worker::Rollback(const std::string& key, uint64_t version, const Tag& restored) {
+  auto written = players_->Rollback(key, version);
+  if (!written.ok()) return written.status();
+  // Nothing else writes this profile now (its session here was ended), so the newest version is
+  // the rollback's, and it carries the epoch the rollback took.
+  auto versions = players_->Versions(key);
+  if (!versions.ok()) return versions.status().WithContext("versions after the rollback");
+  if (versions->empty() || versions->front().version != *written ||
+      versions->front().reason != VersionReason::kRollback ||
+      versions->front().source_version != version) {
+    out_.Send("violation the newest version of " + key + " is not the rollback to version " +
+              std::to_string(version));
+    return Status::Ok();
+  }
+  out_.Send("rolledback " + key + " " + std::to_string(versions->front().epoch) + " " +
+            restored.Text());
+  auto live = live_.find(key);
+  if (live != live_.end()) {
+    if (live->second.handle.IsActive()) {
+      out_.Send("violation the session of " + key + " at epoch " +
+                std::to_string(live->second.epoch) + " is still active after a rollback");
+    }
+    retired_.push_back(std::move(live->second.handle));
+    live_.erase(live);
+  }
+  return Status::Ok();
 }
 
 Status Worker::Reopen() {

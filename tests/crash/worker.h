@@ -30,11 +30,11 @@ using Handle = Profile<BytesCodec>;
 struct WorkerConfig {
   std::string dir;
   uint64_t seed = 0;
-  uint64_t first_op = 1;   // operation numbers continue across workers, so tags stay unique
-  int operations = 200;    // then "budget"
-  int keys = 12;           // profiles p00..p<keys-1>
-  bool sync = false;       // EngineOptions::sync_writes
-  int autosave_ms = 50;    // StoreOptions::autosave_period
+  uint64_t first_op = 1;  // operation numbers continue across workers, so tags stay unique
+  int operations = 200;   // then "budget"
+  int keys = 12;          // profiles p00..p<keys-1>
+  bool sync = false;      // EngineOptions::sync_writes
+  int autosave_ms = 50;   // StoreOptions::autosave_period
   // Where to stop and wait for the kill: "" (nowhere), "fileop" (the Nth write or sync of any
   // file), "open" (the Nth write or sync before the engine is open), "flush" / "compaction" (the
   // Nth write of a table file by RocksDB's flush / compaction threads).
@@ -62,6 +62,7 @@ class Worker {
   std::string RandomKey();
   std::optional<std::string> RandomLiveKey();
   std::map<std::string, Session>& live() { return live_; }
+  Players& players() { return *players_; }
   std::vector<Handle>& retired() { return retired_; }
 
   void Intent(uint64_t op, std::string_view name, const std::string& key,
@@ -72,6 +73,10 @@ class Worker {
   Status Start(const std::string& key, const SessionOptions& options);
   // Ends a live session with EndSession; retires it either way.
   Status End(const std::string& key);
+  // Store::Rollback to `version`, whose payload is `restored`; on success reports "rolledback"
+  // with the new epoch and retires this process's session of the profile, which the rollback
+  // must have ended.
+  Status Rollback(const std::string& key, uint64_t version, const Tag& restored);
   // Engine::Close (final saves of every live session), then a new Engine::Open.
   Status Reopen();
 

@@ -1,7 +1,7 @@
-// I/O faults, the SQLite way: one scenario (open, start, edit, save, create, end, handoff, steal)
-// runs again and again with an error injected at the 1st, 2nd, 3rd, ... file-system call of one
-// class (write, sync, read), once (a transient error) or from that call on (a failed device),
-// until a run finishes without reaching the armed call. In every run:
+// I/O faults, the SQLite way: one scenario (open, start, edit, save, create, end, handoff, steal,
+// rollback) runs again and again with an error injected at the 1st, 2nd, 3rd, ... file-system
+// call of one class (write, sync, read), once (a transient error) or from that call on (a failed
+// device), until a run finishes without reaching the armed call. In every run:
 //  - each failure surfaces as a Status with a storage code (IOError, or ResourceExhausted for a
 //    full disk), never a crash, a hang or a wrong code;
 //  - a failed commit puts the engine in its critical state (threshold 1 here), and the state
@@ -97,6 +97,10 @@ class IoFaultTest : public ::testing::Test {
       ASSERT_OK(profile->Edit([&](std::string& d) { d = value; }));
       ASSERT_OK(profile->EndSession());
       acked_[key] = value;
+      auto versions = players->Versions(key);
+      ASSERT_OK(versions);
+      prepared_version_[key] = versions->front().version;
+      prepared_value_[key] = value;
     }
     ASSERT_OK((*engine)->Close());
   }
@@ -182,6 +186,14 @@ class IoFaultTest : public ::testing::Test {
     edit_save("c", "c-1");
     start("c", /*steal=*/true);  // the holder's unsaved state is gone; "c-1" stays
     edit_save("c", "c-2");
+    // "c" back to the value Prepare() saved: ends the session holding it (its final save is a
+    // version of its own) and writes that value as a new version.
+    auto rolled = players.Rollback("c", prepared_version_["c"]);
+    Expect(r, "rollback", rolled.status());
+    Wrote("c", prepared_value_["c"], rolled.status());
+    if (held.count("c") && held.at("c").IsActive()) {
+      r.Problem("'c' holder still active after a rollback returned " + rolled.status().ToString());
+    }
   }
 
   // Runs the scenario with a fault armed by `arm` before the open, then clears the fault and
@@ -376,6 +388,8 @@ class IoFaultTest : public ::testing::Test {
   std::shared_ptr<FaultVolume> volume_;
   std::map<std::string, std::string> acked_;
   std::map<std::string, std::set<std::string>> doubt_;
+  std::map<std::string, uint64_t> prepared_version_;  // the version Prepare() saved, per key
+  std::map<std::string, std::string> prepared_value_;
   int after_counter_ = 0;
   std::optional<StatusCode> expected_storage_code_;
 };

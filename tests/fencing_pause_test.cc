@@ -114,13 +114,13 @@ class PausingHistory final : public FaultHooks {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::optional<std::pair<CommitKind, std::string>> pause_;  // guarded by mu_
-  bool parked_ = false;                                       // guarded by mu_
-  bool released_ = false;                                     // guarded by mu_
-  std::vector<Commit> commits_;                               // guarded by mu_
+  bool parked_ = false;                                      // guarded by mu_
+  bool released_ = false;                                    // guarded by mu_
+  std::vector<Commit> commits_;                              // guarded by mu_
 };
 
-// Replays every profile's commits in commit order: acquisitions raise the epoch by one; a save or
-// release must carry the profile's current epoch. Returns the violations.
+// Replays every profile's commits in commit order: acquisitions and rollbacks raise the epoch by
+// one; a save or release must carry the profile's current epoch. Returns the violations.
 std::vector<std::string> StaleWrites(std::vector<Commit> commits) {
   std::sort(commits.begin(), commits.end(),
             [](const Commit& a, const Commit& b) { return a.stamp < b.stamp; });
@@ -128,7 +128,7 @@ std::vector<std::string> StaleWrites(std::vector<Commit> commits) {
   std::vector<std::string> stale;
   for (const Commit& c : commits) {
     uint64_t& current = epoch[c.key];
-    if (c.kind == CommitKind::kAcquire) {
+    if (c.kind == CommitKind::kAcquire || c.kind == CommitKind::kRollback) {
       if (c.epoch != current + 1) {
         stale.push_back(c.key + ": acquisition of epoch " + std::to_string(c.epoch) +
                         " after epoch " + std::to_string(current));
@@ -145,8 +145,8 @@ std::vector<std::string> StaleWrites(std::vector<Commit> commits) {
 
 // When the paused holder is let go, relative to the steal.
 enum class Resume { kWhileStarting, kAfterStart, kDuringNewSave, kAfterNewSave };
-constexpr Resume kResumes[] = {Resume::kWhileStarting, Resume::kAfterStart,
-                               Resume::kDuringNewSave, Resume::kAfterNewSave};
+constexpr Resume kResumes[] = {Resume::kWhileStarting, Resume::kAfterStart, Resume::kDuringNewSave,
+                               Resume::kAfterNewSave};
 const char* ResumeName(Resume r) {
   switch (r) {
     case Resume::kWhileStarting:
@@ -191,8 +191,10 @@ class FencingPauseTest : public ::testing::Test {
   std::optional<internal::ProfileMeta> StoredMeta(const std::string& store,
                                                   const std::string& key) {
     std::string bytes;
-    if (!engine_->core().storage().Get(internal::Family::kMeta,
-                                       internal::EncodeProfileKey(store, key), &bytes).ok()) {
+    if (!engine_->core()
+             .storage()
+             .Get(internal::Family::kMeta, internal::EncodeProfileKey(store, key), &bytes)
+             .ok()) {
       return std::nullopt;
     }
     auto meta = internal::DecodeProfileMeta(bytes);
@@ -200,8 +202,10 @@ class FencingPauseTest : public ::testing::Test {
   }
   std::optional<std::string> StoredPayload(const std::string& store, const std::string& key) {
     std::string bytes;
-    if (!engine_->core().storage().Get(internal::Family::kData,
-                                       internal::EncodeProfileKey(store, key), &bytes).ok()) {
+    if (!engine_->core()
+             .storage()
+             .Get(internal::Family::kData, internal::EncodeProfileKey(store, key), &bytes)
+             .ok()) {
       return std::nullopt;
     }
     auto record = internal::DecodeProfileRecord(bytes);
@@ -244,9 +248,8 @@ TEST_F(FencingPauseTest, PausedHolderNeverWritesAfterItsLockWasStolen) {
 
     // The holder's write reads the lock, then stops just before committing.
     history_->PauseNext(pause_final ? CommitKind::kRelease : CommitKind::kSave, key);
-    auto paused = std::async(std::launch::async, [&] {
-      return pause_final ? holder->EndSession() : holder->Save();
-    });
+    auto paused = std::async(std::launch::async,
+                             [&] { return pause_final ? holder->EndSession() : holder->Save(); });
     history_->WaitUntilPaused();
 
     const uint64_t steals_before = engine_->Stats().steals;
@@ -315,6 +318,89 @@ TEST_F(FencingPauseTest, PausedHolderNeverWritesAfterItsLockWasStolen) {
             << " handed off in time; " << StaleWrites(history_->Commits()).size()
             << " stale writes accepted\n";
   EXPECT_GT(rejected, 0) << "no round paused a holder through a steal";
+}
+
+// The same with an admin rollback in place of the new start: Store::Rollback asks the paused
+// holder to hand off, fences it when the handoff times out, and restores the version the round
+// began with. The paused write either committed first (and the rollback overwrote it) or fails
+// with LockLost; the profile ends free, at the rollback's epoch, holding the restored value.
+TEST_F(FencingPauseTest, PausedHolderNeverWritesAfterARollback) {
+  const uint64_t seed = Seed();
+  std::cout << "fencing (rollback) seed " << seed << " (HOLDFAST_SEED=" << seed << " replays)\n";
+  std::mt19937_64 rng(seed);
+  int rejected = 0;
+  int committed_first = 0;
+  const int kRounds = 200;
+  for (int round = 0; round < kRounds && !HasFailure(); ++round) {
+    const int timeout_ms = static_cast<int>(rng() % 4);
+    Players& players = stores_[timeout_ms];
+    const std::string store = players.name();
+    const std::string key = "r" + std::to_string(round % 5);
+    const bool pause_final = rng() % 2 == 0;
+    const bool resume_during = rng() % 2 == 0;
+    const auto jitter = std::chrono::microseconds(rng() % 3000);
+    std::ostringstream what;
+    what << "round " << round << " (seed " << seed << "): " << store << "/" << key << ", paused "
+         << (pause_final ? "final save" : "save") << ", resumed "
+         << (resume_during ? "during" : "after") << " the rollback +" << jitter.count()
+         << "us, handoff timeout " << timeout_ms << "ms";
+    SCOPED_TRACE(what.str());
+
+    auto holder = players.StartSession(key);
+    ASSERT_OK(holder);
+    const std::string before = holder->Data();
+    auto versions = players.Versions(key);
+    ASSERT_OK(versions);
+    const uint64_t target = versions->front().version;  // what the round began with
+    auto old_end = std::make_shared<std::optional<SessionEnd>>();
+    holder->OnSessionEnd([old_end](const SessionEnd& e) { *old_end = e; });
+    const std::string old_value = "old-" + std::to_string(round);
+    ASSERT_OK(holder->Edit([&](std::string& d) { d = old_value; }));
+
+    history_->PauseNext(pause_final ? CommitKind::kRelease : CommitKind::kSave, key);
+    auto paused = std::async(std::launch::async,
+                             [&] { return pause_final ? holder->EndSession() : holder->Save(); });
+    history_->WaitUntilPaused();
+    std::thread resumer;
+    if (resume_during) {
+      resumer = std::thread([&] {
+        Spin(jitter);
+        history_->Release();
+      });
+    }
+    auto rolled = players.Rollback(key, target);
+    if (resumer.joinable()) resumer.join();
+    history_->Release();
+    const Status old_status = paused.get();
+    ASSERT_OK(rolled);
+
+    EXPECT_FALSE(holder->IsActive());
+    ASSERT_TRUE(old_end->has_value());
+    if (old_status.ok()) {
+      ++committed_first;
+    } else {
+      ++rejected;
+      EXPECT_CODE(old_status, kLockLost);
+      EXPECT_EQ((*old_end)->reason, EndReason::kStolen);
+      EXPECT_TRUE((*old_end)->unsaved_changes);
+    }
+    EXPECT_EQ(StoredPayload(store, key), before);
+    auto meta = StoredMeta(store, key);
+    ASSERT_TRUE(meta.has_value());
+    EXPECT_FALSE(meta->lock.has_value());
+    auto after = players.Versions(key);
+    ASSERT_OK(after);
+    EXPECT_EQ(after->front().version, *rolled);
+    EXPECT_EQ(after->front().reason, VersionReason::kRollback);
+    EXPECT_EQ(after->front().source_version, target);
+    EXPECT_EQ(after->front().epoch, meta->epoch);
+  }
+  const auto stale = StaleWrites(history_->Commits());
+  for (const auto& v : stale) ADD_FAILURE() << "stale write: " << v;
+  std::cout << "fencing (rollback): " << kRounds << " rounds: " << rejected
+            << " stale writes rejected, " << committed_first << " committed before the rollback; "
+            << stale.size() << " stale writes accepted\n";
+  EXPECT_GT(rejected, 0) << "no round paused a holder through a rollback";
 }
 
 // The checker itself: a write fenced on an old epoch after a newer acquisition is flagged.

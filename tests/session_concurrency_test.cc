@@ -82,6 +82,8 @@ std::string_view KindName(CommitKind kind) {
       return "release";
     case CommitKind::kAbandon:
       return "abandon";
+    case CommitKind::kRollback:
+      return "rollback";
   }
   return "?";
 }

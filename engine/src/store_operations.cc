@@ -134,6 +134,7 @@ Result<RawProfileView> StoreCore::Get(std::string_view key, std::optional<uint64
 Result<uint64_t> StoreCore::Rollback(std::string_view key_view, uint64_t version) {
   SessionRuntime& rt = *runtime_;
   uint64_t written = 0;
+  uint64_t epoch = 0;
   Status s = Exclusive(
       key_view, EndReason::kRollback,
       [&](const std::string& key, const std::shared_ptr<SessionCore>& victim) {
@@ -179,8 +180,15 @@ Result<uint64_t> StoreCore::Rollback(std::string_view key_view, uint64_t version
           auto appended = AppendVersion(txn, profile_key, *meta, write, history_.retention);
           if (!appended.ok()) return appended.status();
           written = *appended;
-          return txn.Put(Family::kMeta, profile_key, EncodeProfileMeta(*meta));
+          if (Status w = txn.Put(Family::kMeta, profile_key, EncodeProfileMeta(*meta)); !w.ok())
+            return w;
+          epoch = meta->epoch;
+          return ctx.hooks ? ctx.hooks->BeforeCommit({CommitKind::kRollback, name_, key, epoch, 0})
+                           : Status::Ok();
         });
+        if (txn_status.ok() && ctx.hooks) {
+          ctx.hooks->AfterCommit({CommitKind::kRollback, name_, key, epoch, 0}, written);
+        }
         rt.RecordStorageResult(txn_status);
         if (victim) {
           victim->EndOnce(EndReason::kStolen,

@@ -18,15 +18,16 @@ enum class CommitKind : uint8_t {
   kSave,     // a save that keeps the lock (Save(), auto-save)
   kRelease,  // the final save that releases the lock (EndSession, handoff, shutdown)
   kAbandon,  // giving back a lock that a superseded or cancelled start had just taken
+  kRollback,  // Store::Rollback: takes a new epoch, restores an old payload, leaves the lock free
 };
 
 struct CommitPoint {
   CommitKind kind;
   std::string_view store;
   std::string_view key;
-  // The epoch the commit is fenced on (for kAcquire: the new epoch it will write).
+  // The epoch the commit is fenced on (for kAcquire and kRollback: the new epoch it writes).
   uint64_t epoch;
-  uint64_t session_id;
+  uint64_t session_id;  // 0 for kRollback
 };
 
 class FaultHooks {

@@ -226,7 +226,9 @@ class RocksStorage final : public Storage {
     if (open_.db != nullptr && !needs_reopen_.load()) return Status::Ok();  // another thread did
     if (open_.db != nullptr) (void)CloseDatabase(open_, /*flush=*/false);   // reports the old error
     needs_reopen_.store(false);
-    auto opened = OpenDatabaseAt(options_, listener_);
+    RocksStorageOptions existing = options_;
+    existing.create_if_missing = false;  // a directory removed meanwhile is an error, not new
+    auto opened = OpenDatabaseAt(existing, listener_);
     if (!opened.ok()) {
       return opened.status().WithContext("reopening the database after a storage error");
     }

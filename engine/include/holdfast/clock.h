@@ -48,10 +48,11 @@ class FakeClock final : public Clock {
   void WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
                  Duration deadline) const override;
 
-  // Moves both clocks forward by `d`.
+  // Moves both clocks forward by `d`. The wall clock moves first: a thread that sees the new
+  // monotonic time (an auto-save that became due) also sees the new wall time it stamps.
   void Advance(Duration d) {
-    mono_ns_ += d.count();
     wall_ms_ += std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+    mono_ns_ += d.count();
   }
   // Sets the wall clock only (to test clock jumps); the monotonic clock is unaffected.
   void SetWallUnixMillis(int64_t ms) { wall_ms_ = ms; }

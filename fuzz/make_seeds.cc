@@ -1,7 +1,7 @@
 // Writes the seed inputs of every fuzz target: valid encodings of each record (from the engine's
 // own encoders), damaged variants the decoders must refuse, key encodings, and operation
-// sequences for session_ops. Files are named seed-*; inputs the fuzzer found (merged with
-// scripts/fuzz.sh, FUZZ_MERGE=1) and reproducers (regress-*) live beside them.
+// sequences for session_ops and session_reopen. Files are named seed-*; inputs the fuzzer found
+// (merged with scripts/fuzz.sh, FUZZ_MERGE=1) and reproducers (regress-*) live beside them.
 //
 //   cmake --build build --target holdfast_fuzz_seeds && build/fuzz/holdfast_fuzz_seeds fuzz/corpus
 //
@@ -226,7 +226,8 @@ void Keys() {
 }
 
 // Session operation sequences (fuzz/session_driver.h), written as "op key slot [operand]; ...":
-// e.g. "start 0 1" starts a session on key 0 into slot 1, "edit 0 1 5" sets its data to "d5".
+// e.g. "start 0 1" starts a session on key 0 into slot 1, "edit 0 1 5" sets its data to "d5",
+// "rollback 0 0 2" rolls key 0 back to version 2 (store operations ignore the slot).
 std::string Ops(const std::string& script) {
   static const std::map<std::string, SessionOp> kNames = {{"start", SessionOp::kStart},
                                                           {"steal", SessionOp::kStartSteal},
@@ -239,14 +240,24 @@ std::string Ops(const std::string& script) {
                                                           {"drop", SessionOp::kDrop},
                                                           {"orphan", SessionOp::kOrphan},
                                                           {"autosave", SessionOp::kAutosave},
-                                                          {"reopen", SessionOp::kReopen}};
+                                                          {"reopen", SessionOp::kReopen},
+                                                          {"rollback", SessionOp::kRollback},
+                                                          {"rollto", SessionOp::kRollbackTo},
+                                                          {"versions", SessionOp::kVersions},
+                                                          {"get", SessionOp::kGet}};
   std::string bytes;
   std::istringstream steps(script);
   std::string step;
+  size_t ops = 0;
   while (std::getline(steps, step, ';')) {
     std::istringstream words(step);
     std::string name;
     if (!(words >> name)) continue;
+    if (++ops > kMaxOps) {  // the driver would ignore the rest
+      std::fprintf(stderr, "make_seeds: more than %zu operations in '%s'\n", kMaxOps,
+                   script.c_str());
+      std::exit(1);
+    }
     auto op = kNames.find(name);
     if (op == kNames.end()) {
       std::fprintf(stderr, "make_seeds: unknown operation '%s'\n", name.c_str());
@@ -258,6 +269,11 @@ std::string Ops(const std::string& script) {
     words >> key >> slot;
     bytes.push_back(static_cast<char>(TargetByte(key, slot)));
     if (words >> operand) bytes.push_back(static_cast<char>(operand));
+  }
+  if (bytes.size() > kMaxInputBytes) {  // libFuzzer would cut it
+    std::fprintf(stderr, "make_seeds: more than %zu bytes in '%s'\n", kMaxInputBytes,
+                 script.c_str());
+    std::exit(1);
   }
   return bytes;
 }
@@ -287,6 +303,29 @@ void SessionSequences() {
        "start 2 0; drop 2 0"},
       {"template-and-empty", "start 0 0; edit 0 0 1; save 0 0; edit 0 0 0; end 0 0; start 0 0"},
       {"empty", ""},
+      // Version history: rollbacks (of a live session, to bad versions), views and listings.
+      {"rollback",
+       "start 0 0; edit 0 0 5; save 0 0; edit 0 0 6; rollback 0 0 2; get 0 0 0; versions 0 0 0;"
+       "start 0 1; get 0 0 3; rollback 0 0 9; rollback 0 0 0; end 0 1; edit 0 1 7; get 0 0 4"},
+      {"rollback-to-time",
+       "start 1 0; edit 1 0 7; save 1 0; autosave; edit 1 0 8; save 1 0; rollto 1 0 4;"
+       "rollto 1 0 0; versions 1 0 0; start 1 1; edit 1 1 9; rollto 1 0 9; rollto 1 0 7;"
+       "rollto 1 0 11; get 1 0 0; end 1 1"},
+      {"rollback-missing-and-orphan",
+       "rollback 2 0 1; rollto 2 0 8; versions 2 0 0; get 2 0 0; get 2 0 1; start 2 0; end 2 0;"
+       "orphan 2 0; get 2 0 0; rollback 2 0 1; start 2 1; get 2 0 2; end 2 1; orphan 2 0;"
+       "rollto 2 0 3; start 2 2"},
+      {"rollback-dropped-handle",
+       "start 0 0; edit 0 0 9; meta 0 0 5; drop 0 0; rollback 0 0 1; get 0 0 0; start 0 1;"
+       "steal 0 2; rollback 0 0 2; edit 0 1 3; save 0 2; end 0 2"},
+      {"prune",
+       "start 1 0; edit 1 0 2; save 1 0; edit 1 0 3; save 1 0; edit 1 0 4; save 1 0; edit 1 0 5;"
+       "save 1 0; edit 1 0 6; save 1 0; versions 1 0 3; get 1 0 1; get 1 0 3; rollback 1 0 2;"
+       "rollback 1 0 4; rollback 1 0 4; rollto 1 0 4; versions 1 0 0; get 1 0 0"},
+      {"versions-queries",
+       "start 2 0; edit 2 0 2; save 2 0; edit 2 0 3; save 2 0; autosave; edit 2 0 4; save 2 0;"
+       "versions 2 0 1; versions 2 0 2; versions 2 0 3; versions 2 0 4; versions 2 0 5;"
+       "versions 2 0 32; versions 2 0 64; versions 2 0 96; versions 2 0 127; end 2 0"},
   };
   // Sequences around reopens, for session_reopen (session_ops ignores reopens).
   const std::vector<std::pair<std::string, std::string>> reopen_scripts = {
@@ -298,6 +337,9 @@ void SessionSequences() {
        "start 1 0; edit 1 0 6; drop 1 0; start 2 0; end 2 0; orphan 2 0; reopen; start 2 1;"
        "start 1 1; end 1 1"},
       {"reopen-steal", "start 0 0; save 0 0; reopen; steal 0 1; edit 0 0 9; save 0 0; end 0 1"},
+      {"reopen-rollback",
+       "start 0 0; edit 0 0 3; reopen; rollback 0 0 1; versions 0 0 0; start 0 1; edit 0 1 4;"
+       "reopen; rollto 0 0 4; get 0 0 2; get 0 0 0; start 0 2; end 0 2"},
   };
   for (const auto& [name, script] : scripts) Write("session_ops", name, Ops(script));
   for (const auto& [name, script] : reopen_scripts) {

@@ -1,21 +1,28 @@
 // The operation-sequence fuzzer's driver (fuzz/session_driver.h): runs session operations
-// (start, steal, edit, save, end, drop, orphaned locks, auto-save, reopen) on an in-memory engine
-// and checks the engine after every operation against a model of what the README promises.
+// (start, steal, edit, save, end, drop, orphaned locks, auto-save, reopen) and store operations
+// (rollback, rollback to a time, version listing, read-only views) on an in-memory engine
+// (fuzz/session_harness.h) and checks the engine after every operation against a model of what
+// the README and the public headers promise.
 //
-// The model keeps, per profile: the last committed data, user ids and metadata (what a new
-// session must load), epoch and load count, and which session is live; per handle: its state
-// (live, ended, handed off, stolen, shut down), its data and its last saved data. After every
-// operation it checks the exact status code of the call, every handle's data and liveness (at
-// most one live handle per profile), the session-end signals (reason, unsaved flag, exactly
-// once), the records in storage, and the engine's counters.
+// The model keeps, per profile: its version history (fuzz/version_model.h; the last one is the
+// committed data), user ids and metadata (what a new session must load), epoch and load count,
+// and which session is live; per handle: its state (live, ended, handed off, stolen, shut down,
+// rolled back), its data and its last saved data. After every operation it checks the exact
+// status code of the call and what the call returned, every handle's data and liveness (at most
+// one live handle per profile), the session-end signals (reason, unsaved flag, exactly once), the
+// engine's counters, and the stored records of every profile the operation may have changed.
 //
-// Opening an engine costs ~11 ms (~40 ms under ASan: RocksDB writes and re-parses its OPTIONS
-// file), so one engine serves many inputs: each input uses fresh profile keys and ends all its
-// sessions, and the volume is replaced every kInputsPerVolume inputs to bound memory. An
-// auto-save waits on the fake clock's polling (a few ms), so it takes effect once per input.
+// What is checked when. Handles and counters: after every operation. Stored records of a
+// profile (two storage reads and decodes, most of what checking costs): after every operation
+// that the model says writes it or that its own code writes (rollback, orphan), after every
+// operation during which the engine's commit hooks saw a commit on it (any engine thread, any
+// profile), and for every profile at the end of the input; an operation that writes nothing
+// (edit, metadata, drop, listing, views) and saw no commit leaves them as they were checked.
+// Active sessions (EngineStats, which also summarises latency histograms): after every operation
+// that can start or end a session.
 #include "session_driver.h"
 
-#include <chrono>
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <optional>
@@ -24,99 +31,22 @@
 
 #include "engine_core.h"
 #include "fuzz_util.h"
-#include "holdfast/holdfast.h"
 #include "key_codec.h"
 #include "records.h"
+#include "session_harness.h"
 #include "session_runtime.h"
 #include "storage.h"
+#include "version_model.h"
 
 namespace holdfast::fuzz {
 namespace {
 
 using namespace std::chrono_literals;
-using Players = Store<BytesCodec>;
-using Handle = Profile<BytesCodec>;
 
-constexpr const char* kPath = "/fuzz";
-constexpr const char* kStoreName = "Fuzz";
-const std::string kTemplate = "new-player";
-constexpr std::chrono::milliseconds kAutosavePeriod = 1s;
-constexpr size_t kMaxOps = 64;
-constexpr int kMaxAutosavesPerInput = 1;
-constexpr uint64_t kInputsPerVolume = 256;
+constexpr int kMaxAutosavesPerInput = 1;  // each waits on the fake clock's polling (~1 ms)
+constexpr uint8_t kAllKeys = (1u << kKeys) - 1;
 
-// The process-wide engine. Never destroyed: an atexit handler closes the engine before RocksDB's
-// own statics go away.
-class Harness {
- public:
-  static Harness& Get() {
-    static Harness* harness = new Harness();
-    return *harness;
-  }
-
-  // Called before every input.
-  void BeginInput() {
-    if (!engine_ || inputs_on_volume_ >= kInputsPerVolume) {
-      Shutdown();
-      volume_ = MemoryVolume::Create();
-      inputs_on_volume_ = 0;
-      Open();
-    }
-    ++inputs_on_volume_;
-    ++input_number_;
-  }
-  // Close() must have been called; opens the same volume again.
-  void Reopen() {
-    players_.reset();
-    engine_.reset();
-    Open();
-  }
-
-  Engine& engine() { return *engine_; }
-  Players& players() { return *players_; }
-  FakeClock& clock() { return *clock_; }
-  uint64_t input_number() const { return input_number_; }
-  uint64_t orphan_reports() const { return orphan_reports_; }
-
- private:
-  void Open() {
-    EngineOptions options;
-    options.memory_volume = volume_;
-    options.clock = clock_;
-    options.sync_writes = false;  // an in-memory volume has nothing to sync
-    options.conflict_buckets = 64;
-    options.worker_threads = 1;
-    options.owner_description = "fuzz";
-    options.on_orphan_takeover = [this](const OrphanTakeover&) { ++orphan_reports_; };
-    auto engine = Engine::Open(kPath, options);
-    FUZZ_CHECK(engine.ok(), engine.status().ToString());
-    engine_ = std::move(*engine);
-    StoreOptions<std::string> store_options;
-    store_options.template_value = kTemplate;
-    store_options.autosave_period = kAutosavePeriod;
-    auto players = engine_->OpenStore<BytesCodec>(kStoreName, store_options);
-    FUZZ_CHECK(players.ok(), players.status().ToString());
-    players_.emplace(std::move(*players));
-    if (!exit_handler_) exit_handler_ = std::atexit([] { Get().Shutdown(); }) == 0;
-  }
-
-  void Shutdown() {
-    players_.reset();
-    if (engine_) FUZZ_CHECK(engine_->Close().ok());
-    engine_.reset();
-  }
-
-  std::shared_ptr<FakeClock> clock_ = std::make_shared<FakeClock>();
-  std::shared_ptr<MemoryVolume> volume_;
-  std::unique_ptr<Engine> engine_;
-  std::optional<Players> players_;
-  uint64_t inputs_on_volume_ = 0;
-  uint64_t input_number_ = 0;
-  uint64_t orphan_reports_ = 0;  // written on the starting thread (this one)
-  bool exit_handler_ = false;
-};
-
-enum class State { kLive, kEnded, kHandedOff, kStolen, kShutdown };
+enum class State { kLive, kEnded, kHandedOff, kStolen, kShutdown, kRolledBack };
 
 // OnSessionEnd calls seen for one session.
 struct EndLog {
@@ -141,30 +71,60 @@ struct Slot {
   std::shared_ptr<SessionModel> session;
 };
 
+VersionRetention FuzzRetention() {
+  VersionRetention retention;
+  retention.keep_newest = kKeepNewest;
+  return retention;
+}
+
 // What one profile should look like, in storage and in the engine.
 struct ProfileModel {
   std::string name;
   bool exists = false;
-  std::string committed;
+  HistoryModel history{FuzzRetention()};  // the newest version is the committed data
   std::vector<int64_t> user_ids;
   std::map<std::string, std::string> metadata;
   uint64_t epoch = 0;
   uint64_t load_count = 0;
-  uint64_t version = 0;                // version of the stored record at the last check
-  bool wrote_payload = false;          // a payload was committed since the last check
   bool orphan_lock = false;            // a crashed engine's lock is stored
   std::shared_ptr<SessionModel> live;  // the live session; its handle may have been dropped
   Slot slots[kSlots];
+
+  const std::string& committed() const { return history.newest().payload; }
 };
 
 StatusCode EndedCode(State state) {
   return state == State::kShutdown ? StatusCode::kClosed : StatusCode::kLockLost;
 }
 
+// The engine's counters the model predicts (cheap atomics, unlike EngineStats).
+struct Counters {
+  uint64_t handoffs = 0, steals = 0, orphans = 0, orphan_reports = 0, rollbacks = 0;
+};
+
+void CheckVersion(const VersionInfo& info, const VersionModel& v, bool with_source) {
+  FUZZ_CHECK(info.version == v.version, "version " << info.version << ", expected " << v.version);
+  FUZZ_CHECK(info.written_unix_ms == v.written_unix_ms,
+             "version " << v.version << " written at " << info.written_unix_ms << ", expected "
+                        << v.written_unix_ms);
+  FUZZ_CHECK(info.reason == v.reason, "version " << v.version << " reason "
+                                                 << VersionReasonName(info.reason) << ", expected "
+                                                 << VersionReasonName(v.reason));
+  FUZZ_CHECK(info.epoch == v.epoch,
+             "version " << v.version << " epoch " << info.epoch << ", expected " << v.epoch);
+  FUZZ_CHECK(!with_source || info.source_version == v.source_version,
+             "version " << v.version << " source " << info.source_version << ", expected "
+                        << v.source_version);
+  FUZZ_CHECK(info.payload_bytes == v.payload.size(), "version " << v.version << " payload size");
+  FUZZ_CHECK(!info.damaged, "version " << v.version << " listed as damaged");
+}
+
 class Driver {
  public:
   Driver(Harness& harness, const SessionDriverOptions& options)
-      : h_(harness), max_reopens_(options.max_reopens) {
+      : h_(harness),
+        max_reopens_(options.max_reopens),
+        start_unix_ms_(harness.clock().WallUnixMillis()) {
     static const std::string kSuffixes[kKeys] = {"a", std::string("a\0", 2), "\xff"};
     for (int k = 0; k < kKeys; ++k) {
       keys_[k].name = "i" + std::to_string(h_.input_number()) + "/" + kSuffixes[k];
@@ -173,17 +133,28 @@ class Driver {
   }
 
   void Run(FuzzInput& in) {
-    CheckAll();
     for (size_t n = 0; n < kMaxOps && !in.empty(); ++n) {
       auto op = static_cast<SessionOp>(in.Byte() % kOpcodeCount);
+      uint8_t written = 0;          // profiles the operation writes, by the model or its own code
+      bool sessions_change = true;  // it may start or end a session (a save ends none: a save of
+                                    // an ended session fails before it writes)
       if (op == SessionOp::kAutosave) {
-        Autosave();
+        written = Autosave() ? kAllKeys : 0;
       } else if (op == SessionOp::kReopen) {
-        Reopen();
+        written = Reopen() ? kAllKeys : 0;
       } else {
         uint8_t target = in.Byte();
         ProfileModel& key = keys_[target % kKeys];
         Slot& slot = key.slots[target / kKeys % kSlots];
+        written = 1u << (target % kKeys);
+        // Operations that write no storage, and ones that start or end no session.
+        if (op == SessionOp::kEdit || op == SessionOp::kMeta || op == SessionOp::kDrop ||
+            op == SessionOp::kVersions || op == SessionOp::kGet) {
+          written = 0;
+        }
+        if (written == 0 || op == SessionOp::kSave || op == SessionOp::kOrphan) {
+          sessions_change = false;
+        }
         switch (op) {
           case SessionOp::kEdit:
             Edit(slot, ValueOf(in.Byte(), kTemplate));
@@ -204,32 +175,52 @@ class Driver {
           case SessionOp::kOrphan:
             Orphan(key);
             break;
+          case SessionOp::kRollback:
+            Rollback(key, in.Byte());
+            break;
+          case SessionOp::kRollbackTo:
+            RollbackTo(key, in.Byte());
+            break;
+          case SessionOp::kVersions:
+            Versions(key, in.Byte());
+            break;
+          case SessionOp::kGet:
+            View(key, in.Byte());
+            break;
           default:
             Start(key, slot, op);
             break;
         }
       }
-      CheckAll();
+      CheckAll(written, sessions_change);
     }
     EndEverySession();
   }
 
  private:
   void ResetCounters() {
-    EngineStats stats = h_.engine().Stats();
-    base_handoffs_ = stats.handoffs;
-    base_steals_ = stats.steals;
-    base_orphans_ = stats.orphans_taken_over;
-    base_orphan_reports_ = h_.orphan_reports();
-    handoffs_ = steals_ = orphans_ = 0;
+    base_ = Read();
+    model_ = Counters{};
+  }
+
+  Counters Read() {
+    internal::SessionCounters& c = h_.engine().core().runtime().counters();
+    return Counters{c.handoffs.load(), c.steals.load(), c.orphans_taken_over.load(),
+                    h_.orphan_reports(), c.rollbacks.load()};
+  }
+
+  // A payload committed as the profile's next version.
+  uint64_t AppendVersion(ProfileModel& key, std::string payload, VersionReason reason,
+                         uint64_t epoch, uint64_t source_version = 0) {
+    return key.history.Append(VersionModel{0, h_.clock().WallUnixMillis(), reason, epoch,
+                                           source_version, std::move(payload)});
   }
 
   // The session's data and meta reach storage (a save, final save, or auto-save that wrote).
-  static void Commit(ProfileModel& key, SessionModel& s) {
+  void Commit(ProfileModel& key, SessionModel& s, VersionReason reason) {
     if (s.data != s.saved) {
-      key.committed = s.data;
+      AppendVersion(key, s.data, reason, s.epoch);
       s.saved = s.data;
-      key.wrote_payload = true;
     }
     if (s.meta_dirty) {
       key.user_ids = s.user_ids;
@@ -271,35 +262,36 @@ class Driver {
       if (op == SessionOp::kStartSteal) {
         Ended(holder, State::kStolen, EndReason::kStolen,
               holder.data != holder.saved || holder.meta_dirty);
-        ++steals_;
+        ++model_.steals;
       } else {
-        Commit(key, holder);
+        Commit(key, holder, VersionReason::kHandoff);
         Ended(holder, State::kHandedOff, EndReason::kExternal, false);
-        ++handoffs_;
+        ++model_.handoffs;
       }
       key.live.reset();
     }
-    if (key.orphan_lock) ++orphans_;
+    if (key.orphan_lock) ++model_.orphans, ++model_.orphan_reports;
     key.orphan_lock = false;
-    if (!key.exists) {
-      key.exists = true;
-      key.committed = kTemplate;
-      key.wrote_payload = true;
-    }
     ++key.epoch;
     ++key.load_count;
+    if (!key.exists) {
+      key.exists = true;
+      AppendVersion(key, kTemplate, VersionReason::kCreate, key.epoch);
+    }
 
     auto session = std::make_shared<SessionModel>();
-    session->data = session->saved = key.committed;
+    session->data = session->saved = key.committed();
     session->user_ids = key.user_ids;
     session->metadata = key.metadata;
     session->epoch = key.epoch;
     Handle& handle = *started;
-    FUZZ_CHECK(handle.Data() == key.committed,
-               "loaded " << Printable(handle.Data()) << ", expected " << Printable(key.committed));
+    FUZZ_CHECK(handle.Data() == key.committed(), "loaded " << Printable(handle.Data())
+                                                           << ", expected "
+                                                           << Printable(key.committed()));
     ProfileInfo info = handle.Info();
     FUZZ_CHECK(info.epoch == key.epoch, "epoch " << info.epoch << ", expected " << key.epoch);
     FUZZ_CHECK(info.load_count == key.load_count, "load count " << info.load_count);
+    FUZZ_CHECK(info.version == key.history.newest().version, "loaded version " << info.version);
     for (const char* name : {"m0", "m1"}) {
       auto it = key.metadata.find(name);
       auto expected = it == key.metadata.end() ? std::nullopt : std::optional(it->second);
@@ -334,7 +326,7 @@ class Driver {
       return;
     }
     FUZZ_CHECK(s.ok(), s.ToString());
-    Commit(key, session);
+    Commit(key, session, VersionReason::kSave);
   }
 
   void End(ProfileModel& key, Slot& slot) {
@@ -347,7 +339,7 @@ class Driver {
       FUZZ_CHECK(s.code() == EndedCode(session.state), "EndSession on an ended session: " << s);
     } else {
       FUZZ_CHECK(s.ok(), s.ToString());
-      Commit(key, session);
+      Commit(key, session, VersionReason::kEndSession);
       Ended(session, State::kEnded, EndReason::kManual, false);
       key.live.reset();
     }
@@ -410,34 +402,129 @@ class Driver {
     key.orphan_lock = true;
   }
 
-  void Autosave() {
-    if (autosaves_++ >= kMaxAutosavesPerInput) return;
-    h_.clock().Advance(kAutosavePeriod);
-    h_.engine().core().runtime().WaitAutosaveIdle();
-    for (ProfileModel& key : keys_) {
-      if (key.live) Commit(key, *key.live);
+  // A rollback first ends the profile's live session (its final save becomes a version), and
+  // does so even when the rollback then fails.
+  void EndForRollback(ProfileModel& key) {
+    if (!key.live) return;
+    Commit(key, *key.live, VersionReason::kEndSession);
+    Ended(*key.live, State::kRolledBack, EndReason::kRollback, false);
+    key.live.reset();
+  }
+
+  // After the live session ended: the rollback to `version` succeeds iff that version is kept.
+  void ExpectRollback(ProfileModel& key, const Result<uint64_t>& rolled, uint64_t version) {
+    const VersionModel* source = key.exists ? key.history.Find(version) : nullptr;
+    if (!source) {
+      FUZZ_CHECK_CODE(rolled, kNotFound, "(rollback to version " << version << ")");
+      return;
+    }
+    FUZZ_CHECK(rolled.ok(), "rollback to version " << version << ": " << rolled.status());
+    ++key.epoch;  // fences every session that held the profile; the profile is left free
+    key.orphan_lock = false;
+    std::string payload = source->payload;  // Append may prune `source`
+    const uint64_t expected =
+        AppendVersion(key, std::move(payload), VersionReason::kRollback, key.epoch, version);
+    FUZZ_CHECK(*rolled == expected,
+               "rollback wrote version " << *rolled << ", expected " << expected);
+    ++model_.rollbacks;
+  }
+
+  void Rollback(ProfileModel& key, uint8_t version) {
+    auto rolled = h_.players().Rollback(key.name, version);
+    EndForRollback(key);
+    ExpectRollback(key, rolled, version);
+  }
+
+  // RollbackTo picks its version before anything changes: without one, the live session stays.
+  void RollbackTo(ProfileModel& key, uint8_t time) {
+    const int64_t unix_ms = start_unix_ms_ + TimeOf(time);
+    auto rolled = h_.players().RollbackTo(key.name, unix_ms);
+    const VersionModel* target = key.exists ? key.history.NewestAtOrBefore(unix_ms) : nullptr;
+    if (!target) {
+      FUZZ_CHECK_CODE(rolled, kNotFound, "(rollback to time " << unix_ms << ")");
+      return;
+    }
+    const uint64_t version = target->version;
+    EndForRollback(key);
+    ExpectRollback(key, rolled, version);
+  }
+
+  void Versions(ProfileModel& key, uint8_t query_byte) {
+    const VersionQuery query = QueryOf(query_byte, start_unix_ms_);
+    auto listed = h_.players().Versions(key.name, query);
+    if (!key.exists) {
+      FUZZ_CHECK_CODE(listed, kNotFound);
+      return;
+    }
+    FUZZ_CHECK(listed.ok(), listed.status().ToString());
+    std::vector<const VersionModel*> expected = key.history.Select(query);
+    FUZZ_CHECK(listed->size() == expected.size(),
+               "listed " << listed->size() << " versions, expected " << expected.size()
+                         << " (query byte " << int{query_byte} << ")");
+    for (size_t i = 0; i < expected.size(); ++i) {
+      CheckVersion((*listed)[i], *expected[i], /*with_source=*/true);
     }
   }
 
-  void Reopen() {
-    if (reopens_++ >= max_reopens_) return;
+  // Store::Get: the current data (version 0) or one version, with the profile's stored meta.
+  void View(ProfileModel& key, uint8_t version) {
+    auto view = version == 0 ? h_.players().Get(key.name) : h_.players().Get(key.name, version);
+    const VersionModel* expected = !key.exists    ? nullptr
+                                   : version == 0 ? &key.history.newest()
+                                                  : key.history.Find(version);
+    if (!expected) {
+      FUZZ_CHECK_CODE(view, kNotFound, "(Get version " << int{version} << ")");
+      return;
+    }
+    FUZZ_CHECK(view.ok(), view.status().ToString());
+    FUZZ_CHECK(view->data == expected->payload, "Get " << int{version} << " data "
+                                                       << Printable(view->data) << ", expected "
+                                                       << Printable(expected->payload));
+    // The current data's view does not name the source of a rollback; a version's view does.
+    CheckVersion(view->version, *expected, /*with_source=*/version != 0);
+    FUZZ_CHECK(view->load_count == key.load_count, "view load count " << view->load_count);
+    FUZZ_CHECK(view->user_ids == key.user_ids, "view user ids");
+    FUZZ_CHECK(view->metadata == key.metadata, "view metadata");
+    FUZZ_CHECK(view->locked == (key.live || key.orphan_lock), "view locked " << view->locked);
+  }
+
+  // Returns whether the clock moved (only the input's first auto-save does).
+  bool Autosave() {
+    if (autosaves_++ >= kMaxAutosavesPerInput) return false;
+    h_.clock().Advance(kAutosavePeriod);
+    h_.engine().core().runtime().WaitAutosaveIdle();
+    for (ProfileModel& key : keys_) {
+      if (key.live) Commit(key, *key.live, VersionReason::kSave);
+    }
+    return true;
+  }
+
+  // Returns whether the engine was reopened (the target's allowance was not used up).
+  bool Reopen() {
+    if (reopens_++ >= max_reopens_) return false;
     Players closed = h_.players();
     Status s = h_.engine().Close();
     FUZZ_CHECK(s.ok(), s.ToString());
     for (ProfileModel& key : keys_) {
       if (!key.live) continue;
-      Commit(key, *key.live);
+      Commit(key, *key.live, VersionReason::kShutdown);
       Ended(*key.live, State::kShutdown, EndReason::kShutdown, false);
       key.live.reset();
     }
     FUZZ_CHECK_CODE(closed.StartSession(keys_[0].name), kClosed);
+    FUZZ_CHECK_CODE(closed.Rollback(keys_[0].name, 1), kClosed);
+    FUZZ_CHECK_CODE(closed.Versions(keys_[0].name), kClosed);
+    FUZZ_CHECK_CODE(closed.Get(keys_[0].name), kClosed);
     h_.Reopen();
     ResetCounters();
+    return true;
   }
 
-  // Ends what the input left live, so that the next input starts from an idle engine.
+  // Ends what the input left live, so that the next input starts from an idle engine, and checks
+  // every profile's stored records one last time.
   void EndEverySession() {
-    for (ProfileModel& key : keys_) {
+    for (int k = 0; k < kKeys; ++k) {
+      ProfileModel& key = keys_[k];
       if (!key.live) continue;
       Slot* holder = nullptr;
       for (Slot& slot : key.slots) {
@@ -448,13 +535,21 @@ class Driver {
         Start(key, *holder, SessionOp::kStart);
       }
       End(key, *holder);
-      CheckAll();
+      CheckAll(0, true);  // the commit log adds the profiles written
     }
-    FUZZ_CHECK(h_.engine().Stats().active_sessions == 0);
+    CheckAll(kAllKeys, true);  // also: no sessions left
   }
 
-  void CheckAll() {
-    internal::Storage& storage = h_.engine().core().storage();
+  // `written`: profiles whose stored records to check (see the top of this file);
+  // `sessions_change`: whether to compare the engine's active sessions with the model.
+  void CheckAll(uint8_t written, bool sessions_change) {
+    for (const std::string& committed : h_.commits().Take()) {
+      int k = 0;
+      while (k < kKeys && keys_[k].name != committed) ++k;
+      FUZZ_CHECK(k < kKeys,
+                 "a commit on profile " << Printable(committed) << ", which this input never used");
+      written |= 1u << k;
+    }
     uint64_t live = 0;
     for (ProfileModel& key : keys_) {
       int live_handles = 0;
@@ -475,18 +570,25 @@ class Driver {
       }
       FUZZ_CHECK(live_handles <= 1, live_handles << " live handles on one profile");
       live += key.live != nullptr;
-      CheckStored(storage, key);
     }
-    EngineStats stats = h_.engine().Stats();
-    FUZZ_CHECK(stats.active_sessions == live,
-               "active sessions " << stats.active_sessions << ", expected " << live);
-    FUZZ_CHECK(stats.handoffs - base_handoffs_ == handoffs_, "handoffs " << stats.handoffs);
-    FUZZ_CHECK(stats.steals - base_steals_ == steals_, "steals " << stats.steals);
-    FUZZ_CHECK(stats.orphans_taken_over - base_orphans_ == orphans_, "orphans taken over");
-    FUZZ_CHECK(h_.orphan_reports() - base_orphan_reports_ == orphans_, "orphan reports");
+    const Counters now = Read();
+    FUZZ_CHECK(now.handoffs - base_.handoffs == model_.handoffs, "handoffs " << now.handoffs);
+    FUZZ_CHECK(now.steals - base_.steals == model_.steals, "steals " << now.steals);
+    FUZZ_CHECK(now.orphans - base_.orphans == model_.orphans, "orphans taken over");
+    FUZZ_CHECK(now.orphan_reports - base_.orphan_reports == model_.orphan_reports,
+               "orphan reports");
+    FUZZ_CHECK(now.rollbacks - base_.rollbacks == model_.rollbacks, "rollbacks " << now.rollbacks);
+    if (sessions_change) {
+      const uint64_t active = h_.engine().Stats().active_sessions;
+      FUZZ_CHECK(active == live, "active sessions " << active << ", expected " << live);
+    }
+    for (int k = 0; k < kKeys; ++k) {
+      if (written & (1u << k)) CheckStored(keys_[k]);
+    }
   }
 
-  void CheckStored(internal::Storage& storage, ProfileModel& key) {
+  void CheckStored(ProfileModel& key) {
+    internal::Storage& storage = h_.engine().core().storage();
     const std::string stored_key = internal::EncodeProfileKey(kStoreName, key.name);
     std::string bytes;
     Status data = storage.Get(internal::Family::kData, stored_key, &bytes);
@@ -498,13 +600,16 @@ class Driver {
     FUZZ_CHECK(data.ok(), data.ToString());
     auto record = internal::DecodeProfileRecord(bytes);
     FUZZ_CHECK(record.ok(), record.status().ToString());
-    FUZZ_CHECK(record->payload == key.committed, "stored " << Printable(record->payload)
-                                                           << ", expected "
-                                                           << Printable(key.committed));
-    FUZZ_CHECK(key.wrote_payload ? record->version > key.version : record->version == key.version,
-               "stored version " << record->version << " after " << key.version);
-    key.version = record->version;
-    key.wrote_payload = false;
+    const VersionModel& newest = key.history.newest();
+    FUZZ_CHECK(record->payload == newest.payload, "stored " << Printable(record->payload)
+                                                            << ", expected "
+                                                            << Printable(newest.payload));
+    FUZZ_CHECK(record->version == newest.version,
+               "stored version " << record->version << ", expected " << newest.version);
+    FUZZ_CHECK(record->epoch == newest.epoch && record->updated_unix_ms == newest.written_unix_ms,
+               "stored record's epoch " << record->epoch << " at " << record->updated_unix_ms
+                                        << ", expected " << newest.epoch << " at "
+                                        << newest.written_unix_ms);
     for (Slot& slot : key.slots) {
       if (slot.handle && slot.session == key.live) {
         FUZZ_CHECK(slot.handle->Info().version == record->version, "live handle's version");
@@ -522,16 +627,30 @@ class Driver {
     FUZZ_CHECK(meta->load_count == key.load_count, "stored load count " << meta->load_count);
     FUZZ_CHECK(meta->user_ids == key.user_ids, "stored user ids");
     FUZZ_CHECK(meta->metadata == key.metadata, "stored metadata");
+    FUZZ_CHECK(meta->last_version == key.history.last_version(),
+               "stored last version " << meta->last_version);
+    const std::vector<VersionModel>& kept = key.history.kept();
+    FUZZ_CHECK(meta->versions.size() == kept.size(), "stored index holds " << meta->versions.size()
+                                                                           << " versions, expected "
+                                                                           << kept.size());
+    for (size_t i = 0; i < kept.size(); ++i) {
+      const internal::VersionIndexEntry& e = meta->versions[i];
+      FUZZ_CHECK(e.version == kept[i].version && e.written_unix_ms == kept[i].written_unix_ms &&
+                     e.reason == static_cast<uint8_t>(kept[i].reason),
+                 "stored index entry " << i << ": version " << e.version << " at "
+                                       << e.written_unix_ms << " reason " << int{e.reason});
+    }
   }
 
   Harness& h_;
   const int max_reopens_;
+  const int64_t start_unix_ms_;  // the fake wall clock when the input began
   ProfileModel keys_[kKeys];
   int reopens_ = 0;
   int autosaves_ = 0;
   // Engine counters at the start of the input (or the last reopen), and the model's since then.
-  uint64_t base_handoffs_ = 0, base_steals_ = 0, base_orphans_ = 0, base_orphan_reports_ = 0;
-  uint64_t handoffs_ = 0, steals_ = 0, orphans_ = 0;
+  Counters base_;
+  Counters model_;
 };
 
 }  // namespace

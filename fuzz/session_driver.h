@@ -8,24 +8,40 @@
 //
 //   opcode  (byte % kOpcodeCount) selects the operation below
 //   target  key = byte % kKeys, slot = (byte / kKeys) % kSlots       (every operation but
-//           kAutosave and kReopen)
+//           kAutosave and kReopen; the store-level ones ignore the slot)
 //   value   one byte, for kEdit: 0 -> "", 1 -> the template, n -> "d<n>"
 //   change  one byte, for kMeta: see MetaChangeOf()
+//   version one byte, for kRollback: the version number itself (0 and numbers not written yet
+//           are never valid); for kGet: 0 -> the current data, n -> version n
+//   time    one byte, for kRollbackTo: see TimeOf()
+//   query   one byte, for kVersions: see QueryOf()
 //
-// Missing bytes at the end read as zero. Opcode numbers are stored in the corpus: append new
-// operations (rollback, once version history lands) at the end and raise kOpcodeCount, so that
-// every existing byte keeps its meaning.
+// Missing bytes at the end read as zero; operations past kMaxOps are ignored. Opcode numbers
+// are stored in the corpus: append new operations at the end and raise kOpcodeCount, so that
+// every existing opcode keeps its meaning (opcode bytes of kOpcodeCount and above, which fuzzed
+// inputs hold, do change what they select: such inputs just land elsewhere in the search).
 #ifndef HOLDFAST_FUZZ_SESSION_DRIVER_H_
 #define HOLDFAST_FUZZ_SESSION_DRIVER_H_
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
+
+#include "holdfast/versions.h"
 
 namespace holdfast::fuzz {
 
 inline constexpr int kKeys = 3;   // profiles per input
 inline constexpr int kSlots = 3;  // handles kept per profile (old ones, to test fencing)
+// Operations per input, and the bytes that hold them (the targets' -max_len): an operation costs
+// 50 us to 1 ms under ASan (a commit or two; a handoff also crosses threads twice), so an input
+// stays within a few milliseconds. The rest of a longer input is ignored.
+inline constexpr size_t kMaxOps = 24;
+inline constexpr size_t kMaxInputBytes = 64;
+// How far kAutosave moves the fake clock (the store's auto-save period); times in operands are
+// counted in it from the input's start.
+inline constexpr std::chrono::milliseconds kAutosavePeriod{1000};
 
 enum class SessionOp : uint8_t {
   kStart = 0,           // StartSession (hands off from a live session)
@@ -41,8 +57,12 @@ enum class SessionOp : uint8_t {
   kAutosave = 10,       // advance the fake clock one auto-save period and wait for the saves
   kReopen = 11,         // Engine::Close (final saves) and Engine::Open on the same volume, when
                         // the target allows it (SessionDriverOptions::max_reopens)
+  kRollback = 12,       // Store::Rollback(key, `version`)
+  kRollbackTo = 13,     // Store::RollbackTo(key, `time`)
+  kVersions = 14,       // Store::Versions(key, `query`), checked against the model's history
+  kGet = 15,            // Store::Get(key) or Get(key, `version`): the read-only view
 };
-inline constexpr int kOpcodeCount = 12;
+inline constexpr int kOpcodeCount = 16;
 
 inline uint8_t TargetByte(int key, int slot) { return static_cast<uint8_t>(key + kKeys * slot); }
 
@@ -65,6 +85,37 @@ inline MetaChange MetaChangeOf(uint8_t byte) {
   return MetaChange{static_cast<MetaChange::Kind>(byte % 5), static_cast<int64_t>(byte / 5 % 4) - 1,
                     "m" + std::to_string(byte / 5 % 2),
                     byte < 10 ? std::string() : "v" + std::to_string(byte / 10)};
+}
+
+// The `time` operand of kRollbackTo, as milliseconds from the input's start (the fake wall clock
+// then): a whole number of auto-save periods from -1 to 2, plus 0, -1, +1 or half a period, so
+// that versions written just at, before and after the time are all reachable.
+inline int64_t TimeOf(uint8_t byte) {
+  static constexpr int64_t kFine[4] = {0, -1, 1, kAutosavePeriod.count() / 2};
+  return kAutosavePeriod.count() * ((byte >> 2) % 4 - 1) + kFine[byte & 3];
+}
+
+// The `query` operand of kVersions: bits 0-1 the limit (default 100, 1, 2, none), bits 2-4 an
+// older-than version (none, or 3 * n), bits 5-6 a time range relative to the input's start at
+// `start_unix_ms` (none; from one period on; up to the start; exactly one period in).
+inline VersionQuery QueryOf(uint8_t byte, int64_t start_unix_ms) {
+  static constexpr size_t kLimits[4] = {100, 1, 2, 0};
+  VersionQuery query;
+  query.limit = kLimits[byte & 3];
+  if (int before = (byte >> 2) & 7; before != 0) query.before_version = 3 * before;
+  const int64_t one_period = start_unix_ms + kAutosavePeriod.count();
+  switch ((byte >> 5) & 3) {
+    case 1:
+      query.from_unix_ms = one_period;
+      break;
+    case 2:
+      query.to_unix_ms = start_unix_ms;
+      break;
+    case 3:
+      query.from_unix_ms = query.to_unix_ms = one_period;
+      break;
+  }
+  return query;
 }
 
 struct SessionDriverOptions {

@@ -310,7 +310,7 @@ class Driver {
     if (!slot.handle) return;
     Status s = slot.handle->Edit([&](std::string& data) { data = value; });
     if (slot.session->state != State::kLive) {
-      FUZZ_CHECK_CODE(s, kLockLost);
+      FUZZ_CHECK(s.code() == EndedCode(slot.session->state), "Edit on an ended session: " << s);
       return;
     }
     FUZZ_CHECK(s.ok(), s.ToString());
@@ -402,8 +402,8 @@ class Driver {
     key.orphan_lock = true;
   }
 
-  // A rollback first ends the profile's live session (its final save becomes a version), and
-  // does so even when the rollback then fails.
+  // A rollback that can go ahead first ends the profile's live session (its final save becomes a
+  // version); a refused one changes nothing.
   void EndForRollback(ProfileModel& key) {
     if (!key.live) return;
     Commit(key, *key.live, VersionReason::kEndSession);
@@ -411,7 +411,9 @@ class Driver {
     key.live.reset();
   }
 
-  // After the live session ended: the rollback to `version` succeeds iff that version is kept.
+  // The rollback to `version` succeeds iff that version is kept when the rollback is asked for.
+  // The source is chosen before the live session's final save, which may prune it: the restored
+  // payload is still that version's.
   void ExpectRollback(ProfileModel& key, const Result<uint64_t>& rolled, uint64_t version) {
     const VersionModel* source = key.exists ? key.history.Find(version) : nullptr;
     if (!source) {
@@ -419,9 +421,10 @@ class Driver {
       return;
     }
     FUZZ_CHECK(rolled.ok(), "rollback to version " << version << ": " << rolled.status());
+    std::string payload = source->payload;  // the final save below may prune `source`
+    EndForRollback(key);
     ++key.epoch;  // fences every session that held the profile; the profile is left free
     key.orphan_lock = false;
-    std::string payload = source->payload;  // Append may prune `source`
     const uint64_t expected =
         AppendVersion(key, std::move(payload), VersionReason::kRollback, key.epoch, version);
     FUZZ_CHECK(*rolled == expected,
@@ -431,7 +434,6 @@ class Driver {
 
   void Rollback(ProfileModel& key, uint8_t version) {
     auto rolled = h_.players().Rollback(key.name, version);
-    EndForRollback(key);
     ExpectRollback(key, rolled, version);
   }
 
@@ -444,9 +446,7 @@ class Driver {
       FUZZ_CHECK_CODE(rolled, kNotFound, "(rollback to time " << unix_ms << ")");
       return;
     }
-    const uint64_t version = target->version;
-    EndForRollback(key);
-    ExpectRollback(key, rolled, version);
+    ExpectRollback(key, rolled, target->version);
   }
 
   void Versions(ProfileModel& key, uint8_t query_byte) {

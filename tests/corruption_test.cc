@@ -148,5 +148,45 @@ TEST_F(CorruptionTest, NoValidVersionFallsBackToTheTemplateKeepingTheEvidence) {
   EXPECT_EQ(quarantined->version.reason, VersionReason::kQuarantine);
 }
 
+// Regression test for issue 10, part 3: with keep_newest 2 the quarantine entry used to push the
+// last valid version out of the history before the restore looked for it.
+TEST_F(CorruptionTest, QuarantineNeverPrunesTheVersionItRestoresWithSmallRetention) {
+  std::vector<CorruptionEvent> events;
+  auto players = OpenPlayers([&](StoreOptions<std::string>& o) {
+    o.retention.keep_newest = 2;
+    o.retention.hourly_for = std::chrono::hours(0);
+    o.retention.daily_for = std::chrono::hours(0);
+    o.validate = [](const std::string& d) {
+      return d == "poison" ? Status::InvalidArgument("poisoned item") : Status::Ok();
+    };
+    o.on_corruption = [&](const CorruptionEvent& e) { events.push_back(e); };
+  });
+  {
+    auto p = players.StartSession("gus");  // v1 template
+    ASSERT_OK(p);
+    ASSERT_OK(p->Edit([](std::string& d) { d = "good"; }));
+    ASSERT_OK(p->Save());  // v2
+    ASSERT_OK(p->Edit([](std::string& d) { d = "better"; }));
+    ASSERT_OK(p->Save());  // v3 (v1, v2 pruned)
+    ASSERT_OK(p->Edit([](std::string& d) { d = "poison"; }));
+    ASSERT_OK(p->EndSession());  // v4, invalid: saves are not validated yet
+  }
+  auto p = players.StartSession("gus");  // quarantines v4 as v5, restores v3 as v6
+  ASSERT_OK(p);
+  EXPECT_EQ(p->Data(), "better");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].quarantined_version, 5u);
+  EXPECT_EQ(events[0].restored_from, 3u);
+  EXPECT_EQ(events[0].restored_as, 6u);
+  auto source = players.Get("gus", 3);
+  ASSERT_OK(source);
+  EXPECT_EQ(source->data, "better");
+  auto restored = players.Get("gus", 6);
+  ASSERT_OK(restored);
+  EXPECT_EQ(restored->version.reason, VersionReason::kCorruptionRecovery);
+  EXPECT_EQ(restored->version.source_version, 3u);
+  EXPECT_EQ(restored->data, "better");
+}
+
 }  // namespace
 }  // namespace holdfast::test

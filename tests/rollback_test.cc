@@ -136,5 +136,72 @@ TEST_F(RollbackTest, BadTargetsAreClearErrorsAndChangeNothing) {
   EXPECT_EQ(engine_->Stats().rollbacks, 0u);
 }
 
+// Regression test for issue 10, part 2: a rollback that is refused used to end the live session
+// (final save, release) before checking its target.
+TEST_F(RollbackTest, RefusedRollbackLeavesTheLiveSessionAndEveryRecordUntouched) {
+  auto players = OpenPlayers([](StoreOptions<std::string>& o) {
+    o.validate = [](const std::string& d) {
+      return d == "cursed" ? Status::InvalidArgument("cursed item") : Status::Ok();
+    };
+  });
+  WriteAB(players, "gina");  // v2 "a", v3 "b"
+  {
+    auto p = players.StartSession("gina");
+    ASSERT_OK(p);
+    ASSERT_OK(p->Edit([](std::string& d) { d = "cursed"; }));  // v4: saves are not validated yet
+    ASSERT_OK(p->EndSession());
+  }
+  auto holder = players.StartSession("gina");  // v4 is quarantined as v5, v3 restored as v6
+  ASSERT_OK(holder);
+  ASSERT_EQ(players.Get("gina", 5)->version.reason, VersionReason::kQuarantine);
+  std::optional<SessionEnd> end;
+  holder->OnSessionEnd([&](const SessionEnd& e) { end = e; });
+  auto close_first = CloseEngineAtExit();
+  ASSERT_OK(holder->Edit([](std::string& d) { d = "live-unsaved"; }));
+  const auto before = RawRecords("Players", "gina");
+  const size_t commits_before = gate_->Committed().size();
+
+  EXPECT_CODE(players.Rollback("gina", 99), kNotFound);        // never written
+  EXPECT_CODE(players.Rollback("gina", 5), kInvalidArgument);  // quarantined
+  EXPECT_CODE(players.Rollback("gina", 4), kInvalidArgument);  // fails the store's check
+  EXPECT_CODE(players.RollbackTo("gina", 0), kNotFound);       // nothing that old
+
+  EXPECT_EQ(RawRecords("Players", "gina"), before);
+  EXPECT_EQ(gate_->Committed().size(), commits_before);
+  EXPECT_FALSE(end.has_value());
+  EXPECT_TRUE(holder->IsActive());
+  EXPECT_EQ(holder->Data(), "live-unsaved");
+  ASSERT_OK(holder->Save());
+  EXPECT_EQ(StoredPayload("Players", "gina"), "live-unsaved");
+  EXPECT_EQ(engine_->Stats().rollbacks, 0u);
+}
+
+// The live session's final save may prune the version being rolled back to (small retention);
+// the rollback still restores that version's payload, read before the session was ended.
+TEST_F(RollbackTest, RestoresTheTargetEvenWhenTheHoldersFinalSavePrunesIt) {
+  auto players = OpenPlayers([](StoreOptions<std::string>& o) {
+    o.retention.keep_newest = 2;
+    o.retention.hourly_for = std::chrono::hours(0);
+    o.retention.daily_for = std::chrono::hours(0);
+  });
+  WriteAB(players, "hank");  // v2 "a", v3 "b"; v1 pruned
+  auto holder = players.StartSession("hank");
+  ASSERT_OK(holder);
+  auto close_first = CloseEngineAtExit();
+  ASSERT_OK(holder->Edit([](std::string& d) { d = "c"; }));
+  auto rolled = players.Rollback("hank", 2);  // the final save writes v4 "c" and prunes v2
+  ASSERT_OK(rolled);
+  EXPECT_EQ(*rolled, 5u);
+  EXPECT_EQ(StoredPayload("Players", "hank"), "a");
+  EXPECT_CODE(players.Get("hank", 2), kNotFound);
+  auto current = players.Get("hank");
+  ASSERT_OK(current);
+  EXPECT_EQ(current->version.version, 5u);
+  EXPECT_EQ(current->version.reason, VersionReason::kRollback);
+  // Get(key) for the current data names the source like Get(key, v) and Versions do.
+  EXPECT_EQ(current->version.source_version, 2u);
+  EXPECT_EQ(players.Get("hank", 5)->version.source_version, 2u);
+}
+
 }  // namespace
 }  // namespace holdfast::test

@@ -129,4 +129,25 @@ std::optional<internal::ProfileMeta> SessionTest::StoredMeta(const std::string& 
   return *meta;
 }
 
+std::map<std::string, std::string> SessionTest::RawRecords(const std::string& store,
+                                                          const std::string& key) {
+  std::map<std::string, std::string> records;
+  internal::Storage& storage = engine_->core().storage();
+  const std::string profile_key = internal::EncodeProfileKey(store, key);
+  for (internal::Family family : {internal::Family::kMeta, internal::Family::kData}) {
+    std::string bytes;
+    if (storage.Get(family, profile_key, &bytes).ok()) {
+      records[std::string(internal::FamilyName(family))] = bytes;
+    }
+  }
+  Status scanned = storage.Scan(
+      internal::Family::kVersions, internal::ScanRange::Prefix(profile_key),
+      internal::ScanOrder::kForward, [&](std::string_view k, std::string_view v) {
+        records["versions/" + std::string(k.substr(profile_key.size()))] = std::string(v);
+        return true;
+      });
+  EXPECT_OK(scanned);
+  return records;
+}
+
 }  // namespace holdfast::test

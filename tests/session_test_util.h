@@ -8,6 +8,7 @@
 
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -74,6 +75,9 @@ class SessionTest : public ::testing::Test {
   std::optional<std::string> StoredPayload(const std::string& store, const std::string& key);
   // The meta record (lock, epoch, load count) stored for the profile.
   std::optional<internal::ProfileMeta> StoredMeta(const std::string& store, const std::string& key);
+  // Every raw record of the profile (meta, data, each version), keyed by family and storage key,
+  // for "nothing changed" checks that compare bytes rather than decoded fields.
+  std::map<std::string, std::string> RawRecords(const std::string& store, const std::string& key);
 
   // Closes the engine when it goes out of scope. Declare it after the locals that signal
   // handlers capture, so sessions end (and handlers run) while those locals still exist.

@@ -150,21 +150,26 @@ Result<AcquireResult> AcquireProfile(const TransactionContext& ctx, ProfileAddre
     VersionWrite write{template_payload, request.codec, RecordReason::kCreate, meta.epoch, 0,
                        ctx.now_unix_ms,  true};
     if (corrupt) {
+      // Choose what to restore before anything is written or pruned: the quarantine entry must
+      // not push the newest valid version out of the history it is about to be restored from.
+      std::optional<VersionRecord> source;
+      if (history.corruption == CorruptionPolicy::kRestoreNewestValid) {
+        auto found = NewestValidVersion(txn, key, meta, meta.last_version + 1, history.check);
+        if (!found.ok()) return found.status();
+        source = std::move(*found);
+      }
+      const uint64_t protect = source ? source->version : 0;
       // Keep the bad bytes as evidence, then restore: nothing is silently discarded.
       CorruptionRepair repair;
       repair.reason = *corrupt;
       VersionWrite quarantine{
-          raw, request.codec, RecordReason::kQuarantine, meta.epoch, 0, ctx.now_unix_ms, false};
+          raw, request.codec, RecordReason::kQuarantine, meta.epoch, 0, ctx.now_unix_ms, false,
+          protect};
       auto quarantined = AppendVersion(txn, key, meta, quarantine, history.retention);
       if (!quarantined.ok()) return quarantined.status();
       repair.quarantined_version = *quarantined;
-      std::optional<VersionRecord> source;
-      if (history.corruption == CorruptionPolicy::kRestoreNewestValid) {
-        auto found = NewestValidVersion(txn, key, meta, *quarantined, history.check);
-        if (!found.ok()) return found.status();
-        source = std::move(*found);
-      }
       write.reason = RecordReason::kCorruptionRecovery;
+      write.protect_version = protect;
       if (source) {
         write.payload = source->payload;
         write.source_version = source->version;

@@ -29,6 +29,7 @@ Status NoSession() { return Status::InvalidArgument("empty session handle"); }
 Status RawSession::Save() { return core_ ? core_->Save() : NoSession(); }
 Status RawSession::EndSession() { return core_ ? core_->Finish(EndReason::kManual) : NoSession(); }
 bool RawSession::IsActive() const { return core_ && core_->IsActive(); }
+Status RawSession::EditStatus() const { return core_ ? core_->EditStatus() : NoSession(); }
 ProfileInfo RawSession::Info() const { return core_ ? core_->Info() : ProfileInfo{}; }
 std::string RawSession::LastSavedBytes() const { return core_ ? core_->LastSavedBytes() : ""; }
 

@@ -33,27 +33,52 @@ SessionCore::SessionCore(std::shared_ptr<StoreCore> store, std::string key, uint
 SessionRuntime& SessionCore::runtime() const { return store_->runtime(); }
 
 Status SessionCore::EndedStatus() const {
-  if (ended_ && ended_->reason == EndReason::kShutdown) {
-    return Status::Closed("the session ended because the engine closed");
+  // Between a final save's commit and the end of its session: report the save in progress.
+  if (!ended_ && sealed_for_) return SealedStatus(*sealed_for_);
+  if (!ended_) return Status::LockLost("the profile was taken by another session");
+  // Say what became of the data, so the caller knows whether anything is left to recover.
+  const std::string stored =
+      ended_->unsaved_changes
+          ? "; changes since its last successful save were not stored (still readable here)"
+          : "; everything it changed is stored";
+  if (ended_->reason == EndReason::kShutdown) {
+    return Status::Closed("the session ended because the engine closed" + stored);
   }
-  if (ended_ && ended_->reason == EndReason::kManual) {
-    return Status::LockLost("the session was ended with EndSession");
+  if (ended_->reason == EndReason::kManual) {
+    return Status::LockLost("the session was ended with EndSession" + stored);
   }
-  if (ended_) {
-    return Status::LockLost("the session ended (" + std::string(EndReasonName(ended_->reason)) +
-                            ")" + (ended_->detail.empty() ? "" : ": " + ended_->detail));
-  }
-  return Status::LockLost("the profile was taken by another session");
+  return Status::LockLost("the session ended (" + std::string(EndReasonName(ended_->reason)) +
+                          ")" + (ended_->detail.empty() ? "" : ": " + ended_->detail) + stored);
 }
 
-Result<std::string> SessionCore::Encode() {
+Status SessionCore::SealedStatus(EndReason reason) {
+  switch (reason) {
+    case EndReason::kShutdown:
+      return Status::Closed("the engine is closing: the session's final save has taken its data");
+    case EndReason::kManual:
+      return Status::LockLost("EndSession is in progress: its final save has taken the data");
+    default:
+      return Status::LockLost("the session is ending (" + std::string(EndReasonName(reason)) +
+                              "): its final save has taken the data");
+  }
+}
+
+Result<std::string> SessionCore::Encode(std::optional<EndReason> seal_for) {
   std::shared_ptr<DataSlot> slot;
   {
     std::lock_guard lock(mu_);
     slot = slot_;
-    if (!slot) return last_saved_;
+    if (!slot) {
+      if (seal_for) sealed_for_ = seal_for;
+      return last_saved_;
+    }
   }
-  return slot->Encode();
+  if (!seal_for) return slot->Encode(nullptr);
+  // Lock order: the slot's data lock, then mu_.
+  return slot->Encode([&] {
+    std::lock_guard lock(mu_);
+    sealed_for_ = seal_for;
+  });
 }
 
 Status SessionCore::Save() { return Commit(/*final=*/false, EndReason::kManual); }
@@ -76,12 +101,19 @@ Status SessionCore::Commit(bool final, EndReason reason) {
   if (final && on_last_save) on_last_save(reason);
   if (on_save) on_save();
 
-  auto encoded = Encode();
+  // A final save seals the session with its snapshot: an edit after this point fails instead of
+  // returning OK and being dropped. A save that fails below (other than LockLost) unseals.
+  auto encoded = Encode(final ? std::optional<EndReason>(reason) : std::nullopt);
   if (!encoded.ok()) {
     return encoded.status().WithContext("encoding profile data; the session stays active");
   }
   std::string& payload = *encoded;
+  auto unseal = [&] {
+    std::lock_guard lock(mu_);
+    sealed_for_.reset();
+  };
   if (Status s = ValidatePayloadSize(payload.size(), rt.options().max_payload_bytes); !s.ok()) {
+    if (final) unseal();
     return s.WithContext("the session stays active and keeps the data in memory");
   }
 
@@ -122,7 +154,10 @@ Status SessionCore::Commit(bool final, EndReason reason) {
   rt.RecordStorageResult(saved.status());
 
   if (!saved.ok()) {
-    if (saved.status().code() != StatusCode::kLockLost) return saved.status();
+    if (saved.status().code() != StatusCode::kLockLost) {
+      if (final) unseal();
+      return saved.status();
+    }
     bool stolen;
     {
       std::lock_guard lock(mu_);
@@ -130,9 +165,13 @@ Status SessionCore::Commit(bool final, EndReason reason) {
       stolen = stolen_;
     }
     save_lock.unlock();
+    // Sealed or not, edits after the snapshot were refused: what this save carried is exactly
+    // what was not stored.
     EndOnce(stolen ? EndReason::kStolen : EndReason::kLockLost, saved.status().message(),
             payload_changed || meta_changed);
-    return saved.status();
+    return saved.status().WithContext(payload_changed || meta_changed
+                                          ? "this save stored nothing; its changes are unsaved"
+                                          : "this save stored nothing; there were no changes");
   }
 
   rt.counters().saves.fetch_add(1, std::memory_order_relaxed);
@@ -155,6 +194,7 @@ Status SessionCore::Commit(bool final, EndReason reason) {
     if (reason == EndReason::kExternal)
       rt.counters().handoffs.fetch_add(1, std::memory_order_relaxed);
     save_lock.unlock();
+    // The session was sealed with the snapshot this save stored: no change is unsaved.
     EndOnce(reason, "", false);
   }
   return Status::Ok();
@@ -209,7 +249,7 @@ void SessionCore::EndOnce(EndReason reason, std::string detail, std::optional<bo
   if (unsaved) {
     lost = *unsaved;
   } else {
-    auto encoded = Encode();
+    auto encoded = Encode(std::nullopt);
     std::lock_guard lock(mu_);
     lost = !encoded.ok() || *encoded != last_saved_ || meta_generation_ != meta_saved_generation_;
   }
@@ -235,6 +275,12 @@ bool SessionCore::IsActive() const {
   return !fenced_;
 }
 
+Status SessionCore::EditStatus() const {
+  std::lock_guard lock(mu_);
+  if (fenced_ || sealed_for_) return EndedStatus();
+  return Status::Ok();
+}
+
 ProfileInfo SessionCore::Info() const {
   std::lock_guard lock(mu_);
   ProfileInfo info;
@@ -258,7 +304,7 @@ std::string SessionCore::LastSavedBytes() const {
 
 Status SessionCore::EditUserIds(const std::function<void(std::vector<int64_t>&)>& edit) {
   std::lock_guard lock(mu_);
-  if (fenced_) return EndedStatus();
+  if (fenced_ || sealed_for_) return EndedStatus();
   edit(user_ids_);
   std::sort(user_ids_.begin(), user_ids_.end());
   user_ids_.erase(std::unique(user_ids_.begin(), user_ids_.end()), user_ids_.end());
@@ -269,7 +315,7 @@ Status SessionCore::EditUserIds(const std::function<void(std::vector<int64_t>&)>
 Status SessionCore::EditMetadata(
     const std::function<Status(std::map<std::string, std::string>&)>& edit) {
   std::lock_guard lock(mu_);
-  if (fenced_) return EndedStatus();
+  if (fenced_ || sealed_for_) return EndedStatus();
   if (Status s = edit(metadata_); !s.ok()) return s;
   ++meta_generation_;
   return Status::Ok();

@@ -54,6 +54,8 @@ class SessionCore : public std::enable_shared_from_this<SessionCore> {
   bool MarkReleaseRequested();
 
   bool IsActive() const;
+  // OK while edits are accepted; see RawSession::EditStatus.
+  Status EditStatus() const;
   ProfileInfo Info() const;
   std::string LastSavedBytes() const;
   Status EditUserIds(const std::function<void(std::vector<int64_t>&)>& edit);
@@ -69,10 +71,14 @@ class SessionCore : public std::enable_shared_from_this<SessionCore> {
  private:
   // The shared body of Save and Finish.
   Status Commit(bool final, EndReason reason);
-  // The status for a write attempted after the session ended.
+  // The status for a write attempted after the session ended (mu_ held).
   Status EndedStatus() const;
+  // The status for an edit attempted while a final save for `reason` is in flight (mu_ held).
+  static Status SealedStatus(EndReason reason);
   // Encodes the current data: the slot's encoding, or the last saved payload without a slot.
-  Result<std::string> Encode();
+  // With `seal_for`, the session is sealed for that final save in the same critical section as
+  // the snapshot (under the slot's data lock), so no edit lands between the two.
+  Result<std::string> Encode(std::optional<EndReason> seal_for = std::nullopt);
   SessionRuntime& runtime() const;
 
   // Constant after construction.
@@ -92,6 +98,10 @@ class SessionCore : public std::enable_shared_from_this<SessionCore> {
   // All guarded by mu_.
   std::shared_ptr<DataSlot> slot_;
   bool fenced_ = false;  // no new writes: ended, or stolen
+  // Set while a final save runs, from its snapshot of the data until its commit: edits and user
+  // id / metadata changes are refused (they would not be stored). Cleared if the save fails
+  // and the session stays active.
+  std::optional<EndReason> sealed_for_;
   bool stolen_ = false;
   bool release_requested_ = false;
   std::optional<SessionEnd> ended_;  // set once, when the session ended

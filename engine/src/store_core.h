@@ -67,6 +67,9 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
                                                const std::string& template_payload,
                                                const std::shared_ptr<SessionCore>& victim);
   static bool Cancelled(const SessionOptions& options);
+  // The version a rollback would restore, checked without claiming the key: NotFound (absent or
+  // pruned), InvalidArgument (quarantined, or fails the store's check), Corruption (damaged).
+  Result<VersionRecord> RollbackSource(std::string_view key, uint64_t version) const;
 
   // With mu_ held by `lock`: waits until this caller (generation `me`) may act on the key alone —
   // no acquisition in flight and no live holder (handed off with `release_reason`, or fenced

@@ -114,7 +114,13 @@ Result<RawProfileView> StoreCore::Get(std::string_view key, std::optional<uint64
     view.version.payload_bytes = view.payload.size();
     auto it = std::find_if(meta->versions.begin(), meta->versions.end(),
                            [&](const VersionIndexEntry& e) { return e.version == *version; });
-    if (it != meta->versions.end()) view.version.reason = static_cast<VersionReason>(it->reason);
+    if (it != meta->versions.end()) {
+      view.version.reason = static_cast<VersionReason>(it->reason);
+      // The version record says which version a rollback or repair restored; Get(key, v) and
+      // Versions report it, so the current view does too. A damaged record leaves it 0.
+      auto history = ReadVersionRecord(storage, profile_key, *version);
+      if (history.ok()) view.version.source_version = history->source_version;
+    }
     return view;
   }
   auto it = std::find_if(meta->versions.begin(), meta->versions.end(),
@@ -131,8 +137,48 @@ Result<RawProfileView> StoreCore::Get(std::string_view key, std::optional<uint64
   return view;
 }
 
+Result<VersionRecord> StoreCore::RollbackSource(std::string_view key, uint64_t version) const {
+  InFlightGuard guard(*runtime_);
+  if (!guard.admitted()) return Status::Closed("engine is closing");
+  Storage& storage = runtime_->storage();
+  const std::string profile_key = EncodeProfileKey(name_, key);
+  auto meta = ValidateAndReadMeta(storage, profile_key, key);
+  if (!meta.ok()) return meta.status();
+  auto entry = std::find_if(meta->versions.begin(), meta->versions.end(),
+                            [&](const VersionIndexEntry& e) { return e.version == version; });
+  if (entry == meta->versions.end()) {
+    return Status::NotFound("version " + std::to_string(version) + " of '" + std::string(key) +
+                            "' does not exist (never written, or pruned)");
+  }
+  if (entry->reason == static_cast<uint8_t>(RecordReason::kQuarantine)) {
+    return Status::InvalidArgument("version " + std::to_string(version) +
+                                   " is quarantined (corrupt bytes) and cannot be restored");
+  }
+  auto source = ReadVersionRecord(storage, profile_key, version);
+  if (!source.ok()) {
+    return source.status().WithContext("reading version " + std::to_string(version) + " of '" +
+                                       std::string(key) + "'");
+  }
+  if (history_.check) {
+    if (Status valid = history_.check(source->payload); !valid.ok()) {
+      return Status::InvalidArgument("version " + std::to_string(version) +
+                                     " fails the store's check: " + valid.ToString());
+    }
+  }
+  return source;
+}
+
 Result<uint64_t> StoreCore::Rollback(std::string_view key_view, uint64_t version) {
+  // Everything that can refuse the rollback is checked before the key is claimed: claiming ends
+  // a live session (final save, release), and a refused rollback must change nothing. Version
+  // records are immutable, so the source read here is still that version's payload when the
+  // transaction below runs, even if the live session's final save pruned it from the index.
   SessionRuntime& rt = *runtime_;
+  auto source = RollbackSource(key_view, version);
+  if (!source.ok()) {
+    rt.RecordStorageResult(source.status());  // a failed read counts toward the critical state
+    return source.status();
+  }
   uint64_t written = 0;
   uint64_t epoch = 0;
   Status s = Exclusive(
@@ -148,26 +194,6 @@ Result<uint64_t> StoreCore::Rollback(std::string_view key_view, uint64_t version
           if (!read.ok()) return read;
           auto meta = DecodeProfileMeta(bytes);
           if (!meta.ok()) return meta.status();
-          auto entry =
-              std::find_if(meta->versions.begin(), meta->versions.end(),
-                           [&](const VersionIndexEntry& e) { return e.version == version; });
-          if (entry == meta->versions.end()) {
-            return Status::NotFound("version " + std::to_string(version) + " of '" + key +
-                                    "' does not exist (never written, or pruned)");
-          }
-          if (entry->reason == static_cast<uint8_t>(RecordReason::kQuarantine)) {
-            return Status::InvalidArgument(
-                "version " + std::to_string(version) +
-                " is quarantined (corrupt bytes) and cannot be restored");
-          }
-          auto source = ReadVersion(txn, profile_key, version);
-          if (!source.ok()) return source.status();
-          if (history_.check) {
-            if (Status valid = history_.check(source->payload); !valid.ok()) {
-              return Status::InvalidArgument("version " + std::to_string(version) +
-                                             " fails the store's check: " + valid.ToString());
-            }
-          }
           // An admin transaction: bump the epoch so that any session that held the profile (or a
           // lock left by a crashed engine) can never write again, and leave the profile free.
           meta->epoch += 1;

@@ -22,7 +22,8 @@ std::string VersionKey(const std::string& profile_key, uint64_t version) {
 }  // namespace
 
 std::vector<uint64_t> VersionsToPrune(const std::vector<VersionIndexEntry>& index,
-                                      int64_t now_unix_ms, const VersionRetention& retention) {
+                                      int64_t now_unix_ms, const VersionRetention& retention,
+                                      uint64_t protect_version) {
   const int64_t hourly_ms = std::chrono::milliseconds(retention.hourly_for).count();
   const int64_t daily_ms = std::chrono::milliseconds(retention.daily_for).count();
   const size_t keep_newest = std::max<size_t>(1, retention.keep_newest);
@@ -37,7 +38,7 @@ std::vector<uint64_t> VersionsToPrune(const std::vector<VersionIndexEntry>& inde
     const int64_t day = FloorDiv(e.written_unix_ms, kDayMs);
     const int64_t age = now_unix_ms - e.written_unix_ms;
     bool keep = false;
-    if (rank < keep_newest) {
+    if (rank < keep_newest || (protect_version != 0 && e.version == protect_version)) {
       keep = true;
     } else if (e.reason == static_cast<uint8_t>(RecordReason::kQuarantine)) {
       keep = age <= daily_ms;  // evidence stays for the whole window, outside the thinning
@@ -78,7 +79,7 @@ Result<uint64_t> AppendVersion(StorageTransaction& txn, const std::string& profi
     }
   }
   meta.versions.push_back({version, write.now_unix_ms, static_cast<uint8_t>(write.reason)});
-  std::vector<uint64_t> prune = VersionsToPrune(meta.versions, write.now_unix_ms, retention);
+  std::vector<uint64_t> prune = VersionsToPrune(meta.versions, write.now_unix_ms, retention, write.protect_version);
   if (!prune.empty()) {
     std::sort(prune.begin(), prune.end());
     for (uint64_t v : prune) {

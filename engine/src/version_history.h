@@ -26,6 +26,9 @@ struct VersionWrite {
   int64_t now_unix_ms = 0;
   // Also make this payload the profile's current data (false for quarantined bytes).
   bool current = true;
+  // A version this commit's pruning must keep whatever the policy says (0: none): the source of
+  // a corruption repair, so the bytes being restored are never deleted by the repair itself.
+  uint64_t protect_version = 0;
 };
 
 // Writes the next version of the profile at `profile_key` (EncodeProfileKey), updates `meta`
@@ -35,9 +38,11 @@ Result<uint64_t> AppendVersion(StorageTransaction& txn, const std::string& profi
                                ProfileMeta& meta, const VersionWrite& write,
                                const VersionRetention& retention);
 
-// The versions of `index` (ascending) that `retention` drops at `now_unix_ms`.
+// The versions of `index` (ascending) that `retention` drops at `now_unix_ms`, never
+// `protect_version`.
 std::vector<uint64_t> VersionsToPrune(const std::vector<VersionIndexEntry>& index,
-                                      int64_t now_unix_ms, const VersionRetention& retention);
+                                      int64_t now_unix_ms, const VersionRetention& retention,
+                                      uint64_t protect_version = 0);
 
 // Reads and decodes one version record. NotFound when absent; Corruption when damaged.
 Result<VersionRecord> ReadVersion(StorageTransaction& txn, const std::string& profile_key,

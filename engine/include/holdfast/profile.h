@@ -24,12 +24,14 @@ class Profile {
  public:
   using Value = typename Codec::Value;
 
-  // Runs fn(Value&) under the data lock. LockLost (or Closed) when the session is no longer
-  // active; the data is then not touched.
+  // Runs fn(Value&) under the data lock. LockLost (or Closed, at shutdown) when the session is
+  // no longer active or its final save has already taken the data; the data is then not touched.
+  // An Edit that returns OK is in what the session stores next (or, if the session is stolen
+  // before that, reported by OnSessionEnd as unsaved_changes).
   template <typename Fn>
   Status Edit(Fn&& fn) {
     std::lock_guard lock(slot_->mu);
-    if (!raw_.IsActive()) return Status::LockLost("session is no longer active");
+    if (Status s = raw_.EditStatus(); !s.ok()) return s;
     std::forward<Fn>(fn)(slot_->data);
     return Status::Ok();
   }
@@ -59,7 +61,7 @@ class Profile {
     if constexpr (requires(Value & d, const Value& t) { Codec::Reconcile(d, t); }) {
       return Edit([this](Value& d) { Codec::Reconcile(d, slot_->template_value); });
     } else {
-      return IsActive() ? Status::Ok() : Status::LockLost("session is no longer active");
+      return raw_.EditStatus();
     }
   }
 
@@ -98,9 +100,11 @@ class Profile {
 
   struct Slot final : DataSlot {
     Slot(Value d, Value t) : data(std::move(d)), template_value(std::move(t)) {}
-    Result<std::string> Encode() override {
+    Result<std::string> Encode(const std::function<void()>& on_encoded) override {
       std::lock_guard lock(mu);
-      return Codec::Encode(data);
+      Result<std::string> encoded = Codec::Encode(data);
+      if (encoded.ok() && on_encoded) on_encoded();
+      return encoded;
     }
     mutable std::mutex mu;
     Value data;

@@ -92,8 +92,11 @@ struct ProfileInfo {
 class DataSlot {
  public:
   virtual ~DataSlot() = default;
-  // Encodes the current data (takes the slot's own lock). Called by saves on any engine thread.
-  virtual Result<std::string> Encode() = 0;
+  // Encodes the current data under the slot's own data lock. When the encode succeeds and
+  // `on_encoded` is set, it runs before the lock is released: a final save seals the session
+  // there, so no Edit can slip in between its snapshot and its commit. Called by saves on any
+  // engine thread.
+  virtual Result<std::string> Encode(const std::function<void()>& on_encoded) = 0;
 };
 
 // A byte-level session handle. Copies share one session. Thread-safe.
@@ -116,6 +119,12 @@ class RawSession {
   // LockLost when the session had already ended another way.
   Status EndSession();
   bool IsActive() const;
+  // OK while the session accepts edits. Otherwise the status an edit must return: LockLost once
+  // the session ended by handoff, steal, rollback or EndSession, or once such a final save has
+  // taken its snapshot of the data; Closed when the engine's shutdown did. An edit refused this
+  // way changes nothing, so every edit that returned OK is either stored or reported through
+  // SessionEnd::unsaved_changes.
+  Status EditStatus() const;
   ProfileInfo Info() const;
   // The payload of the last successful save (or the loaded payload).
   std::string LastSavedBytes() const;

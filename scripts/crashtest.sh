@@ -5,7 +5,9 @@
 # handoff, steal, stale writes, rollback, clean reopen) over many profiles, kills each with SIGKILL at a
 # random moment (after a random delay, right after a random operation, at a random write or sync,
 # during Engine::Open, inside a flush or a compaction) and checks the database after every kill:
-# nothing acknowledged lost, nothing half-written, epochs strictly increasing, never two owners,
+# nothing acknowledged lost (acknowledged: what Save, EndSession and Edit returned, never a signal),
+# stale saves that reach the fence check in the database refused, version numbers never reused,
+# nothing half-written, epochs strictly increasing, never two owners,
 # orphaned locks taken over at once, version history consistent with the data, RocksDB's
 # checksums verified.
 #

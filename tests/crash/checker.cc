@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 
 #include "holdfast/holdfast.h"
@@ -15,11 +16,20 @@ using namespace std::chrono_literals;
 // The version history agrees with the data record: every indexed version has its record, and the
 // current payload is an indexed, non-quarantined version with the same bytes. A profile with an
 // empty index has no history to check (none written yet).
+//
+// Version numbers across kills: last_version never goes back, and a version number seen stored
+// after one kill holds the same payload after every later one (numbers are never reused, also
+// when a start that created the profile is undone or a version is pruned).
 void CheckVersionHistory(test::RawDatabase& raw, const std::string& key,
                          const internal::ProfileMeta& meta, const internal::ProfileRecord& data,
-                         Violations& v) {
-  if (meta.versions.empty()) return;
+                         ProfileModel& p, Violations& v) {
   const std::string at = "'" + key + "' history: ";
+  if (meta.last_version < p.last_version) {
+    v.Add(at + "last_version went back from " + std::to_string(p.last_version) + " to " +
+          std::to_string(meta.last_version));
+  }
+  p.last_version = std::max(p.last_version, meta.last_version);
+  if (meta.versions.empty()) return;
   bool found = false;
   for (const internal::VersionIndexEntry& e : meta.versions) {
     auto record = raw.Version(kStore, key, e.version);
@@ -30,6 +40,16 @@ void CheckVersionHistory(test::RawDatabase& raw, const std::string& key,
     if (!*record) {
       v.Add(at + "version " + std::to_string(e.version) + " is indexed but has no record");
       continue;
+    }
+    if (e.version > meta.last_version) {
+      v.Add(at + "version " + std::to_string(e.version) + " is above last_version " +
+            std::to_string(meta.last_version));
+    }
+    const size_t digest = std::hash<std::string>{}((*record)->payload);
+    auto [seen, first_time] = p.version_payloads.emplace(e.version, digest);
+    if (!first_time && seen->second != digest) {
+      v.Add(at + "version " + std::to_string(e.version) +
+            " now names another payload than after an earlier kill (a reused number)");
     }
     if (e.version != data.version) continue;
     found = true;
@@ -139,7 +159,7 @@ void Checker::VerifyStored() {
         if (r.version > (*meta)->last_version) {
           v_.Add(at + "data version " + std::to_string(r.version) + " above the last version");
         }
-        CheckVersionHistory(**raw, key, **meta, r, v_);
+        CheckVersionHistory(**raw, key, **meta, r, p, v_);
       }
       stored_payloads_[key] = r.payload;
     }

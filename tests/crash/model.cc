@@ -63,6 +63,7 @@ Model::Model(int keys, Violations& violations) : v_(violations) {
 void Model::BeginRun() {
   for (auto& [key, p] : profiles_) {
     p.loaded.clear();
+    p.handle_data.clear();
     p.edits.clear();
     p.live_epoch.reset();
     p.orphan_reported = false;
@@ -93,12 +94,15 @@ void Model::Apply(const Message& m) {
     const uint64_t op = Number(w[0]);
     ++intents_;
     next_op_ = std::max(next_op_, op + 1);
-    pending_[op] = {w[1], w[2]};
-    if (w[1] == "edit" && need(4)) {
+    pending_[op] = {w[1], w[2], std::nullopt};
+    if ((w[1] == "edit" || w[1] == "racing-save") && need(4)) {
       auto tag = ParseTag(w[3]);
       ProfileModel* p = Profile(w[2]);
       if (!tag || !p) return v_.Add("edit with a bad tag '" + w[3] + "'");
       p->edits.insert({tag->epoch, tag->op});
+      pending_[op].tag = tag;
+      // A racing save edits first and reports a violation itself if that Edit is refused.
+      if (w[1] == "racing-save") p->handle_data[tag->epoch] = *tag;
     }
     if (w[1] == "rollback" && need(4)) {
       auto tag = ParseTag(w[3]);
@@ -110,9 +114,15 @@ void Model::Apply(const Message& m) {
     const uint64_t op = Number(w[0]);
     auto it = pending_.find(op);
     if (it == pending_.end()) return v_.Add("ack of operation " + w[0] + " without an intent");
-    const auto [name, key] = it->second;
+    const Pending intent = it->second;
+    const std::string& name = intent.name;
+    const std::string& key = intent.key;
     pending_.erase(it);
     ++acknowledged_;
+    if (name == "edit" && intent.tag && w[1] == StatusCodeName(StatusCode::kOk)) {
+      // The Edit returned OK: from now on the handle holds this value, by the API's word.
+      if (ProfileModel* p = Profile(key)) p->handle_data[intent.tag->epoch] = *intent.tag;
+    }
     const Operation* row = FindOperation(name);
     bool allowed = false;
     for (StatusCode c : row ? row->allowed : std::vector<StatusCode>{}) {
@@ -135,9 +145,12 @@ void Model::Apply(const Message& m) {
     auto tag = ParseTag(w[2]);
     if (!tag) return v_.Add("'" + w[0] + "' was rolled back to an unparsable payload");
     RolledBack(w[0], Number(w[1]), *tag);
-  } else if (m.kind == "ended" && need(2)) {
-    ProfileModel* p = Profile(w[0]);
-    if (p && p->live_epoch == Number(w[1])) p->live_epoch.reset();
+  } else if (m.kind == "holds" && need(3)) {
+    auto tag = ParseTag(w[2]);
+    if (!tag) return v_.Add("'" + w[0] + "' holds an unparsable payload");
+    Holds(w[0], Number(w[1]), *tag);
+  } else if (m.kind == "ended" && need(4)) {
+    Ended(w[0], Number(w[1]), w[2], w[3] == "1");
   } else if (m.kind == "orphan" && need(3)) {
     ProfileModel* p = Profile(w[0]);
     if (!p) return;
@@ -181,6 +194,7 @@ void Model::Acquired(const std::string& key, uint64_t epoch, const Tag& loaded) 
   if (loaded.epoch >= epoch) v_.Add(at + "loaded data of its own or a later epoch");
   p->max_epoch = std::max(p->max_epoch, epoch);
   p->loaded[epoch] = loaded;
+  p->handle_data[epoch] = loaded;
   p->floor = p->Newest(p->floor, loaded);
   p->exists = true;
   p->live_epoch = epoch;
@@ -203,7 +217,38 @@ void Model::Saved(const std::string& key, uint64_t epoch, const Tag& value) {
     v_.Add(at + "committed after epoch " + std::to_string(next->first) + " loaded " +
            next->second.Text() + " (a stale write was accepted)");
   }
+  // A signal is the engine's word, not an acknowledgement: the floor rises on "holds" and
+  // "ended" only.
+}
+
+void Model::Holds(const std::string& key, uint64_t epoch, const Tag& value) {
+  ProfileModel* p = Profile(key);
+  if (!p) return;
+  const std::string at =
+      "'" + key + "' epoch " + std::to_string(epoch) + " acknowledged " + value.Text() + ": ";
+  auto it = p->handle_data.find(epoch);
+  if (it == p->handle_data.end()) return v_.Add(at + "a session this run never acquired");
+  if (!(it->second == value)) {
+    v_.Add(at + "the handle holds other data than its last successful Edit set (" +
+           it->second.Text() + ")");
+  }
   p->floor = p->Newest(p->floor, value);
+}
+
+void Model::Ended(const std::string& key, uint64_t epoch, const std::string& reason,
+                  bool unsaved) {
+  ProfileModel* p = Profile(key);
+  if (!p) return;
+  if (p->live_epoch == epoch) p->live_epoch.reset();
+  const std::string at = "'" + key + "' epoch " + std::to_string(epoch) + " ended (" + reason +
+                         (unsaved ? ", unsaved" : "") + "): ";
+  const bool final_save = reason == "manual" || reason == "external" || reason == "shutdown" ||
+                          reason == "rollback";
+  if (final_save && unsaved) v_.Add(at + "its final save succeeded but left unsaved changes");
+  if (unsaved) return;
+  // Nothing unsaved: every Edit that returned OK is stored, so the last one is a floor.
+  auto it = p->handle_data.find(epoch);
+  if (it != p->handle_data.end()) p->floor = p->Newest(p->floor, it->second);
 }
 
 void Model::RolledBack(const std::string& key, uint64_t epoch, const Tag& restored) {

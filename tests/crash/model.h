@@ -4,7 +4,13 @@
 //  - never two owners (a new acquisition only after the previous holder ended);
 //  - a session saves only data it loaded or edited, and never after a newer acquisition (every
 //    save it reports is visible to the next acquisition);
-//  - a load never returns data older than an acknowledged save (nothing acknowledged is lost);
+//  - a load never returns data older than an acknowledged save (nothing acknowledged is lost).
+//    Acknowledged means what the API returned, never what a signal claimed: a Save or
+//    EndSession that returned OK acknowledges the data its handle held ("holds"); an Edit that
+//    returned OK must be stored when its session ends without reporting unsaved changes ("ended
+//    ... 0"), and a final save that succeeded (manual, external, shutdown, rollback) may not
+//    report unsaved changes. "saved" (OnAfterSave) only feeds the stale-write checks;
+//  - version numbers never go back and a number never names two payloads, across kills;
 //  - orphaned locks are taken over with a report naming the dead holder;
 //  - a rollback ends the live session, takes a new epoch and makes an old value current again:
 //    from then on that value counts as written at the rollback's epoch (ProfileModel::Earlier),
@@ -50,8 +56,14 @@ struct ProfileModel {
   std::optional<Lock> orphan;  // a dead worker's lock, to be taken over
   // Values made current again by a rollback (Tag::Text()) -> the epoch of the latest one.
   std::map<std::string, uint64_t> restored_at;
+  // Every version number seen stored -> a hash of the payload it held; the highest last_version.
+  std::map<uint64_t, size_t> version_payloads;
+  uint64_t last_version = 0;
   // This run only.
   std::map<uint64_t, Tag> loaded;                 // acquisition epoch -> the value it loaded
+  // Acquisition epoch -> the data its handle holds by the API's word: the loaded value, then
+  // the tag of each Edit that returned OK.
+  std::map<uint64_t, Tag> handle_data;
   std::set<std::pair<uint64_t, uint64_t>> edits;  // (epoch, op) of every edit issued
   std::optional<uint64_t> live_epoch;             // the session believed active
   bool orphan_reported = false;
@@ -92,10 +104,17 @@ class Model {
   void Acquired(const std::string& key, uint64_t epoch, const Tag& loaded);
   void Saved(const std::string& key, uint64_t epoch, const Tag& value);
   void RolledBack(const std::string& key, uint64_t epoch, const Tag& restored);
+  void Holds(const std::string& key, uint64_t epoch, const Tag& value);
+  void Ended(const std::string& key, uint64_t epoch, const std::string& reason, bool unsaved);
 
   Violations& v_;
   std::map<std::string, ProfileModel> profiles_;
-  std::map<uint64_t, std::pair<std::string, std::string>> pending_;  // op -> (name, key)
+  struct Pending {
+    std::string name;
+    std::string key;
+    std::optional<Tag> tag;  // an edit's new value
+  };
+  std::map<uint64_t, Pending> pending_;  // op -> the intent
   uint64_t next_op_ = 1;
   uint64_t acknowledged_ = 0;
   uint64_t intents_ = 0;

@@ -54,7 +54,25 @@ void RunSave(Worker& w, uint64_t op) {
   auto key = w.RandomLiveKey();
   if (!key) return RunStart(w, op);
   w.Intent(op, "save", *key);
-  w.Ack(op, w.live().at(*key).handle.Save());
+  w.Ack(op, w.Save(*key));
+}
+
+// Edits a live session, then races its Save against a steal so that the stale save reaches the
+// fence check in the database (not only the handle's in-memory fence). Acknowledges the steal.
+void RunRacingSave(Worker& w, uint64_t op) {
+  auto key = w.RandomLiveKey();
+  if (!key) return RunStart(w, op);
+  Worker::Session& s = w.live().at(*key);
+  Tag tag{*key, s.epoch, op};
+  std::string payload = MakePayload(tag, 100 + w.rng()() % 3000);
+  w.Intent(op, "racing-save", *key, tag.Text());
+  Status edited = s.handle.Edit([&](std::string& data) { data = payload; });
+  if (!edited.ok()) {
+    w.out().Send("violation the edit before a racing save of " + *key + " returned " +
+                 std::string(StatusCodeName(edited.code())));
+    return w.Ack(op, edited);
+  }
+  w.Ack(op, w.RaceSaveAgainstSteal(*key));
 }
 
 void RunEnd(Worker& w, uint64_t op) {
@@ -126,6 +144,7 @@ const std::vector<Operation>& Operations() {
       {"stale-write", 3, {C::kLockLost, C::kClosed}, RunStaleWrite},
       {"reopen", 1, {C::kOk}, RunReopen},
       {"rollback", 3, {C::kOk}, RunRollback},
+      {"racing-save", 2, {C::kOk}, RunRacingSave},
   };
   return kTable;
 }

@@ -9,6 +9,7 @@
 //   ack <op> <code>                           the operation returned
 //   acquired <key> <epoch> <session> <tag>    a start succeeded and loaded <tag>
 //   saved <key> <epoch> <tag>                 a commit wrote <tag> (any save: explicit, auto, final)
+//   holds <key> <epoch> <tag>                 Save or EndSession returned OK; the handle held <tag>
 //   ended <key> <epoch> <reason> <unsaved>    a session ended (OnSessionEnd)
 //   orphan <key> <incarnation> <session>      a start took over a lock left by a dead engine
 //   violation <text>                          the worker saw an invariant broken in-process

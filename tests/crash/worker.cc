@@ -5,8 +5,11 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
+#include <thread>
 
 #include "operations.h"
 
@@ -30,6 +33,57 @@ bool ThreadNameStartsWith(std::string_view prefix) {
 }
 
 }  // namespace
+
+// Parks the next kSave commit of one profile in BeforeCommit — after the transaction read the
+// lock and passed the fence check — until released. A steal that commits meanwhile makes the
+// parked commit conflict and re-read the lock, so the stale write reaches the database's fence
+// instead of the session's in-memory one.
+class SaveParking : public FaultHooks {
+ public:
+  void Arm(const std::string& key) {
+    std::lock_guard lock(mu_);
+    armed_ = key;
+    parked_ = released_ = save_done_ = false;
+  }
+  // Until the commit is parked or the save finished without one (nothing to write). Bounded:
+  // false when neither happened within `limit`.
+  bool WaitParkedOrDone(std::chrono::milliseconds limit) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, limit, [&] { return parked_ || save_done_; });
+  }
+  bool parked() {
+    std::lock_guard lock(mu_);
+    return parked_;
+  }
+  void SaveDone() {
+    std::lock_guard lock(mu_);
+    save_done_ = true;
+    cv_.notify_all();
+  }
+  void Release() {
+    std::lock_guard lock(mu_);
+    armed_.reset();
+    released_ = true;
+    cv_.notify_all();
+  }
+  Status BeforeCommit(const CommitPoint& point) override {
+    std::unique_lock lock(mu_);
+    if (point.kind != CommitKind::kSave || !armed_ || *armed_ != point.key) return Status::Ok();
+    armed_.reset();
+    parked_ = true;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return released_; });
+    return Status::Ok();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::optional<std::string> armed_;
+  bool parked_ = false;
+  bool released_ = false;
+  bool save_done_ = false;
+};
 
 std::vector<std::string> WorkerArguments(const WorkerConfig& c) {
   return {"--worker",
@@ -127,9 +181,50 @@ Status Worker::Start(const std::string& key, const SessionOptions& options) {
   return Status::Ok();
 }
 
+Status Worker::Save(const std::string& key) {
+  Session& session = live_.at(key);
+  Status s = session.handle.Save();
+  if (s.ok()) ReportHolds(key, session);
+  return s;
+}
+
+void Worker::ReportHolds(const std::string& key, const Session& session) {
+  auto tag = ParsePayload(session.handle.Data());
+  out_.Send("holds " + key + " " + std::to_string(session.epoch) + " " +
+            (tag ? tag->Text() : "<unparsable>"));
+}
+
+Status Worker::RaceSaveAgainstSteal(const std::string& key) {
+  const uint64_t victim_epoch = live_.at(key).epoch;
+  Handle victim = live_.at(key).handle;
+  parking_->Arm(key);
+  Status saved;
+  std::thread saver([&] {
+    saved = victim.Save();
+    parking_->SaveDone();
+  });
+  if (!parking_->WaitParkedOrDone(std::chrono::seconds(20))) {
+    out_.Send("violation a save of " + key + " neither committed nor reached its commit in 20 s");
+  }
+  const bool parked = parking_->parked();
+  SessionOptions options;
+  options.steal = true;
+  options.timeout = 10s;
+  Status stole = Start(key, options);
+  parking_->Release();
+  saver.join();
+  if (parked && saved.code() != StatusCode::kLockLost) {
+    out_.Send("violation a save of " + key + " at epoch " + std::to_string(victim_epoch) +
+              " that read the lock before a steal returned " +
+              std::string(StatusCodeName(saved.code())) + " (expected LockLost)");
+  }
+  return stole;
+}
+
 Status Worker::End(const std::string& key) {
   auto it = live_.find(key);
   Status s = it->second.handle.EndSession();
+  if (s.ok()) ReportHolds(key, it->second);
   if (it->second.handle.IsActive()) return s;  // a failed final save keeps the session
   retired_.push_back(std::move(it->second.handle));
   live_.erase(it);
@@ -183,6 +278,8 @@ bool Worker::OpenEngine() {
   options.worker_threads = 2;
   options.conflict_buckets = 4096;
   options.owner_description = "crash-worker:" + std::to_string(getpid());
+  if (!parking_) parking_ = std::make_shared<SaveParking>();
+  options.fault_hooks = parking_;
   Reporter* out = &out_;
   options.on_orphan_takeover = [out](const OrphanTakeover& o) {
     out->Send("orphan " + o.key + " " + std::to_string(o.previous_incarnation) + " " +

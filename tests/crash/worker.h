@@ -73,6 +73,12 @@ class Worker {
   Status Start(const std::string& key, const SessionOptions& options);
   // Ends a live session with EndSession; retires it either way.
   Status End(const std::string& key);
+  // Save of a live session; on OK reports "holds" with the data the handle holds.
+  Status Save(const std::string& key);
+  // Runs the live session's Save on another thread, parks its commit after the fence check,
+  // steals the profile meanwhile (reported as a start) and lets the save go on: it must fail
+  // LockLost at the fence in the database. Returns the steal's status.
+  Status RaceSaveAgainstSteal(const std::string& key);
   // Store::Rollback to `version`, whose payload is `restored`; on success reports "rolledback"
   // with the new epoch and retires this process's session of the profile, which the rollback
   // must have ended.
@@ -83,12 +89,14 @@ class Worker {
  private:
   bool OpenEngine();
   void InstallKillPoint();
+  void ReportHolds(const std::string& key, const Session& session);
   [[noreturn]] void WaitForTheKill();
 
   const WorkerConfig config_;
   Reporter out_;
   std::mt19937_64 rng_;
   std::shared_ptr<test::FaultVolume> volume_ = test::FaultVolume::OnDisk();
+  std::shared_ptr<class SaveParking> parking_;
   std::unique_ptr<Engine> engine_;
   std::optional<Players> players_;
   std::map<std::string, Session> live_;

@@ -260,8 +260,11 @@ class Driver {
     if (key.live) {
       SessionModel& holder = *key.live;
       if (op == SessionOp::kStartSteal) {
+        // Unsaved: what the holder has differs from what is stored (a change undone before
+        // the steal loses nothing).
         Ended(holder, State::kStolen, EndReason::kStolen,
-              holder.data != holder.saved || holder.meta_dirty);
+              holder.data != holder.saved || holder.user_ids != key.user_ids ||
+                  holder.metadata != key.metadata);
         ++model_.steals;
       } else {
         Commit(key, holder, VersionReason::kHandoff);

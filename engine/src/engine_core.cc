@@ -166,6 +166,8 @@ Result<std::shared_ptr<StoreCore>> EngineCore::OpenStore(std::string_view name,
                                                          std::string_view codec,
                                                          const StoreSettings& settings,
                                                          PayloadValidator check) {
+  // Refuse bad settings before the name is registered: a refused OpenStore changes nothing.
+  if (Status s = SessionRuntime::ValidateSettings(settings); !s.ok()) return s;
   if (Status s = RegisterStore(name, codec, ""); !s.ok()) return s;
   return runtime_->OpenStore(std::string(name), std::string(codec), settings, std::move(check));
 }

@@ -136,7 +136,9 @@ Result<AcquireResult> AcquireProfile(const TransactionContext& ctx, ProfileAddre
       return Status::Corruption("profile '" + std::string(at.key) + "': " + *corrupt +
                                 " (corruption policy: fail; nothing was changed)");
     }
-    if (!exists) meta.created_unix_ms = ctx.now_unix_ms;
+    // A meta record can outlive its data: an undone creating start keeps one (its epoch and
+    // version counter never go back). Creating the data again is the profile's creation.
+    if (!exists || result.created) meta.created_unix_ms = ctx.now_unix_ms;
     result.previous_lock = meta.lock;
     if (exists) result.previous_meta = meta;
     meta.epoch += 1;

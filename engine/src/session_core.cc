@@ -186,7 +186,7 @@ Status SessionCore::Commit(bool final, EndReason reason) {
     version_ = saved->version;
     updated_unix_ms_ = saved->updated_unix_ms;
     meta_saved_generation_ = meta_generation;
-    if (final) fenced_ = true;
+    if (final) fenced_ = final_committed_ = true;
     on_after_save = on_after_save_;
   }
   if (on_after_save) on_after_save(payload);
@@ -209,6 +209,8 @@ Status SessionCore::Abandon() {
     fenced_ = true;
     ended_ = SessionEnd{EndReason::kManual, false, "abandoned by its start"};
     end_notified_ = true;  // never handed to the user: no signal
+    end_signalled_ = true;
+    end_cv_.notify_all();
   }
   SaveRequest request;
   request.lock = {rt.incarnation(), session_id_, epoch_};
@@ -266,8 +268,38 @@ void SessionCore::EndOnce(EndReason reason, std::string detail, std::optional<bo
   // The handler runs before a waiting starter is woken, so a handoff's OnSessionEnd comes
   // before the new session exists.
   if (on_end) on_end(end);
+  {
+    std::lock_guard lock(mu_);
+    end_signalled_ = true;
+  }
+  end_cv_.notify_all();
   runtime().Unregister(this);
   store_->SessionEnded(key_, this);
+}
+
+bool SessionCore::UnsavedAgainst(std::string_view stored_payload,
+                                 const std::vector<int64_t>& stored_user_ids,
+                                 const std::map<std::string, std::string>& stored_metadata) {
+  auto encoded = Encode(std::nullopt);
+  std::lock_guard lock(mu_);
+  return !encoded.ok() || *encoded != stored_payload || user_ids_ != stored_user_ids ||
+         metadata_ != stored_metadata;
+}
+
+void SessionCore::EndAfterItsReleaseWasStored(
+    std::string_view stored_payload, const std::vector<int64_t>& stored_user_ids,
+    const std::map<std::string, std::string>& stored_metadata) {
+  { std::lock_guard wait_for_the_save(save_mu_); }  // the save that released has returned
+  {
+    std::unique_lock lock(mu_);
+    if (final_committed_ || ended_) {
+      end_cv_.wait(lock, [&] { return end_signalled_; });
+      return;
+    }
+  }
+  EndOnce(EndReason::kStolen,
+          "the profile was taken over after this session's final save reported an error",
+          UnsavedAgainst(stored_payload, stored_user_ids, stored_metadata));
 }
 
 bool SessionCore::IsActive() const {

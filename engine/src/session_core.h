@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -48,10 +49,24 @@ class SessionCore : public std::enable_shared_from_this<SessionCore> {
   // left to the database's fence. Returns false if the session was already fenced (ended, or
   // its final save committed): there is nothing to steal.
   bool FenceForSteal();
-  // Ends the session (once) with `reason`, firing OnSessionEnd; `unsaved` is computed when unset.
+  // Ends the session (once) with `reason`, firing OnSessionEnd. `unsaved` is computed against
+  // the last saved payload when unset; a steal passes it (its save may still be in flight).
   void EndOnce(EndReason reason, std::string detail, std::optional<bool> unsaved = std::nullopt);
+  // Whether this session's data, user ids or metadata differ from what is stored: for a steal,
+  // which knows the stored state from its own transaction even while this session's last save
+  // is still finishing on another thread.
+  bool UnsavedAgainst(std::string_view stored_payload, const std::vector<int64_t>& stored_user_ids,
+                      const std::map<std::string, std::string>& stored_metadata);
   // Marks that a handoff asked this session to release; true only for the first request.
   bool MarkReleaseRequested();
+  // For a starter whose steal found the lock already released by this session's own final save
+  // (no engine lock held): waits for that save to return, then for its OnSessionEnd, so the new
+  // session never exists before the old one's end is signalled. If that save reported a failure
+  // although its release is stored (a failed sync whose write survived), ends the session here
+  // as stolen, with unsaved changes judged against what the starter loaded.
+  void EndAfterItsReleaseWasStored(std::string_view stored_payload,
+                                   const std::vector<int64_t>& stored_user_ids,
+                                   const std::map<std::string, std::string>& stored_metadata);
 
   bool IsActive() const;
   // OK while edits are accepted; see RawSession::EditStatus.
@@ -106,6 +121,9 @@ class SessionCore : public std::enable_shared_from_this<SessionCore> {
   bool release_requested_ = false;
   std::optional<SessionEnd> ended_;  // set once, when the session ended
   bool end_notified_ = false;
+  bool final_committed_ = false;  // a final save committed; its thread ends the session
+  bool end_signalled_ = false;  // EndOnce (or Abandon) has finished, handler included
+  std::condition_variable end_cv_;  // end_signalled_ became true
   std::string last_saved_;
   uint64_t version_ = 0;
   int64_t updated_unix_ms_ = 0;

@@ -31,15 +31,20 @@ TransactionContext SessionRuntime::Context() {
   return ctx;
 }
 
-Result<std::shared_ptr<StoreCore>> SessionRuntime::OpenStore(const std::string& name,
-                                                             const std::string& codec,
-                                                             const StoreSettings& settings,
-                                                             PayloadValidator check) {
+Status SessionRuntime::ValidateSettings(const StoreSettings& settings) {
   if (settings.autosave_period.count() <= 0 || settings.handoff_timeout.count() < 0 ||
       settings.start_timeout.count() < 0) {
     return Status::InvalidArgument(
         "autosave_period must be positive; handoff_timeout and start_timeout not negative");
   }
+  return Status::Ok();
+}
+
+Result<std::shared_ptr<StoreCore>> SessionRuntime::OpenStore(const std::string& name,
+                                                             const std::string& codec,
+                                                             const StoreSettings& settings,
+                                                             PayloadValidator check) {
+  if (Status s = ValidateSettings(settings); !s.ok()) return s;
   std::lock_guard lock(mu_);
   if (closing_) return Status::Closed("engine is closing");
   auto it = stores_.find(name);

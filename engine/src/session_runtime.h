@@ -66,8 +66,10 @@ class SessionRuntime : public std::enable_shared_from_this<SessionRuntime> {
 
   uint64_t NextSessionId() { return next_session_id_.fetch_add(1) + 1; }
 
+  // InvalidArgument when a store's timing settings are out of range.
+  static Status ValidateSettings(const StoreSettings& settings);
   // The store named `name`, created on first use. InvalidArgument when it is open with another
-  // codec; Closed after Shutdown.
+  // codec or the settings are out of range; Closed after Shutdown.
   Result<std::shared_ptr<StoreCore>> OpenStore(const std::string& name, const std::string& codec,
                                                const StoreSettings& settings,
                                                PayloadValidator check);

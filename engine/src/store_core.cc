@@ -197,12 +197,29 @@ Result<std::shared_ptr<SessionCore>> StoreCore::Acquire(
     // A victim whose final save landed before this acquisition ends by its own path (kExternal
     // or kManual); one whose lock was taken, or that stays fenced because the acquire failed,
     // ends here.
+    // What the steal loaded is exactly what the victim had stored (it held the lock until
+    // then), even if the victim's last save is still returning on another thread: compare
+    // against that rather than the victim's own bookkeeping.
+    std::optional<bool> unsaved;
+    if (stole) {
+      unsaved = victim->UnsavedAgainst(acquired->payload, acquired->meta.user_ids,
+                                       acquired->meta.metadata);
+    }
     victim->EndOnce(
         EndReason::kStolen,
         stole ? "the profile was taken by session " + std::to_string(request.session_id)
-              : "fenced for a steal whose acquisition failed: " + acquired.status().ToString());
+              : "fenced for a steal whose acquisition failed: " + acquired.status().ToString(),
+        unsaved);
   }
   if (!acquired.ok()) return acquired.status();
+  if (victim && !stole) {
+    // The victim's own final save (a handoff or EndSession) released the lock before this
+    // acquisition: it ends by its own path, on its own thread, and its OnSessionEnd must come
+    // before the new session exists, as in every handoff. That save is past its commit, so the
+    // wait is short.
+    victim->EndAfterItsReleaseWasStored(acquired->payload, acquired->meta.user_ids,
+                                        acquired->meta.metadata);
+  }
   if (acquired->repair) {
     rt.counters().corruptions_repaired.fetch_add(1, std::memory_order_relaxed);
     if (settings_.on_corruption) {
@@ -211,7 +228,11 @@ Result<std::shared_ptr<SessionCore>> StoreCore::Acquire(
                                               r.restored_as, r.reason});
     }
   }
-  if (acquired->previous_lock && !stole) {
+  // A lock of an earlier incarnation is an orphan. One of this incarnation that is not the
+  // victim's was left by a holder whose steal failed after fencing it (ended, reported): not a
+  // crashed process, so not an orphan.
+  if (acquired->previous_lock && !stole &&
+      acquired->previous_lock->incarnation != rt.incarnation()) {
     const SessionLock& previous = *acquired->previous_lock;
     rt.counters().orphans_taken_over.fetch_add(1, std::memory_order_relaxed);
     rt.ReportOrphan(OrphanTakeover{name_, key, previous.incarnation, previous.session_id,

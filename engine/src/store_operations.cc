@@ -186,6 +186,9 @@ Result<uint64_t> StoreCore::Rollback(std::string_view key_view, uint64_t version
       [&](const std::string& key, const std::shared_ptr<SessionCore>& victim) {
         const std::string profile_key = EncodeProfileKey(name_, key);
         TransactionContext ctx = rt.Context();
+        std::string before_payload;
+        std::vector<int64_t> before_user_ids;
+        std::map<std::string, std::string> before_metadata;
         Status txn_status = RunTransaction(rt.storage(), [&](StorageTransaction& txn) -> Status {
           std::string bytes;
           Status read = txn.GetForUpdate(Family::kMeta, profile_key, &bytes);
@@ -194,6 +197,15 @@ Result<uint64_t> StoreCore::Rollback(std::string_view key_view, uint64_t version
           if (!read.ok()) return read;
           auto meta = DecodeProfileMeta(bytes);
           if (!meta.ok()) return meta.status();
+          // What the profile holds before the rollback: a stuck holder's last committed state,
+          // to tell it exactly what it leaves unsaved.
+          std::string current;
+          if (Status d = txn.Get(Family::kData, profile_key, &current); d.ok()) {
+            auto record = DecodeProfileRecord(current);
+            before_payload = record.ok() ? std::move(record->payload) : std::string();
+          }
+          before_user_ids = meta->user_ids;
+          before_metadata = meta->metadata;
           // An admin transaction: bump the epoch so that any session that held the profile (or a
           // lock left by a crashed engine) can never write again, and leave the profile free.
           meta->epoch += 1;
@@ -217,10 +229,15 @@ Result<uint64_t> StoreCore::Rollback(std::string_view key_view, uint64_t version
         }
         rt.RecordStorageResult(txn_status);
         if (victim) {
+          std::optional<bool> unsaved;
+          if (txn_status.ok()) {
+            unsaved = victim->UnsavedAgainst(before_payload, before_user_ids, before_metadata);
+          }
           victim->EndOnce(EndReason::kStolen,
                           txn_status.ok()
                               ? "fenced out by a rollback"
-                              : "fenced for a rollback that failed: " + txn_status.ToString());
+                              : "fenced for a rollback that failed: " + txn_status.ToString(),
+                          unsaved);
         }
         return txn_status;
       });

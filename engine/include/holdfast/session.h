@@ -69,8 +69,9 @@ std::string_view EndReasonName(EndReason reason);  // "manual", "external", ...
 
 struct SessionEnd {
   EndReason reason;
-  // True when data changed since the last successful save was never written: the change is lost
-  // to storage but still readable through the handle's Read().
+  // True when the session's data, user ids or metadata differ from what is stored: a change
+  // that was never written, lost to storage but still readable through the handle's Read().
+  // A change undone before the end (set, then set back) loses nothing and does not count.
   bool unsaved_changes = false;
   std::string detail;
 };

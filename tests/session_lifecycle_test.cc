@@ -233,5 +233,34 @@ TEST_F(Lifecycle, ZeroTimeoutStillAcquiresAFreeProfile) {
   EXPECT_EQ(StoredMeta("Players", "hank")->lock->session_id, profile->Info().session_id);
 }
 
+// StatusCode::kLocked: a start that must not disturb a live holder.
+TEST_F(Lifecycle, FailIfHeldReturnsLockedNamingTheHolderAndChangesNothing) {
+  auto players = OpenPlayers();
+  auto holder = players.StartSession("ivy");
+  ASSERT_OK(holder);
+  ASSERT_OK(holder->Edit([](std::string& d) { d = "unsaved"; }));
+  const auto before = RawRecords("Players", "ivy");
+  SessionOptions polite;
+  polite.fail_if_held = true;
+  auto refused = players.StartSession("ivy", polite);
+  ASSERT_CODE(refused, kLocked);
+  EXPECT_NE(refused.status().message().find(
+                "session " + std::to_string(holder->Info().session_id)),
+            std::string::npos)
+      << refused.status().ToString();
+  EXPECT_TRUE(holder->IsActive());  // not asked to hand off
+  EXPECT_EQ(holder->Data(), "unsaved");
+  EXPECT_EQ(RawRecords("Players", "ivy"), before);
+  EXPECT_EQ(engine_->Stats().handoffs, 0u);
+  // A free profile is taken as usual; with steal the option is ignored.
+  ASSERT_OK(holder->EndSession());
+  auto next = players.StartSession("ivy", polite);
+  ASSERT_OK(next);
+  polite.steal = true;
+  auto thief = players.StartSession("ivy", polite);
+  ASSERT_OK(thief);
+  EXPECT_FALSE(next->IsActive());
+}
+
 }  // namespace
 }  // namespace holdfast::test

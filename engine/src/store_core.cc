@@ -48,6 +48,13 @@ Status StoreCore::Claim(std::unique_lock<std::mutex>& lock, KeyEntry& entry, uin
     if (must_wait && now >= deadline) {
       return Status::TimedOut("timed out waiting for the profile");
     }
+    if (options.fail_if_held && !options.steal && (entry.acquiring || entry.holder)) {
+      return entry.holder
+                 ? Status::Locked("profile is held by session " +
+                                  std::to_string(entry.holder->session_id()) + " (epoch " +
+                                  std::to_string(entry.holder->epoch()) + ") of this engine")
+                 : Status::Locked("another start is taking the profile");
+    }
     Clock::Duration wake = std::min(deadline, now + kCancelPoll);
     if (entry.acquiring) {
       clock.WaitUntil(cv_, lock, wake);

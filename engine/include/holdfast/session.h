@@ -43,6 +43,10 @@ struct SessionOptions {
   std::shared_ptr<CancelToken> cancel_token;
   // How long the start may wait in all; TimedOut afterwards. Default: the store's start_timeout.
   std::optional<std::chrono::milliseconds> timeout;
+  // Return Locked at once, changing nothing, when a live session of this engine holds the
+  // profile (or another start is taking it), instead of asking the holder to hand off. The
+  // message names the holder. Ignored with `steal`. Default false: hand off.
+  bool fail_if_held = false;
 };
 
 // Timing of sessions in one store. Defaults suit a game server writing to local disk.

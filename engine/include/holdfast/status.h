@@ -4,10 +4,12 @@
 //   NotFound          the profile, version or store does not exist; nothing changed.
 //   InvalidArgument   the call's input is wrong (a name, key, payload size or option); fix it.
 //   Corruption        bytes read from disk failed verification; nothing was overwritten.
-//   Locked            another session holds the profile and the call does not wait or steal.
+//   Locked            another session holds the profile and the call does not wait or steal
+//                     (StartSession with SessionOptions::fail_if_held); nothing changed.
 //   LockLost          this session no longer owns the profile (ended, handed off, stolen,
 //                     rolled back); its writes are refused. Start a new session.
-//   Removed           the profile was removed while the call ran.
+//   Removed           the profile was removed while the call ran. Not returned yet: reserved
+//                     for Store::Remove (erasure), which lands with the data model.
 //   Aborted           a newer start for the same key superseded this one.
 //   Cancelled         the caller's cancel predicate or token ended the call.
 //   TimedOut          the call's timeout passed before it could finish.

@@ -84,6 +84,8 @@ class Store {
   // template when the profile is new), bumps the load count.
   // Returns:
   //   InvalidArgument  the key is empty or longer than kMaxProfileKeyBytes;
+  //   Locked           options.fail_if_held and a live session holds the profile (nothing
+  //                    changed; the holder was not asked to hand off);
   //   Aborted          a newer StartSession for the same key superseded this one;
   //   Cancelled        options.cancel or options.cancel_token said so;
   //   TimedOut         options.timeout (or the store's start_timeout) passed;

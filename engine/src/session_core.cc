@@ -1,6 +1,7 @@
 #include "session_core.h"
 
 #include <algorithm>
+#include <thread>
 
 #include "holdfast/limits.h"
 #include "session_runtime.h"
@@ -84,9 +85,45 @@ Result<std::string> SessionCore::Encode(std::optional<EndReason> seal_for) {
 Status SessionCore::Save() { return Commit(/*final=*/false, EndReason::kManual); }
 Status SessionCore::Finish(EndReason reason) { return Commit(/*final=*/true, reason); }
 
+Status SessionCore::CheckNotReentrant() const {
+  std::shared_ptr<DataSlot> slot;
+  {
+    std::lock_guard lock(mu_);
+    slot = slot_;
+  }
+  if (slot && slot->HeldByThisThread()) {
+    return Status::InvalidArgument(
+        "Save/EndSession called inside Edit or Read of the same profile: the save needs the "
+        "data lock that call holds; save after it returns");
+  }
+  if (saving_thread_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
+    return Status::InvalidArgument(
+        "Save/EndSession called from OnSave, OnLastSave or OnAfterSave of the same profile: the "
+        "save running the signal holds the save lock; edits made there are saved by it");
+  }
+  return Status::Ok();
+}
+
 Status SessionCore::Commit(bool final, EndReason reason) {
   SessionRuntime& rt = runtime();
+  if (Status s = CheckNotReentrant(); !s.ok()) return s;
   std::unique_lock save_lock(save_mu_);
+  // Marks this thread as the one running the save while it holds save_mu_ (signals run here).
+  struct SavingThread {
+    std::atomic<std::thread::id>& id;
+    std::unique_lock<std::mutex>& lock;
+    explicit SavingThread(std::atomic<std::thread::id>& i, std::unique_lock<std::mutex>& l)
+        : id(i), lock(l) {
+      id.store(std::this_thread::get_id(), std::memory_order_relaxed);
+    }
+    void Unlock() {
+      id.store(std::thread::id(), std::memory_order_relaxed);
+      lock.unlock();
+    }
+    ~SavingThread() {
+      if (lock.owns_lock()) id.store(std::thread::id(), std::memory_order_relaxed);
+    }
+  } saving(saving_thread_, save_lock);
   std::function<void()> on_save;
   std::function<void(EndReason)> on_last_save;
   {
@@ -164,7 +201,7 @@ Status SessionCore::Commit(bool final, EndReason reason) {
       fenced_ = true;
       stolen = stolen_;
     }
-    save_lock.unlock();
+    saving.Unlock();
     // Sealed or not, edits after the snapshot were refused: what this save carried is exactly
     // what was not stored.
     EndOnce(stolen ? EndReason::kStolen : EndReason::kLockLost, saved.status().message(),
@@ -193,7 +230,7 @@ Status SessionCore::Commit(bool final, EndReason reason) {
   if (final) {
     if (reason == EndReason::kExternal)
       rt.counters().handoffs.fetch_add(1, std::memory_order_relaxed);
-    save_lock.unlock();
+    saving.Unlock();
     // The session was sealed with the snapshot this save stored: no change is unsaved.
     EndOnce(reason, "", false);
   }
@@ -363,6 +400,13 @@ std::optional<std::string> SessionCore::Metadata(std::string_view key) const {
 void SessionCore::AttachSlot(std::shared_ptr<DataSlot> slot) {
   std::lock_guard lock(mu_);
   slot_ = std::move(slot);
+}
+
+void SessionCore::SetHandlers(const SessionOptions& options) {
+  std::lock_guard lock(mu_);
+  on_save_ = options.on_save;
+  on_last_save_ = options.on_last_save;
+  on_session_end_ = options.on_session_end;
 }
 
 void SessionCore::SetOnSave(std::function<void()> fn) {

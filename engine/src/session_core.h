@@ -12,10 +12,12 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "holdfast/session.h"
@@ -82,10 +84,15 @@ class SessionCore : public std::enable_shared_from_this<SessionCore> {
   void SetOnLastSave(std::function<void(EndReason)> fn);
   void SetOnAfterSave(std::function<void(std::string_view)> fn);
   void SetOnSessionEnd(std::function<void(const SessionEnd&)> fn);
+  // Installs the handlers given in SessionOptions (before the session is registered).
+  void SetHandlers(const SessionOptions& options);
 
  private:
   // The shared body of Save and Finish.
   Status Commit(bool final, EndReason reason);
+  // InvalidArgument when the calling thread holds a lock the save needs: inside Edit/Read of
+  // this profile, or inside one of its save signals.
+  Status CheckNotReentrant() const;
   // The status for a write attempted after the session ended (mu_ held).
   Status EndedStatus() const;
   // The status for an edit attempted while a final save for `reason` is in flight (mu_ held).
@@ -108,6 +115,8 @@ class SessionCore : public std::enable_shared_from_this<SessionCore> {
   const AcquireResult acquired_;
 
   std::mutex save_mu_;
+  // The thread holding save_mu_ inside Commit (where signals run); only that thread can match.
+  std::atomic<std::thread::id> saving_thread_{};
 
   mutable std::mutex mu_;
   // All guarded by mu_.

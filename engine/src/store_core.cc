@@ -125,7 +125,7 @@ Result<RawSession> StoreCore::Start(std::string_view key_view, const SessionOpti
   std::shared_ptr<SessionCore> session;
   if (failure.ok()) {
     lock.unlock();
-    auto acquired = Acquire(key, template_payload, victim);
+    auto acquired = Acquire(key, template_payload, victim, options);
     // The acquisition committed; keep it only if this start is still wanted. A start that is
     // not gives the lock back before the claim ends, so no other starter can mistake the lock
     // for an orphan. Cancel predicates are user code: never called under mu_.
@@ -182,7 +182,7 @@ Status StoreCore::Exclusive(
 
 Result<std::shared_ptr<SessionCore>> StoreCore::Acquire(
     const std::string& key, const std::string& template_payload,
-    const std::shared_ptr<SessionCore>& victim) {
+    const std::shared_ptr<SessionCore>& victim, const SessionOptions& options) {
   SessionRuntime& rt = *runtime_;
   AcquireRequest request;
   request.incarnation = rt.incarnation();
@@ -245,7 +245,10 @@ Result<std::shared_ptr<SessionCore>> StoreCore::Acquire(
     rt.ReportOrphan(OrphanTakeover{name_, key, previous.incarnation, previous.session_id,
                                    previous.owner, previous.acquired_unix_ms});
   }
-  return std::make_shared<SessionCore>(shared_from_this(), key, request.session_id, *acquired);
+  auto session =
+      std::make_shared<SessionCore>(shared_from_this(), key, request.session_id, *acquired);
+  session->SetHandlers(options);  // before any other thread can see the session
+  return session;
 }
 
 void StoreCore::SessionEnded(const std::string& key, const SessionCore* session) {

@@ -65,7 +65,8 @@ class StoreCore : public std::enable_shared_from_this<StoreCore> {
   // Called without mu_; `victim` is the session being stolen from, if any.
   Result<std::shared_ptr<SessionCore>> Acquire(const std::string& key,
                                                const std::string& template_payload,
-                                               const std::shared_ptr<SessionCore>& victim);
+                                               const std::shared_ptr<SessionCore>& victim,
+                                               const SessionOptions& options);
   static bool Cancelled(const SessionOptions& options);
   // The version a rollback would restore, checked without claiming the key: NotFound (absent or
   // pruned), InvalidArgument (quarantined, or fails the store's check), Corruption (damaged).

@@ -10,8 +10,10 @@
 #ifndef HOLDFAST_PROFILE_H_
 #define HOLDFAST_PROFILE_H_
 
+#include <atomic>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <utility>
 
 #include "holdfast/codec.h"
@@ -28,26 +30,36 @@ class Profile {
   // no longer active or its final save has already taken the data; the data is then not touched.
   // An Edit that returns OK is in what the session stores next (or, if the session is stolen
   // before that, reported by OnSessionEnd as unsaved_changes).
+  // InvalidArgument (nothing runs) when called inside Edit or Read of the same profile.
   template <typename Fn>
   Status Edit(Fn&& fn) {
+    if (slot_->HeldByThisThread()) {
+      return Status::InvalidArgument(
+          "Edit called inside Edit or Read of the same profile (it holds the data lock)");
+    }
     std::lock_guard lock(slot_->mu);
     if (Status s = raw_.EditStatus(); !s.ok()) return s;
+    typename Slot::Holding holding(*slot_);
     std::forward<Fn>(fn)(slot_->data);
     return Status::Ok();
   }
 
-  // Runs fn(const Value&) under the data lock. Works after the session ended too, so that data a
-  // steal left unsaved can still be read.
+  // Runs fn(const Value&) under the data lock and returns what fn returns. Works after the
+  // session ended too, so that data a steal left unsaved can still be read. Inside Edit or Read
+  // of the same profile, fn runs under the lock that call already holds.
   template <typename Fn>
-  void Read(Fn&& fn) const {
+  decltype(auto) Read(Fn&& fn) const {
+    if (slot_->HeldByThisThread()) {
+      return std::forward<Fn>(fn)(static_cast<const Value&>(slot_->data));
+    }
     std::lock_guard lock(slot_->mu);
-    std::forward<Fn>(fn)(static_cast<const Value&>(slot_->data));
+    typename Slot::Holding holding(*slot_);
+    return std::forward<Fn>(fn)(static_cast<const Value&>(slot_->data));
   }
 
   // A copy of the current data.
   Value Data() const {
-    std::lock_guard lock(slot_->mu);
-    return slot_->data;
+    return Read([](const Value& data) { return data; });
   }
 
   // The data as of the last successful save (or as loaded).
@@ -106,7 +118,21 @@ class Profile {
       if (encoded.ok() && on_encoded) on_encoded();
       return encoded;
     }
+    bool HeldByThisThread() const override {
+      return holder.load(std::memory_order_relaxed) == std::this_thread::get_id();
+    }
+    // Marks the data lock as held by this thread while user code runs under it.
+    struct Holding {
+      explicit Holding(const Slot& s) : slot(s) {
+        slot.holder.store(std::this_thread::get_id(), std::memory_order_relaxed);
+      }
+      ~Holding() { slot.holder.store(std::thread::id(), std::memory_order_relaxed); }
+      const Slot& slot;
+    };
     mutable std::mutex mu;
+    // The thread running Edit/Read under mu, if any. Only that thread can see its own id here,
+    // so relaxed order is enough for "is it me?".
+    mutable std::atomic<std::thread::id> holder{};
     Value data;
     const Value template_value;
   };

@@ -32,22 +32,6 @@ class CancelToken {
   std::atomic<bool> cancelled_{false};
 };
 
-struct SessionOptions {
-  // Take the profile at once from a live session instead of asking it to hand off. The old
-  // session is fenced out (its later writes fail with LockLost) and its unsaved changes are lost
-  // to it; its OnSessionEnd reports kStolen.
-  bool steal = false;
-  // Polled while the start waits; returning true ends the start with Cancelled.
-  std::function<bool()> cancel;
-  // Cancelling the token ends the start with Cancelled.
-  std::shared_ptr<CancelToken> cancel_token;
-  // How long the start may wait in all; TimedOut afterwards. Default: the store's start_timeout.
-  std::optional<std::chrono::milliseconds> timeout;
-  // Return Locked at once, changing nothing, when a live session of this engine holds the
-  // profile (or another start is taking it), instead of asking the holder to hand off. The
-  // message names the holder. Ignored with `steal`. Default false: hand off.
-  bool fail_if_held = false;
-};
 
 // Timing of sessions in one store. Defaults suit a game server writing to local disk.
 struct SessionTiming {
@@ -80,6 +64,29 @@ struct SessionEnd {
   std::string detail;
 };
 
+struct SessionOptions {
+  // Take the profile at once from a live session instead of asking it to hand off. The old
+  // session is fenced out (its later writes fail with LockLost) and its unsaved changes are lost
+  // to it; its OnSessionEnd reports kStolen.
+  bool steal = false;
+  // Polled while the start waits; returning true ends the start with Cancelled.
+  std::function<bool()> cancel;
+  // Cancelling the token ends the start with Cancelled.
+  std::shared_ptr<CancelToken> cancel_token;
+  // How long the start may wait in all; TimedOut afterwards. Default: the store's start_timeout.
+  std::optional<std::chrono::milliseconds> timeout;
+  // Signal handlers installed before the lock is taken, so that a handoff or steal arriving
+  // right after StartSession returns (before the caller could attach handlers) still reaches
+  // them. Same contracts as Profile::OnSave / OnLastSave / OnSessionEnd, which replace them.
+  std::function<void()> on_save;
+  std::function<void(EndReason)> on_last_save;
+  std::function<void(const SessionEnd&)> on_session_end;
+  // Return Locked at once, changing nothing, when a live session of this engine holds the
+  // profile (or another start is taking it), instead of asking the holder to hand off. The
+  // message names the holder. Ignored with `steal`. Default false: hand off.
+  bool fail_if_held = false;
+};
+
 struct ProfileInfo {
   std::string store;
   std::string key;
@@ -102,6 +109,9 @@ class DataSlot {
   // there, so no Edit can slip in between its snapshot and its commit. Called by saves on any
   // engine thread.
   virtual Result<std::string> Encode(const std::function<void()>& on_encoded) = 0;
+  // True when the calling thread is inside Edit or Read of this data (holds its data lock): a
+  // save from there would wait for that lock forever, so the engine refuses it instead.
+  virtual bool HeldByThisThread() const = 0;
 };
 
 // A byte-level session handle. Copies share one session. Thread-safe.
@@ -119,6 +129,8 @@ class RawSession {
   explicit RawSession(std::shared_ptr<internal::SessionCore> core) : core_(std::move(core)) {}
 
   // Writes the current data now, keeping the lock. OK without a write when nothing changed.
+  // InvalidArgument when called inside Edit/Read of the same profile or from one of its save
+  // signals: those hold locks the save needs, so it would deadlock; nothing is written.
   Status Save();
   // Final save, then releases the lock. Idempotent after a successful EndSession (returns OK);
   // LockLost when the session had already ended another way.
@@ -141,10 +153,11 @@ class RawSession {
   Status EraseMetadata(std::string_view key);
   std::optional<std::string> Metadata(std::string_view key) const;
 
-  // Signals. Each replaces the previous handler. They run on the thread doing the save
-  // (the caller of Save/EndSession, an engine worker for auto-saves, handoffs and shutdown) with
-  // the session's save lock held: a handler may Edit/Read the profile but must not call Save or
-  // EndSession on it.
+  // Signals. Each replaces the previous handler (or the one given in SessionOptions). They run
+  // on the thread doing the save (the caller of Save/EndSession, an engine worker for
+  // auto-saves, handoffs and shutdown) with the session's save lock held: a handler may
+  // Edit/Read the profile; Save or EndSession of the same profile from OnSave, OnLastSave or
+  // OnAfterSave returns InvalidArgument (it would wait for the save that is running it).
   void OnSave(std::function<void()> fn);                         // before every save
   void OnLastSave(std::function<void(EndReason)> fn);            // before the final save
   void OnAfterSave(std::function<void(std::string_view)> fn);    // after a save, with its payload

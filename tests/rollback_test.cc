@@ -203,5 +203,22 @@ TEST_F(RollbackTest, RestoresTheTargetEvenWhenTheHoldersFinalSavePrunesIt) {
   EXPECT_EQ(players.Get("hank", 5)->version.source_version, 2u);
 }
 
+// Rollback commits through the same retry helper as every other profile write, so its
+// conflicts are retried and counted like theirs.
+TEST_F(RollbackTest, ConflictsOfTheRollbackAreRetriedAndCounted) {
+  auto players = OpenPlayers();
+  WriteAB(players, "ivan");
+  const uint64_t retried_before = engine_->Stats().conflicts_retried;
+  gate_->FailNext(2, Status::Busy("injected conflict"), CommitKind::kRollback);
+  auto rolled = players.Rollback("ivan", 2);
+  ASSERT_OK(rolled);
+  EXPECT_EQ(engine_->Stats().conflicts_retried, retried_before + 2);
+  EXPECT_EQ(StoredPayload("Players", "ivan"), "a");
+  const auto commits = gate_->Committed();
+  ASSERT_FALSE(commits.empty());
+  EXPECT_EQ(commits.back().kind, CommitKind::kRollback);
+  EXPECT_EQ(commits.back().version, *rolled);
+}
+
 }  // namespace
 }  // namespace holdfast::test

@@ -271,4 +271,45 @@ Result<SaveResult> CommitSave(const TransactionContext& ctx, ProfileAddress at,
   return result;
 }
 
+Result<RollbackResult> CommitRollback(const TransactionContext& ctx, ProfileAddress at,
+                                      const RollbackRequest& request) {
+  static const HistoryPolicy kDefaultHistory;
+  const HistoryPolicy& history = request.history ? *request.history : kDefaultHistory;
+  const VersionRecord& source = *request.source;
+  const std::string key = EncodeProfileKey(at.store, at.key);
+  RollbackResult result;
+  Status s = Run(ctx, [&](StorageTransaction& txn) -> Status {
+    result = RollbackResult{};
+    ProfileMeta meta;
+    bool exists = false;
+    if (Status r = ReadMetaForUpdate(txn, key, &meta, &exists); !r.ok()) return r;
+    if (!exists) return Status::NotFound("no profile '" + std::string(at.key) + "'");
+    std::string current;
+    if (Status d = txn.Get(Family::kData, key, &current); d.ok()) {
+      auto record = DecodeProfileRecord(current);
+      if (record.ok()) result.previous_payload = std::move(record->payload);
+    }
+    result.previous_user_ids = meta.user_ids;
+    result.previous_metadata = meta.metadata;
+    meta.epoch += 1;
+    meta.lock.reset();
+    meta.release_request.reset();
+    meta.updated_unix_ms = ctx.now_unix_ms;
+    VersionWrite write{source.payload,  source.codec,      RecordReason::kRollback, meta.epoch,
+                       source.version, ctx.now_unix_ms, true};
+    auto appended = AppendVersion(txn, key, meta, write, history.retention);
+    if (!appended.ok()) return appended.status();
+    result.version = *appended;
+    result.epoch = meta.epoch;
+    if (Status w = txn.Put(Family::kMeta, key, EncodeProfileMeta(meta)); !w.ok()) return w;
+    return BeforeCommit(ctx, {CommitKind::kRollback, at.store, at.key, meta.epoch, 0});
+  });
+  if (!s.ok()) return s;
+  if (ctx.hooks) {
+    ctx.hooks->AfterCommit({CommitKind::kRollback, at.store, at.key, result.epoch, 0},
+                           result.version);
+  }
+  return result;
+}
+
 }  // namespace holdfast::internal

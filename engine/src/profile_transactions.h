@@ -1,4 +1,5 @@
-// The transactions that touch a profile's lock: acquire, save (optionally releasing) and abandon.
+// The transactions that touch a profile's lock: acquire, save (optionally releasing), abandon and
+// rollback. This is the one module that writes `meta`, `data` and `versions`.
 // Each re-reads `meta` with GetForUpdate and commits only if the lock still carries the caller's
 // identity and epoch — "the record still carries my epoch", never "nobody else holds it" — so a
 // session that was ended, stolen from or superseded can never write again.
@@ -112,6 +113,27 @@ struct SaveResult {
 // LockLost when the lock is no longer `request.lock` (nothing written).
 Result<SaveResult> CommitSave(const TransactionContext& ctx, ProfileAddress at,
                               const SaveRequest& request);
+
+struct RollbackRequest {
+  const VersionRecord* source = nullptr;  // the version to restore (read and checked already)
+  const HistoryPolicy* history = nullptr;
+};
+
+struct RollbackResult {
+  uint64_t version = 0;  // the new kRollback version
+  uint64_t epoch = 0;    // the epoch it took
+  // The profile as stored just before: what a fenced holder had saved.
+  std::string previous_payload;
+  std::vector<int64_t> previous_user_ids;
+  std::map<std::string, std::string> previous_metadata;
+};
+
+// The admin transaction of Store::Rollback: bumps the epoch (so any session that held the
+// profile, or a crashed engine's lock, can never write again), leaves the profile free, and
+// writes the source's payload as a new kRollback version naming it. NotFound when the profile
+// does not exist; nothing is written on any error.
+Result<RollbackResult> CommitRollback(const TransactionContext& ctx, ProfileAddress at,
+                                      const RollbackRequest& request);
 
 }  // namespace holdfast::internal
 

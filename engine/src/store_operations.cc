@@ -180,66 +180,27 @@ Result<uint64_t> StoreCore::Rollback(std::string_view key_view, uint64_t version
     return source.status();
   }
   uint64_t written = 0;
-  uint64_t epoch = 0;
   Status s = Exclusive(
       key_view, EndReason::kRollback,
       [&](const std::string& key, const std::shared_ptr<SessionCore>& victim) {
-        const std::string profile_key = EncodeProfileKey(name_, key);
-        TransactionContext ctx = rt.Context();
-        std::string before_payload;
-        std::vector<int64_t> before_user_ids;
-        std::map<std::string, std::string> before_metadata;
-        Status txn_status = RunTransaction(rt.storage(), [&](StorageTransaction& txn) -> Status {
-          std::string bytes;
-          Status read = txn.GetForUpdate(Family::kMeta, profile_key, &bytes);
-          if (read.code() == StatusCode::kNotFound)
-            return Status::NotFound("no profile '" + key + "'");
-          if (!read.ok()) return read;
-          auto meta = DecodeProfileMeta(bytes);
-          if (!meta.ok()) return meta.status();
-          // What the profile holds before the rollback: a stuck holder's last committed state,
-          // to tell it exactly what it leaves unsaved.
-          std::string current;
-          if (Status d = txn.Get(Family::kData, profile_key, &current); d.ok()) {
-            auto record = DecodeProfileRecord(current);
-            before_payload = record.ok() ? std::move(record->payload) : std::string();
-          }
-          before_user_ids = meta->user_ids;
-          before_metadata = meta->metadata;
-          // An admin transaction: bump the epoch so that any session that held the profile (or a
-          // lock left by a crashed engine) can never write again, and leave the profile free.
-          meta->epoch += 1;
-          meta->lock.reset();
-          meta->release_request.reset();
-          meta->updated_unix_ms = ctx.now_unix_ms;
-          VersionWrite write{
-              source->payload, source->codec, RecordReason::kRollback, meta->epoch, version,
-              ctx.now_unix_ms, true};
-          auto appended = AppendVersion(txn, profile_key, *meta, write, history_.retention);
-          if (!appended.ok()) return appended.status();
-          written = *appended;
-          if (Status w = txn.Put(Family::kMeta, profile_key, EncodeProfileMeta(*meta)); !w.ok())
-            return w;
-          epoch = meta->epoch;
-          return ctx.hooks ? ctx.hooks->BeforeCommit({CommitKind::kRollback, name_, key, epoch, 0})
-                           : Status::Ok();
-        });
-        if (txn_status.ok() && ctx.hooks) {
-          ctx.hooks->AfterCommit({CommitKind::kRollback, name_, key, epoch, 0}, written);
-        }
-        rt.RecordStorageResult(txn_status);
+        auto rolled = CommitRollback(rt.Context(), {name_, key}, {&*source, &history_});
+        rt.RecordStorageResult(rolled.status());
         if (victim) {
+          // A stuck holder fenced for the rollback: it learns exactly what it leaves unsaved.
           std::optional<bool> unsaved;
-          if (txn_status.ok()) {
-            unsaved = victim->UnsavedAgainst(before_payload, before_user_ids, before_metadata);
+          if (rolled.ok()) {
+            unsaved = victim->UnsavedAgainst(rolled->previous_payload, rolled->previous_user_ids,
+                                             rolled->previous_metadata);
           }
           victim->EndOnce(EndReason::kStolen,
-                          txn_status.ok()
+                          rolled.ok()
                               ? "fenced out by a rollback"
-                              : "fenced for a rollback that failed: " + txn_status.ToString(),
+                              : "fenced for a rollback that failed: " + rolled.status().ToString(),
                           unsaved);
         }
-        return txn_status;
+        if (!rolled.ok()) return rolled.status();
+        written = rolled->version;
+        return Status::Ok();
       });
   if (!s.ok()) return s;
   rt.counters().rollbacks.fetch_add(1, std::memory_order_relaxed);

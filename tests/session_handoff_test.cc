@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cmath>
 #include <future>
 #include <set>
 #include <thread>
@@ -305,17 +306,25 @@ TEST_F(Handoff, AutoSaveSpreadsOverThePeriodAndSkipsUnchangedData) {
     clock_->Advance(1s);
     runtime.WaitAutosaveIdle();
   }
+  // The schedule: a session's first auto-save is due at fraction (session id x golden ratio,
+  // mod 1) of the period after its start, so sessions 1..12 save at 12 different seconds
+  // (38, 15, 52, 29, 6, 43, 20, 57, 34, 11, 48, 25): spread over the whole period, not a burst.
   std::set<int64_t> distinct_seconds;
   for (int i = 0; i < kProfiles; ++i) {
     std::string key = "p" + std::to_string(i);
+    const uint64_t session_id = profiles[i].Info().session_id;
+    const double fraction = std::fmod(static_cast<double>(session_id) * 0.6180339887498949, 1.0);
+    // Due just after that fraction (the offset + 1 ns): the first whole second at or after it.
+    const int64_t due_second = static_cast<int64_t>(fraction * 60) + 1;
     ASSERT_EQ(save_seconds[key].size(), 1u) << key;  // once per period
+    EXPECT_EQ(save_seconds[key][0], due_second) << key << ", session " << session_id;
     distinct_seconds.insert(save_seconds[key][0]);
     EXPECT_EQ(StoredPayload("Players", key), "edited-" + std::to_string(i));
     EXPECT_EQ(profiles[i].LastSavedData(), "edited-" + std::to_string(i));
     EXPECT_EQ(profiles[i].Info().version, 2u);
   }
-  EXPECT_GE(distinct_seconds.size(),
-            static_cast<size_t>(kProfiles * 2 / 3));  // spread, not a burst
+  EXPECT_EQ(distinct_seconds.size(), static_cast<size_t>(kProfiles));
+  ASSERT_EQ(order.size(), 2u * kProfiles);
   for (size_t i = 0; i + 1 < order.size(); i += 2) {  // each save's OnSave precedes its OnAfterSave
     EXPECT_EQ(order[i].substr(0, 5), "save:");
     EXPECT_EQ(order[i + 1], "after:" + order[i].substr(5));
@@ -327,7 +336,8 @@ TEST_F(Handoff, AutoSaveSpreadsOverThePeriodAndSkipsUnchangedData) {
     runtime.WaitAutosaveIdle();
   }
   EXPECT_EQ(gate_->Committed().size(), commits);
-  EXPECT_GE(engine_->Stats().saves_skipped, static_cast<uint64_t>(kProfiles));
+  // Each profile's second auto-save came one period after its first, and found nothing to write.
+  EXPECT_EQ(engine_->Stats().saves_skipped, static_cast<uint64_t>(kProfiles));
 }
 
 TEST_F(Handoff, EndSessionRacingAutoSaveKeepsLastEditAndReleases) {

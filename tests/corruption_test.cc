@@ -188,5 +188,24 @@ TEST_F(CorruptionTest, QuarantineNeverPrunesTheVersionItRestoresWithSmallRetenti
   EXPECT_EQ(restored->data, "better");
 }
 
+// A rollback that replaces a damaged data record keeps the damaged bytes as a quarantine
+// version first, as a start's repair does (found by the crash test's damage mode).
+TEST_F(CorruptionTest, RollbackOverADamagedRecordQuarantinesTheDamagedBytes) {
+  auto players = OpenPlayers();
+  WriteHistory(players, "gil");  // v2 good-1, v3 good-2
+  WriteRaw(*engine_, Family::kData, DataKey("gil"), "torn");
+  auto rolled = players.Rollback("gil", 2);
+  ASSERT_OK(rolled);
+  EXPECT_EQ(*rolled, 5u);
+  auto quarantined = players.Get("gil", 4);
+  ASSERT_OK(quarantined);
+  EXPECT_EQ(quarantined->version.reason, VersionReason::kQuarantine);
+  EXPECT_EQ(quarantined->data, "torn");
+  auto current = players.Get("gil");
+  ASSERT_OK(current);
+  EXPECT_EQ(current->data, "good-1");
+  EXPECT_EQ(current->version.reason, VersionReason::kRollback);
+}
+
 }  // namespace
 }  // namespace holdfast::test

@@ -38,6 +38,7 @@
 #include "holdfast/holdfast.h"
 #include "key_codec.h"
 #include "raw_database.h"
+#include "session_test_util.h"
 #include "storage.h"
 #include "test_util.h"
 
@@ -56,62 +57,8 @@ bool IsStorageError(const Status& s) {
   return s.code() == StatusCode::kIOError || s.code() == StatusCode::kResourceExhausted;
 }
 
-// Ends the process with a message when it is not destroyed within `limit` of real time: a hung
-// engine call cannot be abandoned, and failing at once with the run's position beats hanging
-// until ctest's timeout with no clue.
-class Watchdog {
- public:
-  Watchdog(std::string what, std::chrono::seconds limit)
-      : thread_([this, what = std::move(what), limit] {
-          std::unique_lock lock(mu_);
-          if (!cv_.wait_for(lock, limit, [this] { return done_; })) {
-            std::cerr << "watchdog: " << what << " did not finish within " << limit.count()
-                      << " s: hung\n";
-            std::abort();
-          }
-        }) {}
-  ~Watchdog() {
-    {
-      std::lock_guard lock(mu_);
-      done_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-  Watchdog(const Watchdog&) = delete;
-  Watchdog& operator=(const Watchdog&) = delete;
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;   // guarded by mu_
-  std::thread thread_;  // last: starts once the members it uses exist
-};
-
 // A run takes well under a second; a minute means it hung.
 constexpr std::chrono::seconds kRunDeadline{60};
-
-// Every record of one profile as stored (meta, data, each version), read through the engine's
-// storage, for "a failed call changed nothing" checks that compare bytes.
-std::map<std::string, std::string> StoredRecords(Engine& engine, const std::string& key) {
-  std::map<std::string, std::string> records;
-  internal::Storage& storage = engine.core().storage();
-  const std::string profile_key = internal::EncodeProfileKey(kStore, key);
-  for (internal::Family family : {internal::Family::kMeta, internal::Family::kData}) {
-    std::string bytes;
-    if (storage.Get(family, profile_key, &bytes).ok()) {
-      records[std::string(internal::FamilyName(family))] = bytes;
-    }
-  }
-  Status scanned = storage.Scan(
-      internal::Family::kVersions, internal::ScanRange::Prefix(profile_key),
-      internal::ScanOrder::kForward, [&](std::string_view k, std::string_view v) {
-        records["versions/" + std::string(k.substr(profile_key.size()))] = std::string(v);
-        return true;
-      });
-  EXPECT_OK(scanned);
-  return records;
-}
 
 // What one run learned; the test asserts on it.
 struct RunReport {
@@ -416,14 +363,14 @@ class IoFaultTest : public ::testing::Test {
     auto profile = players->StartSession("a");
     ASSERT_OK(profile);
     ASSERT_OK(profile->Edit([](std::string& d) { d = "a-after-the-fault"; }));
-    const auto before = StoredRecords(**engine, "a");
+    const auto before = RawProfileRecords(**engine, kStore, "a");
     ASSERT_FALSE(before.empty());
     volume_->fs().FailNth(kind, 1, FaultMode::kOnce, std::nullopt, ".log");
     EXPECT_CODE(profile->Save(), kIOError);
     EXPECT_EQ(volume_->fs().InjectedErrors(), 1u);
     // The open database shows nothing of the failed commit: meta, data and history as they were.
     // (A failed sync left the commit in the log, so the reopen below may replay it: in doubt.)
-    EXPECT_EQ(StoredRecords(**engine, "a"), before);
+    EXPECT_EQ(RawProfileRecords(**engine, kStore, "a"), before);
     EXPECT_TRUE(profile->IsActive());
     EXPECT_TRUE((*engine)->Stats().critical);
     EXPECT_EQ((*engine)->Stats().storage_reopens, 0u);
@@ -594,11 +541,11 @@ TEST_F(IoFaultTest, FullDiskThenSpaceReturnsAndTheSameEngineSavesAgain) {
   auto profile = players->StartSession("a");
   ASSERT_OK(profile);
   ASSERT_OK(profile->Edit([](std::string& d) { d = "a-after-the-disk-filled"; }));
-  const auto before = StoredRecords(**engine, "a");
+  const auto before = RawProfileRecords(**engine, kStore, "a");
   ASSERT_FALSE(before.empty());
   volume_->fs().SetSpaceBudget(0);
   EXPECT_CODE(profile->Save(), kResourceExhausted);
-  EXPECT_EQ(StoredRecords(**engine, "a"), before);  // nothing of the failed save
+  EXPECT_EQ(RawProfileRecords(**engine, kStore, "a"), before);  // nothing of the failed save
   EXPECT_TRUE(profile->IsActive());
   // Still full: the reopen itself cannot write, and the save fails the same way.
   EXPECT_CODE(profile->Save(), kResourceExhausted);

@@ -68,38 +68,6 @@ struct Commit {
   bool acknowledged = false;
 };
 
-// Ends the process with a message when it is not destroyed within `limit` of real time. The
-// engine runs on the system clock here (handoff and start timeouts are real): a round that hangs
-// fails at once, with its round and seed, instead of hanging until ctest's timeout.
-class Watchdog {
- public:
-  Watchdog(std::string what, std::chrono::seconds limit)
-      : thread_([this, what = std::move(what), limit] {
-          std::unique_lock lock(mu_);
-          if (!cv_.wait_for(lock, limit, [this] { return done_; })) {
-            std::cerr << "watchdog: " << what << " did not finish within " << limit.count()
-                      << " s: hung\n";
-            std::abort();
-          }
-        }) {}
-  ~Watchdog() {
-    {
-      std::lock_guard lock(mu_);
-      done_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-  Watchdog(const Watchdog&) = delete;
-  Watchdog& operator=(const Watchdog&) = delete;
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;   // guarded by mu_
-  std::thread thread_;  // last: starts once the members it uses exist
-};
-
 // A round takes about a second; two minutes mean it hung.
 constexpr std::chrono::seconds kRoundDeadline{120};
 

@@ -129,10 +129,10 @@ std::optional<internal::ProfileMeta> SessionTest::StoredMeta(const std::string& 
   return *meta;
 }
 
-std::map<std::string, std::string> SessionTest::RawRecords(const std::string& store,
-                                                          const std::string& key) {
+std::map<std::string, std::string> RawProfileRecords(Engine& engine, const std::string& store,
+                                                     const std::string& key) {
   std::map<std::string, std::string> records;
-  internal::Storage& storage = engine_->core().storage();
+  internal::Storage& storage = engine.core().storage();
   const std::string profile_key = internal::EncodeProfileKey(store, key);
   for (internal::Family family : {internal::Family::kMeta, internal::Family::kData}) {
     std::string bytes;
@@ -148,6 +148,11 @@ std::map<std::string, std::string> SessionTest::RawRecords(const std::string& st
       });
   EXPECT_OK(scanned);
   return records;
+}
+
+std::map<std::string, std::string> SessionTest::RawRecords(const std::string& store,
+                                                          const std::string& key) {
+  return RawProfileRecords(*engine_, store, key);
 }
 
 }  // namespace holdfast::test

@@ -20,6 +20,12 @@
 
 namespace holdfast::test {
 
+// Every raw record of one profile (meta, data, each version) as stored in `engine`, keyed by
+// family and storage key, for "a failed call changed nothing" checks that compare bytes rather
+// than decoded fields.
+std::map<std::string, std::string> RawProfileRecords(Engine& engine, const std::string& store,
+                                                     const std::string& key);
+
 struct CommitRecord {
   CommitKind kind;
   std::string store;

@@ -2,10 +2,31 @@
 
 #include <stdlib.h>
 
+#include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 namespace holdfast::test {
+
+Watchdog::Watchdog(std::string what, std::chrono::seconds limit)
+    : thread_([this, what = std::move(what), limit] {
+        std::unique_lock lock(mu_);
+        if (!cv_.wait_for(lock, limit, [this] { return done_; })) {
+          std::cerr << "watchdog: " << what << " did not finish within " << limit.count()
+                    << " s: hung\n";
+          std::abort();
+        }
+      }) {}
+
+Watchdog::~Watchdog() {
+  {
+    std::lock_guard lock(mu_);
+    done_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
 
 TempDir::TempDir() {
   std::string pattern = (std::filesystem::temp_directory_path() / "holdfast-test-XXXXXX").string();

@@ -4,9 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "holdfast/status.h"
 
@@ -56,6 +60,23 @@ class TempDir {
 
  private:
   std::string path_;
+};
+
+// Ends the process with a message naming `what` when it is not destroyed within `limit` of real
+// time. A hung engine call cannot be abandoned; failing at once with the run's position beats
+// hanging until ctest's timeout with no clue. Never used to wait for an event.
+class Watchdog {
+ public:
+  Watchdog(std::string what, std::chrono::seconds limit);
+  ~Watchdog();
+  Watchdog(const Watchdog&) = delete;
+  Watchdog& operator=(const Watchdog&) = delete;
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;   // guarded by mu_
+  std::thread thread_;  // last: starts once the members it uses exist
 };
 
 // Every regular file under `dir` with its full contents, for byte-identical comparisons.

@@ -285,13 +285,25 @@ Result<RollbackResult> CommitRollback(const TransactionContext& ctx, ProfileAddr
     if (Status r = ReadMetaForUpdate(txn, key, &meta, &exists); !r.ok()) return r;
     if (!exists) return Status::NotFound("no profile '" + std::string(at.key) + "'");
     std::string current;
+    bool damaged = false;
     if (Status d = txn.Get(Family::kData, key, &current); d.ok()) {
       auto record = DecodeProfileRecord(current);
+      damaged = !record.ok();
       if (record.ok()) result.previous_payload = std::move(record->payload);
+    } else if (d.code() != StatusCode::kNotFound) {
+      return d;
     }
     result.previous_user_ids = meta.user_ids;
     result.previous_metadata = meta.metadata;
     meta.epoch += 1;
+    if (damaged) {
+      // The rollback replaces a damaged data record: keep its bytes as evidence first, as a
+      // start's repair would. Nothing is ever silently discarded.
+      VersionWrite quarantine{current, source.codec, RecordReason::kQuarantine, meta.epoch, 0,
+                              ctx.now_unix_ms, false, source.version};
+      auto kept = AppendVersion(txn, key, meta, quarantine, history.retention);
+      if (!kept.ok()) return kept.status();
+    }
     meta.lock.reset();
     meta.release_request.reset();
     meta.updated_unix_ms = ctx.now_unix_ms;

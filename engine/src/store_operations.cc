@@ -41,6 +41,18 @@ Result<ProfileMeta> ValidateAndReadMeta(Storage& storage, const std::string& pro
   return ReadMeta(storage, profile_key, key);
 }
 
+// The index entry of `version` in `meta`; NotFound (never written, or pruned) when absent.
+Result<VersionIndexEntry> IndexedVersion(const ProfileMeta& meta, std::string_view key,
+                                         uint64_t version) {
+  auto it = std::find_if(meta.versions.begin(), meta.versions.end(),
+                         [&](const VersionIndexEntry& e) { return e.version == version; });
+  if (it == meta.versions.end()) {
+    return Status::NotFound("version " + std::to_string(version) + " of '" + std::string(key) +
+                            "' does not exist (never written, or pruned)");
+  }
+  return *it;
+}
+
 Result<VersionRecord> ReadVersionRecord(Storage& storage, const std::string& profile_key,
                                         uint64_t version) {
   std::string key = profile_key;
@@ -123,15 +135,11 @@ Result<RawProfileView> StoreCore::Get(std::string_view key, std::optional<uint64
     }
     return view;
   }
-  auto it = std::find_if(meta->versions.begin(), meta->versions.end(),
-                         [&](const VersionIndexEntry& e) { return e.version == *version; });
-  if (it == meta->versions.end()) {
-    return Status::NotFound("version " + std::to_string(*version) + " of '" + std::string(key) +
-                            "' does not exist (never written, or pruned)");
-  }
+  auto entry = IndexedVersion(*meta, key, *version);
+  if (!entry.ok()) return entry.status();
   auto record = ReadVersionRecord(storage, profile_key, *version);
   if (!record.ok()) return record.status();
-  view.version = InfoOf(*it);
+  view.version = InfoOf(*entry);
   Fill(view.version, *record);
   view.payload = std::move(record->payload);
   return view;
@@ -144,12 +152,8 @@ Result<VersionRecord> StoreCore::RollbackSource(std::string_view key, uint64_t v
   const std::string profile_key = EncodeProfileKey(name_, key);
   auto meta = ValidateAndReadMeta(storage, profile_key, key);
   if (!meta.ok()) return meta.status();
-  auto entry = std::find_if(meta->versions.begin(), meta->versions.end(),
-                            [&](const VersionIndexEntry& e) { return e.version == version; });
-  if (entry == meta->versions.end()) {
-    return Status::NotFound("version " + std::to_string(version) + " of '" + std::string(key) +
-                            "' does not exist (never written, or pruned)");
-  }
+  auto entry = IndexedVersion(*meta, key, version);
+  if (!entry.ok()) return entry.status();
   if (entry->reason == static_cast<uint8_t>(RecordReason::kQuarantine)) {
     return Status::InvalidArgument("version " + std::to_string(version) +
                                    " is quarantined (corrupt bytes) and cannot be restored");

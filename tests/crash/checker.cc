@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <functional>
 #include <mutex>
+#include <vector>
 
 #include "holdfast/holdfast.h"
 #include "raw_database.h"
@@ -12,6 +13,9 @@ namespace holdfast::crash {
 namespace {
 
 using namespace std::chrono_literals;
+
+// StoreOptions::retention.keep_newest as the worker runs it (the default).
+constexpr size_t kKeepNewest = 50;
 
 // The version history agrees with the data record: every indexed version has its record, and the
 // current payload is an indexed, non-quarantined version with the same bytes. A profile with an
@@ -106,10 +110,15 @@ void Checker::VerifyStored() {
   for (auto& [key, p] : model_.profiles()) {
     const std::string at = "'" + key + "' as stored: ";
     auto meta = (*raw)->Meta(kStore, key);
+    if (p.damage && StillDamaged(**raw, key, meta, p)) continue;
     auto data = (*raw)->Data(kStore, key);
     if (!meta.ok() || !data.ok()) {
       v_.Add(at + (meta.ok() ? data.status() : meta.status()).ToString());
       continue;
+    }
+    if (p.damage) {
+      if (*meta) VerifyRepair(**raw, key, **meta, p);
+      p.damage.reset();
     }
     std::optional<Tag> stored;
     if (*meta) {
@@ -176,6 +185,174 @@ void Checker::VerifyStored() {
   }
 }
 
+bool Checker::StillDamaged(test::RawDatabase& raw, const std::string& key,
+                           const Result<std::optional<internal::ProfileMeta>>& meta,
+                           ProfileModel& p) {
+  auto bytes = raw.DataBytes(kStore, key);
+  if (!bytes.ok() || !*bytes || **bytes != p.damage->bytes) return false;
+  const std::string at = "'" + key + "' as stored: ";
+  if (p.damage->started) {
+    v_.Add(at + "a start returned, but the data record is still the one damaged after kill " +
+           std::to_string(p.damage->kill) + " (no repair)");
+  }
+  // Untouched since the damage: the next run (or engine check) must repair it. What a start
+  // loads then is the restored value.
+  stored_payloads_[key] = p.damage->source_payload;
+  if (meta.ok() && *meta) {
+    p.max_epoch = std::max(p.max_epoch, (*meta)->epoch);
+    p.orphan.reset();
+    if ((*meta)->lock) {
+      p.orphan = ProfileModel::Lock{(*meta)->lock->incarnation, (*meta)->lock->session_id};
+    }
+  } else if (!meta.ok()) {
+    v_.Add(at + meta.status().ToString());
+  }
+  return true;
+}
+
+void Checker::VerifyRepair(test::RawDatabase& raw, const std::string& key,
+                           const internal::ProfileMeta& meta, ProfileModel& p) {
+  const ProfileModel::Damage& d = *p.damage;
+  const std::string at = "'" + key + "' repair of the record damaged after kill " +
+                         std::to_string(d.kill) + ": ";
+  // Whatever else is wrong, a recovery version rewrote the restored value under its own epoch,
+  // as a rollback does: later checks order it there.
+  for (const internal::VersionIndexEntry& e : meta.versions) {
+    if (e.version <= d.last_version ||
+        e.reason != static_cast<uint8_t>(internal::RecordReason::kCorruptionRecovery)) {
+      continue;
+    }
+    if (auto r = raw.Version(kStore, key, e.version); r.ok() && *r) {
+      p.restored_at[d.restores.Text()] = (*r)->epoch;
+    }
+    break;
+  }
+  const auto quarantine = static_cast<uint8_t>(internal::RecordReason::kQuarantine);
+  const internal::VersionIndexEntry* q = nullptr;
+  size_t newer = 0;  // versions after the quarantine
+  for (const internal::VersionIndexEntry& e : meta.versions) {
+    if (q) ++newer;
+    if (!q && e.version > d.last_version && e.reason == quarantine) q = &e;
+  }
+  if (!q) {
+    return v_.Add(at + "no kQuarantine version after version " + std::to_string(d.last_version) +
+                  " (the damaged bytes were discarded" + (d.rollback ? " by a rollback" : "") +
+                  ")");
+  }
+  ++repairs_verified_;
+  auto record = raw.Version(kStore, key, q->version);
+  if (!record.ok() || !*record) {
+    return v_.Add(at + "quarantine version " + std::to_string(q->version) + " has no record");
+  }
+  if ((*record)->payload != d.bytes) {
+    v_.Add(at + "quarantine version " + std::to_string(q->version) +
+           " does not hold the damaged bytes");
+  }
+  const uint64_t recovery = q->version + 1;
+  const internal::VersionIndexEntry* r = nullptr;
+  for (const internal::VersionIndexEntry& e : meta.versions) {
+    if (e.version == recovery) r = &e;
+  }
+  if (!r) {
+    // Retention may have pruned it under the newest versions written since; the quarantine
+    // version itself stays.
+    if (newer < kKeepNewest) {
+      v_.Add(at + "no version " + std::to_string(recovery) + " after the quarantine version");
+    }
+    return;
+  }
+  // A rollback that ran before any start replaced the damaged record itself: it quarantines the
+  // damaged bytes and writes its own version right after (no recovery version).
+  if (d.rollback && r->reason == static_cast<uint8_t>(internal::RecordReason::kRollback)) {
+    ++damages_overwritten_by_rollback_;
+    return;
+  }
+  auto restored = raw.Version(kStore, key, recovery);
+  if (r->reason != static_cast<uint8_t>(internal::RecordReason::kCorruptionRecovery) ||
+      !restored.ok() || !*restored) {
+    return v_.Add(at + "version " + std::to_string(recovery) +
+                  " after the quarantine is not a kCorruptionRecovery version");
+  }
+  if ((*restored)->source_version != d.source_version) {
+    v_.Add(at + "restored version " + std::to_string((*restored)->source_version) +
+           ", not the newest valid version " + std::to_string(d.source_version));
+  }
+  if ((*restored)->payload != d.source_payload) {
+    v_.Add(at + "the recovery version holds other bytes than version " +
+           std::to_string(d.source_version));
+  }
+}
+
+bool Checker::DamageOne(std::mt19937_64& rng, int kill) {
+  std::vector<std::string> candidates;
+  for (auto& [key, p] : model_.profiles()) {
+    if (!p.damage && stored_payloads_.count(key)) candidates.push_back(key);
+  }
+  if (candidates.empty()) return false;
+  const std::string key = candidates[rng() % candidates.size()];
+  ProfileModel& p = model_.profiles()[key];
+  const std::string at = "damaging '" + key + "': ";
+  auto raw = test::RawDatabase::OpenForWriting(dir_);
+  if (!raw.ok()) {
+    v_.Add(at + raw.status().ToString());
+    return false;
+  }
+  auto bytes = (*raw)->DataBytes(kStore, key);
+  auto meta = (*raw)->Meta(kStore, key);
+  if (!bytes.ok() || !*bytes || !meta.ok() || !*meta) {
+    v_.Add(at + "its records could not be read");
+    return false;
+  }
+  auto record = internal::DecodeProfileRecord(**bytes);
+  if (!record.ok()) {
+    v_.Add(at + record.status().ToString());
+    return false;
+  }
+  // What the engine will restore: the newest indexed version that is not quarantined and whose
+  // record verifies (profile_transactions.cc NewestValidVersion); the template when none.
+  ProfileModel::Damage d;
+  d.kill = kill;
+  d.last_version = (*meta)->last_version;
+  d.source_payload = kTemplate;
+  for (auto it = (*meta)->versions.rbegin(); it != (*meta)->versions.rend(); ++it) {
+    if (it->reason == static_cast<uint8_t>(internal::RecordReason::kQuarantine)) continue;
+    auto version = (*raw)->Version(kStore, key, it->version);
+    if (!version.ok() || !*version) continue;
+    d.source_version = it->version;
+    d.source_payload = (*version)->payload;
+    break;
+  }
+  auto restores = ParsePayload(d.source_payload);
+  if (!restores) {
+    v_.Add(at + "its newest valid version holds no payload of this test");
+    return false;
+  }
+  d.restores = *restores;
+  // Flip one byte inside the payload: the record's checksum must catch it.
+  const size_t offset = (*bytes)->find(record->payload);
+  if (offset == std::string::npos || record->payload.empty()) return false;
+  d.bytes = **bytes;
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    d.bytes = **bytes;
+    d.bytes[offset + rng() % record->payload.size()] ^= static_cast<char>(1 + rng() % 255);
+    if (!internal::DecodeProfileRecord(d.bytes).ok()) break;
+  }
+  if (internal::DecodeProfileRecord(d.bytes).ok()) {
+    v_.Add(at + "a record with a flipped payload byte still decodes");
+    return false;
+  }
+  if (Status s = (*raw)->PutDataBytes(kStore, key, d.bytes); !s.ok()) {
+    v_.Add(at + s.ToString());
+    return false;
+  }
+  // The damage resets the value to the one the repair restores (normally the stored one).
+  p.floor = d.restores;
+  stored_payloads_[key] = d.source_payload;
+  p.damage = std::move(d);
+  ++damages_;
+  return true;
+}
+
 void Checker::TakeOverWithEngine() {
   std::mutex mu;
   std::map<std::string, OrphanTakeover> reports;
@@ -209,7 +386,11 @@ void Checker::TakeOverWithEngine() {
       v_.Add(at + profile.status().ToString());
       continue;
     }
-    if (profile->Data() != stored_payloads_[key]) v_.Add(at + "loaded other data than stored");
+    if (profile->Data() != stored_payloads_[key]) {
+      v_.Add(at + (p.damage ? "loaded other data than the version a repair restores"
+                            : "loaded other data than stored"));
+    }
+    if (p.damage) p.damage->started = true;  // the repair is checked after the next kill
     const uint64_t epoch = profile->Info().epoch;
     if (epoch <= p.max_epoch) v_.Add(at + "epoch " + std::to_string(epoch) + " is not new");
     p.max_epoch = std::max(p.max_epoch, epoch);

@@ -8,15 +8,19 @@
 //    save and, when newer, a value that was really in flight; the version history agrees with
 //    the data record;
 // and, on some kills, through a real engine: every orphaned lock is taken over at once (a start
-// with a zero timeout) and reported with the dead holder's identity, and loads the stored data.
+// with a zero timeout) and reported with the dead holder's identity, and loads the stored data;
+// a data record damaged on purpose between kills (DamageOne) is repaired by the next start.
 // Afterwards the model (model.h) restarts from the stored state.
 #ifndef HOLDFAST_TESTS_CRASH_CHECKER_H_
 #define HOLDFAST_TESTS_CRASH_CHECKER_H_
 
 #include <map>
+#include <optional>
+#include <random>
 #include <string>
 
 #include "model.h"
+#include "raw_database.h"
 
 namespace holdfast::crash {
 
@@ -31,13 +35,30 @@ class Checker {
   void TakeOverWithEngine();
   // Orphaned locks the engine checks took over (and verified the reports of).
   uint64_t orphans_taken_over() const { return orphans_taken_over_; }
+  // After VerifyStored (and TakeOverWithEngine), on the closed directory: flips a byte of the
+  // stored payload of a random profile that has data, straight through RocksDB, and tells the
+  // model what the next start must do about it. False when there was nothing to damage.
+  bool DamageOne(std::mt19937_64& rng, int kill);
+  uint64_t damages() const { return damages_; }
+  uint64_t repairs_verified() const { return repairs_verified_; }
+  uint64_t damages_overwritten_by_rollback() const { return damages_overwritten_by_rollback_; }
 
  private:
+  // A damaged record still in place: true (and the model keeps waiting for its repair).
+  bool StillDamaged(test::RawDatabase& raw, const std::string& key,
+                    const Result<std::optional<internal::ProfileMeta>>& meta, ProfileModel& p);
+  // The record changed since the damage: the stored history must show the repair.
+  void VerifyRepair(test::RawDatabase& raw, const std::string& key,
+                    const internal::ProfileMeta& meta, ProfileModel& p);
+
   std::string dir_;
   Model& model_;
   Violations& v_;
   std::map<std::string, std::string> stored_payloads_;  // from the last VerifyStored
   uint64_t orphans_taken_over_ = 0;
+  uint64_t damages_ = 0;
+  uint64_t repairs_verified_ = 0;
+  uint64_t damages_overwritten_by_rollback_ = 0;
 };
 
 }  // namespace holdfast::crash

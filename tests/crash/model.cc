@@ -109,6 +109,7 @@ void Model::Apply(const Message& m) {
       ProfileModel* p = Profile(w[2]);
       if (!tag || !p) return v_.Add("rollback with a bad tag '" + w[3] + "'");
       p->restorable.insert(tag->Text());
+      if (p->damage && !p->damage->started) p->damage->rollback = true;
     }
   } else if (m.kind == "ack" && need(2)) {
     const uint64_t op = Number(w[0]);
@@ -192,6 +193,17 @@ void Model::Acquired(const std::string& key, uint64_t epoch, const Tag& loaded) 
     v_.Add(at + "loaded " + loaded.Text() + ", a value never written");
   }
   if (loaded.epoch >= epoch) v_.Add(at + "loaded data of its own or a later epoch");
+  if (p->damage && !p->damage->started && !p->damage->rollback) {
+    // The first start since the parent damaged the record repairs it: from then on the restored
+    // value counts as written at this epoch, as a rollback's does.
+    p->restored_at[p->damage->restores.Text()] = epoch;
+    if (!(loaded == p->damage->restores)) {
+      v_.Add(at + "the first start after its data record was damaged loaded " + loaded.Text() +
+             ", not the newest valid version " + std::to_string(p->damage->source_version) +
+             " (" + p->damage->restores.Text() + ")");
+    }
+  }
+  if (p->damage) p->damage->started = true;
   p->max_epoch = std::max(p->max_epoch, epoch);
   p->loaded[epoch] = loaded;
   p->handle_data[epoch] = loaded;

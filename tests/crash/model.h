@@ -12,6 +12,8 @@
 //    report unsaved changes. "saved" (OnAfterSave) only feeds the stale-write checks;
 //  - version numbers never go back and a number never names two payloads, across kills;
 //  - orphaned locks are taken over with a report naming the dead holder;
+//  - a data record the parent damaged is repaired by the next start: quarantined, the newest
+//    valid version restored, and that value loaded (ProfileModel::Damage);
 //  - a rollback ends the live session, takes a new epoch and makes an old value current again:
 //    from then on that value counts as written at the rollback's epoch (ProfileModel::Earlier),
 //    and nothing committed under an older epoch may land after it;
@@ -59,6 +61,20 @@ struct ProfileModel {
   // Every version number seen stored -> a hash of the payload it held; the highest last_version.
   std::map<uint64_t, size_t> version_payloads;
   uint64_t last_version = 0;
+  // The parent damaged the stored data record between kills (Checker::DamageOne). The next start
+  // must keep the damaged bytes as a kQuarantine version, restore the newest valid version as a
+  // kCorruptionRecovery version right after it, and load that version's value.
+  struct Damage {
+    int kill = 0;                 // damaged after this kill
+    std::string bytes;            // the damaged data record, as written
+    uint64_t last_version = 0;    // the profile's last_version then: the repair comes after it
+    uint64_t source_version = 0;  // the newest valid version (0: none, the template)
+    std::string source_payload;   // its payload: what the repair restores
+    Tag restores;
+    bool started = false;   // a start returned since: the repair must be stored
+    bool rollback = false;  // a rollback began first: it overwrites the record (no start repairs)
+  };
+  std::optional<Damage> damage;
   // This run only.
   std::map<uint64_t, Tag> loaded;                 // acquisition epoch -> the value it loaded
   // Acquisition epoch -> the data its handle holds by the API's word: the loaded value, then

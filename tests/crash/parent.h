@@ -2,6 +2,9 @@
 // it at a random moment — after a random delay, right after a random operation's intent, at a
 // random write or sync (also inside Engine::Open), or inside a flush or a compaction — and after
 // each kill checks the database (checker.h) against what the worker acknowledged (model.h).
+// Some kills are power losses: the files are cut back to what the worker synced
+// (sync_journal.h) before the check. Between kills, it sometimes damages a stored payload
+// (Checker::DamageOne), which the next start must repair.
 //
 // The parent fork()s and exec()s the worker at once (never runs engine code in a forked copy of
 // itself), so the engine it opens for checking never shares a process with a writer.
@@ -13,12 +16,20 @@
 
 namespace holdfast::crash {
 
+// Power loss (sync_journal.h): after the kill, the files are cut back to what was synced.
+enum class PowerLoss {
+  kOff,        // never: every kill keeps what the OS holds
+  kSometimes,  // the default: three in four runs with sync_writes on (about a fifth of the kills)
+  kAlways,     // every run has sync_writes on and ends in a power loss
+};
+
 struct ParentConfig {
   uint64_t seed = 0;
   int kills = 100;
   // Where the database and the workers' stderr go. Empty: a fresh temporary directory, removed
   // at the end unless there were violations.
   std::string dir;
+  PowerLoss power_loss = PowerLoss::kSometimes;
   // This executable, to exec as a worker.
   std::string self;
 };

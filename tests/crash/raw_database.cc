@@ -66,6 +66,30 @@ Result<std::unique_ptr<RawDatabase>> RawDatabase::Open(const std::string& path,
   return std::unique_ptr<RawDatabase>(new RawDatabase(db, std::move(handles)));
 }
 
+Result<std::unique_ptr<RawDatabase>> RawDatabase::OpenForWriting(const std::string& path) {
+  rocksdb::DBOptions options;
+  options.create_if_missing = false;
+  options.paranoid_checks = true;
+  options.track_and_verify_wals_in_manifest = false;  // as the engine (TOOLCHAIN.md)
+  options.info_log = std::make_shared<NullLogger>();
+  std::vector<std::string> names;
+  if (Status s = FromRocks(rocksdb::DB::ListColumnFamilies(options, path, &names),
+                           "list column families of '" + path + "'");
+      !s.ok()) {
+    return s;
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (const auto& n : names) families.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  if (Status s = FromRocks(rocksdb::DB::Open(options, path, families, &handles, &db),
+                           "open '" + path + "' for writing");
+      !s.ok()) {
+    return s;
+  }
+  return std::unique_ptr<RawDatabase>(new RawDatabase(db, std::move(handles)));
+}
+
 RawDatabase::RawDatabase(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> handles)
     : db_(db), handles_(std::move(handles)) {}
 
@@ -105,6 +129,25 @@ Result<std::optional<internal::ProfileRecord>> RawDatabase::Data(std::string_vie
   std::string bytes;
   Status s = Get("data", internal::EncodeProfileKey(store, key), &bytes);
   return Decoded(s, bytes, &internal::DecodeProfileRecord, "data of '" + std::string(key) + "'");
+}
+
+Result<std::optional<std::string>> RawDatabase::DataBytes(std::string_view store,
+                                                          std::string_view key) {
+  std::string bytes;
+  Status s = Get("data", internal::EncodeProfileKey(store, key), &bytes);
+  if (s.code() == StatusCode::kNotFound) return std::optional<std::string>();
+  if (!s.ok()) return s;
+  return std::optional<std::string>(std::move(bytes));
+}
+
+Status RawDatabase::PutDataBytes(std::string_view store, std::string_view key,
+                                 const std::string& bytes) {
+  rocksdb::ColumnFamilyHandle* h = Family("data");
+  if (h == nullptr) return Status::NotFound("no column family 'data'");
+  rocksdb::WriteOptions write;
+  write.sync = true;
+  return FromRocks(db_->Put(write, h, internal::EncodeProfileKey(store, key), bytes),
+                   "put into 'data'");
 }
 
 Result<std::optional<internal::VersionRecord>> RawDatabase::Version(std::string_view store,

@@ -29,6 +29,9 @@ class RawDatabase {
   // messages). `env` null: the disk. The write-ahead log is replayed in memory only.
   // Returns Corruption / IOError as RocksDB reports them.
   static Result<std::unique_ptr<RawDatabase>> Open(const std::string& path, rocksdb::Env* env);
+  // Opens `path` on the disk for writing, for a test that damages records on purpose (the crash
+  // test's parent, between kills). Same families; writes are synced.
+  static Result<std::unique_ptr<RawDatabase>> OpenForWriting(const std::string& path);
   ~RawDatabase();
 
   // RocksDB's verification of every block checksum in every table file of every family.
@@ -41,6 +44,10 @@ class RawDatabase {
   Result<std::optional<internal::VersionRecord>> Version(std::string_view store,
                                                         std::string_view key, uint64_t version);
   Result<internal::Manifest> Manifest();
+  // A profile's data record as stored, undecoded (nullopt when absent), and its replacement
+  // (OpenForWriting only).
+  Result<std::optional<std::string>> DataBytes(std::string_view store, std::string_view key);
+  Status PutDataBytes(std::string_view store, std::string_view key, const std::string& bytes);
   // Every (store, key) that has a meta or a data record, in key order.
   Result<std::vector<std::pair<std::string, std::string>>> Profiles();
 

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "operations.h"
+#include "sync_journal.h"
 
 namespace holdfast::crash {
 namespace {
@@ -95,7 +96,8 @@ std::vector<std::string> WorkerArguments(const WorkerConfig& c) {
           "--sync=" + std::to_string(c.sync ? 1 : 0),
           "--autosave-ms=" + std::to_string(c.autosave_ms),
           "--kill-point=" + c.kill_point,
-          "--kill-at=" + std::to_string(c.kill_at)};
+          "--kill-at=" + std::to_string(c.kill_at),
+          "--sync-journal=" + c.sync_journal};
 }
 
 std::optional<WorkerConfig> ParseWorkerArguments(int argc, char** argv) {
@@ -118,6 +120,7 @@ std::optional<WorkerConfig> ParseWorkerArguments(int argc, char** argv) {
     else if (name == "autosave-ms") c.autosave_ms = static_cast<int>(number());
     else if (name == "kill-point") c.kill_point = value;
     else if (name == "kill-at") c.kill_at = number();
+    else if (name == "sync-journal") c.sync_journal = value;
     else return std::nullopt;
     // clang-format on
   }
@@ -126,7 +129,12 @@ std::optional<WorkerConfig> ParseWorkerArguments(int argc, char** argv) {
 }
 
 Worker::Worker(WorkerConfig config, int report_fd)
-    : config_(std::move(config)), out_(report_fd), rng_(config_.seed) {}
+    : config_(std::move(config)), out_(report_fd), rng_(config_.seed) {
+  engine_volume_ = volume_;
+  if (!config_.sync_journal.empty()) {
+    engine_volume_ = std::make_shared<JournaledVolume>(volume_, config_.sync_journal);
+  }
+}
 
 std::string Worker::RandomKey() { return KeyName(static_cast<int>(rng_() % config_.keys)); }
 
@@ -272,7 +280,7 @@ Status Worker::Reopen() {
 
 bool Worker::OpenEngine() {
   EngineOptions options;
-  options.memory_volume = volume_;
+  options.memory_volume = engine_volume_;
   options.sync_writes = config_.sync;
   options.write_buffer_bytes = 64 << 10;  // the smallest: flushes and compactions come often
   options.worker_threads = 2;

@@ -40,6 +40,9 @@ struct WorkerConfig {
   // Nth write of a table file by RocksDB's flush / compaction threads).
   std::string kill_point;
   uint64_t kill_at = 0;
+  // Power-loss run (sync_journal.h): where the file system journals what was synced, so that the
+  // parent can cut the files back after the kill. Empty: a plain kill (the OS keeps every write).
+  std::string sync_journal;
 };
 
 // Flags "--name=value" <-> WorkerConfig.
@@ -96,6 +99,8 @@ class Worker {
   Reporter out_;
   std::mt19937_64 rng_;
   std::shared_ptr<test::FaultVolume> volume_ = test::FaultVolume::OnDisk();
+  // What the engine opens: volume_, or volume_ under a sync journal in a power-loss run.
+  std::shared_ptr<internal::VolumeImpl> engine_volume_;
   std::shared_ptr<class SaveParking> parking_;
   std::unique_ptr<Engine> engine_;
   std::optional<Players> players_;

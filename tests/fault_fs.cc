@@ -357,7 +357,12 @@ IOStatus FaultFileSystem::Charge(uint64_t bytes) {
 IOStatus FaultFileSystem::WrapWritable(const std::string& f, IOStatus s, bool created,
                                        std::unique_ptr<rocksdb::FSWritableFile>* r) {
   if (!s.ok()) return s;
-  uint64_t size = created ? 0 : (*r)->GetFileSize(IOOptions(), nullptr);
+  // A reopened file's own GetFileSize counts from the reopen on disk (POSIX reports 0); ask the
+  // file system for the size it already has.
+  uint64_t size = 0;
+  if (!created && !target_->GetFileSize(f, IOOptions(), &size, nullptr).ok()) {
+    size = (*r)->GetFileSize(IOOptions(), nullptr);
+  }
   {
     std::lock_guard lock(mu_);
     auto it = files_.find(f);

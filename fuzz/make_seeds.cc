@@ -225,9 +225,33 @@ void Keys() {
   Write(t, "damaged-key-length-257", std::string("\1P\1\1", 4) + std::string(257, 'k'));
 }
 
+// The `fault` operand of kFault written as "<kind>:<failure>:<how much>" (FaultOf in
+// session_driver.h): kind acquire|save|release|rollback; failure io (IOError), full
+// (ResourceExhausted), busy (conflicts the engine retries past) or busymax (as many conflicts as
+// it retries: the commit fails); how much 0-3, e.g. "save:io:1" fails the next two saves and
+// "acquire:busy:3" gives the next acquisition kDefaultTransactionAttempts - 1 conflicts.
+int FaultOperand(const std::string& word) {
+  static const std::map<std::string, int> kKinds = {
+      {"acquire", 0}, {"save", 1}, {"release", 2}, {"rollback", 3}};
+  static const std::map<std::string, int> kFailures = {
+      {"io", 0}, {"full", 1}, {"busy", 2}, {"busymax", 3}};
+  std::istringstream parts(word);
+  std::string kind, failure, how_much;
+  std::getline(parts, kind, ':');
+  std::getline(parts, failure, ':');
+  std::getline(parts, how_much);
+  if (!kKinds.count(kind) || !kFailures.count(failure) || how_much.size() != 1 ||
+      how_much[0] < '0' || how_much[0] > '3') {
+    std::fprintf(stderr, "make_seeds: bad fault '%s'\n", word.c_str());
+    std::exit(1);
+  }
+  return FaultByte(kKinds.at(kind), kFailures.at(failure), how_much[0] - '0');
+}
+
 // Session operation sequences (fuzz/session_driver.h), written as "op key slot [operand]; ...":
 // e.g. "start 0 1" starts a session on key 0 into slot 1, "edit 0 1 5" sets its data to "d5",
-// "rollback 0 0 2" rolls key 0 back to version 2 (store operations ignore the slot).
+// "rollback 0 0 2" rolls key 0 back to version 2 (store operations ignore the slot), "fault 0 0
+// release:io:0" fails the next final save on key 0.
 std::string Ops(const std::string& script) {
   static const std::map<std::string, SessionOp> kNames = {{"start", SessionOp::kStart},
                                                           {"steal", SessionOp::kStartSteal},
@@ -244,7 +268,8 @@ std::string Ops(const std::string& script) {
                                                           {"rollback", SessionOp::kRollback},
                                                           {"rollto", SessionOp::kRollbackTo},
                                                           {"versions", SessionOp::kVersions},
-                                                          {"get", SessionOp::kGet}};
+                                                          {"get", SessionOp::kGet},
+                                                          {"fault", SessionOp::kFault}};
   std::string bytes;
   std::istringstream steps(script);
   std::string step;
@@ -268,7 +293,13 @@ std::string Ops(const std::string& script) {
     if (op->second == SessionOp::kAutosave || op->second == SessionOp::kReopen) continue;
     words >> key >> slot;
     bytes.push_back(static_cast<char>(TargetByte(key, slot)));
-    if (words >> operand) bytes.push_back(static_cast<char>(operand));
+    if (op->second == SessionOp::kFault) {
+      std::string fault;
+      words >> fault;
+      bytes.push_back(static_cast<char>(FaultOperand(fault)));
+    } else if (words >> operand) {
+      bytes.push_back(static_cast<char>(operand));
+    }
   }
   if (bytes.size() > kMaxInputBytes) {  // libFuzzer would cut it
     std::fprintf(stderr, "make_seeds: more than %zu bytes in '%s'\n", kMaxInputBytes,
@@ -341,7 +372,89 @@ void SessionSequences() {
        "start 0 0; edit 0 0 3; reopen; rollback 0 0 1; versions 0 0 0; start 0 1; edit 0 1 4;"
        "reopen; rollto 0 0 4; get 0 0 2; get 0 0 0; start 0 2; end 0 2"},
   };
+  // Injected faults (kFault), for both targets: failed saves, final saves, starts, steals,
+  // handoffs and rollbacks, conflicts below and at the engine's retry limit, the critical state
+  // (threshold 3, window shorter than an auto-save period) and auto-saves with mixed results.
+  const std::vector<std::pair<std::string, std::string>> fault_scripts = {
+      {"fault-save",
+       "start 0 0; edit 0 0 5; fault 0 0 save:io:0; save 0 0; get 0 0 0; versions 0 0 0;"
+       "save 0 0; get 0 0 0; edit 0 0 6; fault 0 0 save:full:0; save 0 0; end 0 0"},
+      {"fault-end",
+       "start 1 0; edit 1 0 7; fault 1 0 release:io:0; end 1 0; edit 1 0 8; get 1 0 0; save 1 0;"
+       "end 1 0; start 1 1"},
+      {"fault-start",
+       "fault 2 0 acquire:io:0; start 2 0; get 2 0 0; versions 2 0 0; start 2 0; end 2 0;"
+       "orphan 2 0; fault 2 0 acquire:full:0; start 2 1; get 2 0 0; start 2 1; end 2 1"},
+      {"fault-steal-fails",
+       "start 0 0; edit 0 0 5; meta 0 0 5; fault 0 0 acquire:io:0; steal 0 1; edit 0 0 6;"
+       "get 0 0 0; start 0 2; edit 0 2 7; end 0 2"},
+      {"fault-handoff",
+       "start 1 0; edit 1 0 9; fault 1 0 release:io:0; start 1 1; edit 1 0 3; save 1 0;"
+       "edit 1 1 4; end 1 1; versions 1 0 0"},
+      {"fault-handoff-busy",
+       "start 0 0; edit 0 0 9; fault 0 0 release:busymax:0; start 0 1; end 0 1; start 0 0;"
+       "edit 0 0 2; fault 0 0 release:busy:1; start 0 1; end 0 1"},
+      {"fault-rollback",
+       "start 2 0; edit 2 0 5; save 2 0; end 2 0; fault 2 0 rollback:io:0; rollback 2 0 1;"
+       "get 2 0 0; rollback 2 0 1; fault 2 0 rollback:busy:0; rollback 2 0 2; versions 2 0 0;"
+       "fault 2 0 rollback:busymax:0; rollto 2 0 4; start 2 1; end 2 1"},
+      {"fault-rollback-live",
+       "start 0 0; edit 0 0 5; fault 0 0 rollback:io:0; rollback 0 0 1; get 0 0 0; start 0 1;"
+       "edit 0 1 6; fault 0 0 release:io:0; rollback 0 0 1; edit 0 1 7; get 0 0 0; start 0 2;"
+       "end 0 2"},
+      {"fault-rollback-live-both",
+       "start 1 0; edit 1 0 5; fault 1 0 release:full:0; fault 1 0 rollback:io:0;"
+       "rollback 1 0 1; get 1 0 0; start 1 1; end 1 1"},
+      {"fault-critical",
+       "start 0 0; fault 0 0 save:io:3; edit 0 0 2; save 0 0; save 0 0; save 0 0; get 0 0 0;"
+       "save 0 0; edit 0 0 3; save 0 0; end 0 0"},
+      {"fault-critical-window",
+       "start 1 0; edit 1 0 2; fault 1 0 save:io:2; save 1 0; save 1 0; autosave;"
+       "fault 1 0 save:io:1; save 1 0; save 1 0; get 1 0 0; end 1 0"},
+      // Critical, then an auto-save that fails one save and makes two: it leaves the state,
+      // with one error in the window or none (the order of the parallel saves); two more errors
+      // tell which.
+      {"fault-autosave-mixed",
+       "start 0 0; start 1 0; start 2 0; edit 0 0 2; edit 1 0 3; edit 2 0 4;"
+       "fault 0 0 save:io:3; save 0 0; save 0 0; save 0 0; autosave; fault 1 0 save:io:1;"
+       "edit 1 0 5; save 1 0; save 1 0; end 0 0; end 1 0; end 2 0"},
+      {"fault-busy",
+       "start 2 0; edit 2 0 2; fault 2 0 save:busy:0; save 2 0; edit 2 0 3; fault 2 0 save:busy:3;"
+       "save 2 0; fault 2 0 acquire:busy:2; start 2 1; fault 2 0 release:busymax:0; end 2 1;"
+       "end 2 1"},
+      {"fault-busy-limit-start",
+       "fault 0 0 acquire:busymax:1; start 0 0; start 0 0; start 0 0; get 0 0 0"},
+  };
+  // Reopens after faults, with live sessions (orphan takeover) and after rollbacks.
+  const std::vector<std::pair<std::string, std::string>> fault_reopen_scripts = {
+      {"reopen-live-orphan",
+       "start 0 0; edit 0 0 5; save 0 0; edit 0 0 6; fault 0 0 release:io:0; reopen; edit 0 0 7;"
+       "get 0 0 0; start 0 1; end 0 1; versions 0 0 0"},
+      {"reopen-after-faults",
+       "start 1 0; edit 1 0 3; fault 1 0 save:io:2; save 1 0; save 1 0; save 1 0; reopen;"
+       "start 1 1; edit 1 1 4; fault 1 0 save:io:0; save 1 1; end 1 1; get 1 0 0"},
+      {"reopen-close-fails",
+       "start 0 0; start 2 0; edit 0 0 2; edit 2 0 3; fault 2 0 release:full:0; reopen;"
+       "start 2 1; start 0 1; end 0 1; end 2 1"},
+      {"reopen-after-rollback",
+       "start 0 0; edit 0 0 5; save 0 0; edit 0 0 6; rollback 0 0 1; reopen; get 0 0 0;"
+       "versions 0 0 0; start 0 1; get 0 0 4; end 0 1; rollback 0 0 2; reopen; start 0 2;"
+       "end 0 2"},
+      {"reopen-stale-lock",
+       "start 1 0; edit 1 0 4; fault 1 0 acquire:io:0; steal 1 1; reopen; get 1 0 0; start 1 2;"
+       "end 1 2"},
+      {"reopen-handoff-fails",
+       "start 2 0; edit 2 0 8; fault 2 0 release:io:1; start 2 1; reopen; start 2 2; end 2 2"},
+  };
   for (const auto& [name, script] : scripts) Write("session_ops", name, Ops(script));
+  for (const auto& [name, script] : fault_scripts) {
+    Write("session_ops", name, Ops(script));
+    Write("session_reopen", name, Ops(script));
+  }
+  for (const auto& [name, script] : fault_reopen_scripts) {
+    Write("session_ops", name, Ops(script));
+    Write("session_reopen", name, Ops(script));
+  }
   for (const auto& [name, script] : reopen_scripts) {
     Write("session_ops", name, Ops(script));
     Write("session_reopen", name, Ops(script));

@@ -1,16 +1,49 @@
 // The operation-sequence fuzzer's driver (fuzz/session_driver.h): runs session operations
-// (start, steal, edit, save, end, drop, orphaned locks, auto-save, reopen) and store operations
-// (rollback, rollback to a time, version listing, read-only views) on an in-memory engine
-// (fuzz/session_harness.h) and checks the engine after every operation against a model of what
-// the README and the public headers promise.
+// (start, steal, edit, save, end, drop, orphaned locks, auto-save, reopen), store operations
+// (rollback, rollback to a time, version listing, read-only views) and injected storage faults
+// on an in-memory engine (fuzz/session_harness.h) and checks the engine after every operation
+// against a model of what the README and the public headers promise.
 //
 // The model keeps, per profile: its version history (fuzz/version_model.h; the last one is the
 // committed data), user ids and metadata (what a new session must load), epoch and load count,
-// and which session is live; per handle: its state (live, ended, handed off, stolen, shut down,
-// rolled back), its data and its last saved data. After every operation it checks the exact
-// status code of the call and what the call returned, every handle's data and liveness (at most
-// one live handle per profile), the session-end signals (reason, unsaved flag, exactly once), the
-// engine's counters, and the stored records of every profile the operation may have changed.
+// which session is live, which lock is stored without a live session (an orphan, or the lock of
+// a holder fenced for a steal that failed), and the faults armed on it; per handle: its state
+// (live, ended, handed off, stolen, shut down, rolled back), its data and its last saved data;
+// per engine: the critical state. After every operation it checks the exact status code of the
+// call and what the call returned, every handle's data and liveness (at most one live handle per
+// profile), the session-end signals (reason, unsaved flag, exactly once), the engine's counters
+// (conflicts retried and storage errors included), the critical state, and the stored records of
+// every profile the operation may have changed.
+//
+// Injected faults (kFault). Every commit the model predicts takes the next armed fault of its
+// kind on its profile (Outcome), as the hooks do. What a failed commit does, from the README
+// ("Errors", "Sessions") and holdfast/store.h:
+//  - a save (Save, auto-save): nothing is written (no version, no meta); the session stays
+//    active with its data; a save with nothing to write makes no commit and meets no fault;
+//  - a final save (EndSession): the same, and the session stays active and accepts edits;
+//  - a start: no lock, no data, no epoch or load count (a profile it would have created does not
+//    exist); an orphaned lock stays an orphan. A steal whose acquisition fails still ends the
+//    holder it fenced (kStolen, unsaved judged against the holder's last save) and leaves that
+//    holder's lock stored; the next start takes it at once and it is not an orphan
+//    (store_core.cc, Acquire; holdfast/store.h says "nothing changed" — see the fuzz README);
+//  - a handoff whose final save fails: the holder stays until handoff_timeout, then the starter
+//    steals (kStolen, unsaved against what is stored; a steal, not a handoff). The driver makes
+//    that wait deterministic: the start runs on a helper thread whose clock jumps past the
+//    timeout once the holder's failure is accounted (FuzzClock), while no auto-save becomes due;
+//  - a rollback: a live session's final save comes first and stays done; a rollback
+//    transaction that fails writes nothing (no epoch bump, no version); if the final save
+//    failed, the rollback steals after handoff_timeout as a start does;
+//  - Engine::Close: a session whose final save fails ends (kShutdown, unsaved against its last
+//    save) and its lock stays stored: after the reopen it is an orphan, taken over at the next
+//    start; Close returns the code of a failed save;
+//  - conflicts fewer than kDefaultTransactionAttempts are retried: the call succeeds and
+//    conflicts_retried rises by exactly that many; as many fail the call with Busy, change
+//    nothing, and count kDefaultTransactionAttempts - 1 restarts;
+//  - IOError and ResourceExhausted count in io_errors; kCriticalThreshold of them within
+//    kCriticalWindow enter the critical state, and the next successful commit leaves it (and
+//    empties the window). The results of an auto-save's parallel saves reach that accounting in
+//    an order the driver cannot see, so the model keeps every critical state some order gives
+//    and each check keeps those that match the engine (one, unless an auto-save mixed results).
 //
 // What is checked when. Handles and counters: after every operation. Stored records of a
 // profile (two storage reads and decodes, most of what checking costs): after every operation
@@ -23,10 +56,13 @@
 #include "session_driver.h"
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine_core.h"
@@ -45,6 +81,7 @@ using namespace std::chrono_literals;
 
 constexpr int kMaxAutosavesPerInput = 1;  // each waits on the fake clock's polling (~1 ms)
 constexpr uint8_t kAllKeys = (1u << kKeys) - 1;
+constexpr int kCommitKinds = 5;  // CommitKind values
 
 enum class State { kLive, kEnded, kHandedOff, kStolen, kShutdown, kRolledBack };
 
@@ -71,6 +108,51 @@ struct Slot {
   std::shared_ptr<SessionModel> session;
 };
 
+// What one commit the model predicts returns, given the faults armed on its profile.
+struct Outcome {
+  StatusCode code = StatusCode::kOk;
+  int restarts = 0;  // conflicts the engine retried
+  int injected = 0;  // failures the hooks returned
+  bool ok() const { return code == StatusCode::kOk; }
+  bool storage_error() const {
+    return code == StatusCode::kIOError || code == StatusCode::kResourceExhausted;
+  }
+};
+
+// The engine's critical state as the README states it (see the top of this file).
+struct CriticalState {
+  bool critical = false;
+  uint64_t entries = 0;         // critical_state_entries, and on_critical_state(true) calls
+  uint64_t exits = 0;           // on_critical_state(false) calls
+  std::vector<int64_t> errors;  // monotonic times (ns) of the storage errors in the window
+
+  bool operator==(const CriticalState&) const = default;
+
+  // One commit's result at monotonic time `now_ns` (a commit that ran out of conflict retries,
+  // Busy, is neither an error nor a success).
+  void Record(StatusCode code, int64_t now_ns) {
+    if (code == StatusCode::kIOError || code == StatusCode::kResourceExhausted) {
+      errors.push_back(now_ns);
+      const int64_t window = std::chrono::nanoseconds(kCriticalWindow).count();
+      while (!errors.empty() && now_ns - errors.front() > window) errors.erase(errors.begin());
+      if (!critical && static_cast<int>(errors.size()) >= kCriticalThreshold) {
+        critical = true;
+        ++entries;
+      }
+    } else if (code == StatusCode::kOk && critical) {
+      critical = false;
+      errors.clear();
+      ++exits;
+    }
+  }
+};
+
+// Aborts unless `status` has the code `expected` (FUZZ_CHECK_CODE for a code known at run time).
+void CheckCode(const Status& status, StatusCode expected, const std::string& what) {
+  FUZZ_CHECK(status.code() == expected,
+             what << " -> " << status.ToString() << ", expected " << StatusCodeName(expected));
+}
+
 VersionRetention FuzzRetention() {
   VersionRetention retention;
   retention.keep_newest = kKeepNewest;
@@ -87,8 +169,10 @@ struct ProfileModel {
   uint64_t epoch = 0;
   uint64_t load_count = 0;
   bool orphan_lock = false;            // a crashed engine's lock is stored
+  bool stale_lock = false;             // the lock of a holder fenced for a failed steal is stored
   std::shared_ptr<SessionModel> live;  // the live session; its handle may have been dropped
   Slot slots[kSlots];
+  FaultSpec faults[kCommitKinds];  // armed, by CommitKind (commits left)
 
   const std::string& committed() const { return history.newest().payload; }
 };
@@ -97,9 +181,12 @@ StatusCode EndedCode(State state) {
   return state == State::kShutdown ? StatusCode::kClosed : StatusCode::kLockLost;
 }
 
-// The engine's counters the model predicts (cheap atomics, unlike EngineStats).
+// The engine's counters the model predicts (cheap atomics, unlike EngineStats), and the hooks'.
 struct Counters {
   uint64_t handoffs = 0, steals = 0, orphans = 0, orphan_reports = 0, rollbacks = 0;
+  uint64_t conflicts = 0, io_errors = 0, injected = 0;
+  // Not predicted one by one: checked against the critical states (CriticalState).
+  uint64_t critical_entries = 0, entered_calls = 0, left_calls = 0;
 };
 
 void CheckVersion(const VersionInfo& info, const VersionModel& v, bool with_source) {
@@ -149,7 +236,7 @@ class Driver {
         written = 1u << (target % kKeys);
         // Operations that write no storage, and ones that start or end no session.
         if (op == SessionOp::kEdit || op == SessionOp::kMeta || op == SessionOp::kDrop ||
-            op == SessionOp::kVersions || op == SessionOp::kGet) {
+            op == SessionOp::kVersions || op == SessionOp::kGet || op == SessionOp::kFault) {
           written = 0;
         }
         if (written == 0 || op == SessionOp::kSave || op == SessionOp::kOrphan) {
@@ -187,6 +274,9 @@ class Driver {
           case SessionOp::kGet:
             View(key, in.Byte());
             break;
+          case SessionOp::kFault:
+            Arm(key, FaultOf(in.Byte()));
+            break;
           default:
             Start(key, slot, op);
             break;
@@ -195,18 +285,124 @@ class Driver {
       CheckAll(written, sessions_change);
     }
     EndEverySession();
+    // Storage errors in the critical window, or the critical state, would reach the next input.
+    bool unsettled = false;
+    for (const CriticalState& c : critical_) unsettled |= c.critical || !c.errors.empty();
+    if (unsettled) h_.Settle();
   }
 
  private:
   void ResetCounters() {
     base_ = Read();
     model_ = Counters{};
+    critical_ = {CriticalState{}};
   }
 
+  internal::SessionCounters& EngineCounters() { return h_.engine().core().runtime().counters(); }
+
   Counters Read() {
-    internal::SessionCounters& c = h_.engine().core().runtime().counters();
-    return Counters{c.handoffs.load(), c.steals.load(), c.orphans_taken_over.load(),
-                    h_.orphan_reports(), c.rollbacks.load()};
+    internal::SessionCounters& c = EngineCounters();
+    Counters n;
+    n.handoffs = c.handoffs.load();
+    n.steals = c.steals.load();
+    n.orphans = c.orphans_taken_over.load();
+    n.orphan_reports = h_.orphan_reports();
+    n.rollbacks = c.rollbacks.load();
+    n.conflicts = c.conflicts_retried.load();
+    n.io_errors = c.io_errors.load();
+    n.injected = h_.hooks().injected();
+    n.critical_entries = c.critical_state_entries.load();
+    n.entered_calls = h_.critical_entered_calls();
+    n.left_calls = h_.critical_left_calls();
+    return n;
+  }
+
+  // Arms a fault in the model and in the hooks.
+  void Arm(ProfileModel& key, const FaultSpec& spec) {
+    key.faults[static_cast<int>(spec.kind)] = spec;
+    h_.hooks().Arm(key.name, spec.kind, InjectedFault{spec.code, spec.commits, spec.busy});
+    faults_armed_ = true;
+  }
+
+  void DisarmAll() {
+    for (ProfileModel& key : keys_) {
+      for (FaultSpec& f : key.faults) f = FaultSpec{};
+    }
+    h_.hooks().DisarmAll();
+  }
+
+  // The next commit of `kind` on the profile: takes the armed fault, as the hooks do.
+  static Outcome NextCommit(ProfileModel& key, CommitKind kind) {
+    FaultSpec& f = key.faults[static_cast<int>(kind)];
+    if (f.commits <= 0) return Outcome{};
+    --f.commits;
+    if (f.code != StatusCode::kBusy) return Outcome{f.code, 0, 1};
+    if (f.busy < kBusyLimit) return Outcome{StatusCode::kOk, f.busy, f.busy};
+    return Outcome{StatusCode::kBusy, kBusyLimit - 1, kBusyLimit};
+  }
+
+  // A predicted commit happened: its counters.
+  void Count(const Outcome& o) {
+    model_.conflicts += o.restarts;
+    model_.injected += o.injected;
+    model_.io_errors += o.storage_error();
+  }
+
+  // Commit results reaching the critical-state accounting in any order (one: in that order).
+  void Critical(std::vector<StatusCode> codes) {
+    const int64_t now = h_.clock().Monotonic().count();
+    std::sort(codes.begin(), codes.end());
+    std::vector<CriticalState> next;
+    for (const CriticalState& from : critical_) {
+      do {
+        CriticalState state = from;
+        for (StatusCode code : codes) state.Record(code, now);
+        if (std::find(next.begin(), next.end(), state) == next.end()) next.push_back(state);
+      } while (std::next_permutation(codes.begin(), codes.end()));
+    }
+    critical_ = std::move(next);
+  }
+
+  // One predicted commit, counted and accounted.
+  void Account(const Outcome& o) {
+    Count(o);
+    Critical({o.code});
+  }
+
+  // Runs `call` (a start or rollback that waits for a holder whose final save will fail, with
+  // `release`) on a helper thread and lets its handoff timeout pass once that failure is
+  // accounted: the holder's save has failed and its io error (or conflicts) and any critical
+  // notification are counted, so the steal that follows is ordered after it. Only the waiting
+  // thread sees the time move: auto-saves stay as they were.
+  template <typename Call>
+  auto PastHandoffTimeout(Call call, const Outcome& release) -> decltype(call()) {
+    internal::SessionCounters& c = EngineCounters();
+    const uint64_t io_target = c.io_errors.load() + (release.storage_error() ? 1 : 0);
+    const uint64_t conflicts_target = c.conflicts_retried.load() + release.restarts;
+    std::optional<decltype(call())> result;
+    std::atomic<bool> done{false};
+    std::thread caller([&] {
+      FuzzClock::MarkThisThread(true);
+      result.emplace(call());
+      FuzzClock::MarkThisThread(false);
+      done.store(true);
+    });
+    auto accounted = [&] {
+      return c.io_errors.load() >= io_target && c.conflicts_retried.load() >= conflicts_target &&
+             h_.critical_entered_calls() - base_.entered_calls ==
+                 c.critical_state_entries.load() - base_.critical_entries;
+    };
+    // Well within the targets' -timeout (60 s), so that a hang is reported as what it is.
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!done.load() && !accounted()) {
+      FUZZ_CHECK(std::chrono::steady_clock::now() < give_up,
+                 "the holder's final save was not accounted within 20 s");
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+    h_.clock().SetAhead(kHandoffTimeout);
+    caller.join();
+    h_.clock().SetAhead(std::chrono::nanoseconds(0));
+    return std::move(*result);
   }
 
   // A payload committed as the profile's next version.
@@ -247,34 +443,49 @@ class Driver {
       options.cancel_token = std::make_shared<CancelToken>();
       options.cancel_token->Cancel();
     }
-    auto started = h_.players().StartSession(key.name, options);
+    auto call = [&] { return h_.players().StartSession(key.name, options); };
     if (op == SessionOp::kStartCancelled) {
-      FUZZ_CHECK_CODE(started, kCancelled);
+      FUZZ_CHECK_CODE(call(), kCancelled);
       return;
     }
     if (op == SessionOp::kStartNoWait && key.live) {
-      FUZZ_CHECK_CODE(started, kTimedOut);
+      FUZZ_CHECK_CODE(call(), kTimedOut);
       return;
     }
-    FUZZ_CHECK(started.ok(), started.status().ToString());
+    // The commits of this start: a handoff's final save of the holder, then the acquisition.
+    const bool handoff = key.live && op != SessionOp::kStartSteal;
+    const Outcome release = handoff ? NextCommit(key, CommitKind::kRelease) : Outcome{};
+    const Outcome acquire = NextCommit(key, CommitKind::kAcquire);
+    auto started = handoff && !release.ok() ? PastHandoffTimeout(call, release) : call();
+    if (handoff) Account(release);
+    Account(acquire);
     if (key.live) {
       SessionModel& holder = *key.live;
-      if (op == SessionOp::kStartSteal) {
-        // Unsaved: what the holder has differs from what is stored (a change undone before
-        // the steal loses nothing).
-        Ended(holder, State::kStolen, EndReason::kStolen,
-              holder.data != holder.saved || holder.user_ids != key.user_ids ||
-                  holder.metadata != key.metadata);
-        ++model_.steals;
-      } else {
+      if (handoff && release.ok()) {
         Commit(key, holder, VersionReason::kHandoff);
         Ended(holder, State::kHandedOff, EndReason::kExternal, false);
         ++model_.handoffs;
+      } else if (acquire.ok()) {
+        // Stolen, at once or after the handoff timeout. Unsaved: what the holder has differs
+        // from what is stored (a change undone before the steal loses nothing).
+        Ended(holder, State::kStolen, EndReason::kStolen, UnsavedAgainstStored(key, holder));
+        ++model_.steals;
+      } else {
+        // Fenced for a steal whose acquisition failed: ended all the same, judged against its
+        // own last save; its lock stays stored.
+        Ended(holder, State::kStolen, EndReason::kStolen, Changed(holder));
+        key.stale_lock = true;
       }
       key.live.reset();
     }
+    if (!acquire.ok()) {
+      CheckCode(started.status(), acquire.code, "StartSession with a failing acquisition");
+      return;
+    }
+    FUZZ_CHECK(started.ok(), started.status().ToString());
     if (key.orphan_lock) ++model_.orphans, ++model_.orphan_reports;
     key.orphan_lock = false;
+    key.stale_lock = false;
     ++key.epoch;
     ++key.load_count;
     if (!key.exists) {
@@ -320,27 +531,53 @@ class Driver {
     slot.session->data = value;
   }
 
+  // Whether the holder's data, user ids or metadata differ from what is stored.
+  static bool UnsavedAgainstStored(const ProfileModel& key, const SessionModel& holder) {
+    return holder.data != key.committed() || holder.user_ids != key.user_ids ||
+           holder.metadata != key.metadata;
+  }
+
+  // Whether a save of the session writes (a save with nothing changed makes no commit).
+  static bool Changed(const SessionModel& s) { return s.data != s.saved || s.meta_dirty; }
+
   void Save(ProfileModel& key, Slot& slot) {
     if (!slot.handle) return;
-    Status s = slot.handle->Save();
     SessionModel& session = *slot.session;
     if (session.state != State::kLive) {
+      Status s = slot.handle->Save();
       FUZZ_CHECK(s.code() == EndedCode(session.state), "Save on an ended session: " << s);
       return;
     }
+    const bool writes = Changed(session);
+    const Outcome o = writes ? NextCommit(key, CommitKind::kSave) : Outcome{};
+    Status s = slot.handle->Save();
+    if (writes) Account(o);
+    if (!o.ok()) {
+      // Nothing written; the session stays active with its data.
+      CheckCode(s, o.code, "Save with a failing commit");
+      return;
+    }
     FUZZ_CHECK(s.ok(), s.ToString());
-    Commit(key, session, VersionReason::kSave);
+    if (writes) Commit(key, session, VersionReason::kSave);
   }
 
   void End(ProfileModel& key, Slot& slot) {
     if (!slot.handle) return;
-    Status s = slot.handle->EndSession();
     SessionModel& session = *slot.session;
+    const Outcome o =
+        session.state == State::kLive ? NextCommit(key, CommitKind::kRelease) : Outcome{};
+    Status s = slot.handle->EndSession();
     if (session.state == State::kEnded) {
       FUZZ_CHECK(s.ok(), "EndSession is idempotent: " << s);
     } else if (session.state != State::kLive) {
       FUZZ_CHECK(s.code() == EndedCode(session.state), "EndSession on an ended session: " << s);
     } else {
+      Account(o);
+      if (!o.ok()) {
+        // Nothing written; the session stays active and accepts edits again.
+        CheckCode(s, o.code, "EndSession with a failing commit");
+        return;
+      }
       FUZZ_CHECK(s.ok(), s.ToString());
       Commit(key, session, VersionReason::kEndSession);
       Ended(session, State::kEnded, EndReason::kManual, false);
@@ -387,7 +624,7 @@ class Driver {
 
   // Stores the lock a crashed engine would have left; the next start must take it over.
   void Orphan(ProfileModel& key) {
-    if (key.live || !key.exists) return;
+    if (key.live || !key.exists) return;  // a stale lock is replaced by the orphan's
     const uint64_t incarnation = h_.engine().Info().incarnation;
     const std::string stored_key = internal::EncodeProfileKey(kStoreName, key.name);
     Status s = internal::RunTransaction(
@@ -403,6 +640,7 @@ class Driver {
         });
     FUZZ_CHECK(s.ok(), s.ToString());
     key.orphan_lock = true;
+    key.stale_lock = false;
   }
 
   // A rollback that can go ahead first ends the profile's live session (its final save becomes a
@@ -414,20 +652,46 @@ class Driver {
     key.live.reset();
   }
 
-  // The rollback to `version` succeeds iff that version is kept when the rollback is asked for.
-  // The source is chosen before the live session's final save, which may prune it: the restored
-  // payload is still that version's.
-  void ExpectRollback(ProfileModel& key, const Result<uint64_t>& rolled, uint64_t version) {
+  // Runs `call`, a rollback to `version`: it goes ahead iff that version is kept when the
+  // rollback is asked for. The source is chosen before the live session's final save, which may
+  // prune it: the restored payload is still that version's.
+  template <typename Call>
+  void ExpectRollback(ProfileModel& key, Call call, uint64_t version) {
     const VersionModel* source = key.exists ? key.history.Find(version) : nullptr;
     if (!source) {
-      FUZZ_CHECK_CODE(rolled, kNotFound, "(rollback to version " << version << ")");
+      FUZZ_CHECK_CODE(call(), kNotFound, "(rollback to version " << version << ")");
+      return;
+    }
+    std::string payload = source->payload;  // the final save below may prune `source`
+    // Its commits: the live session's final save, then the rollback transaction.
+    const bool live = key.live != nullptr;
+    const Outcome release = live ? NextCommit(key, CommitKind::kRelease) : Outcome{};
+    const Outcome txn = NextCommit(key, CommitKind::kRollback);
+    auto rolled = live && !release.ok() ? PastHandoffTimeout(call, release) : call();
+    if (live) Account(release);
+    Account(txn);
+    if (live && release.ok()) {
+      EndForRollback(key);
+    } else if (live) {
+      // The final save failed: the rollback fenced the holder after the handoff timeout.
+      SessionModel& holder = *key.live;
+      if (txn.ok()) {
+        Ended(holder, State::kStolen, EndReason::kStolen, UnsavedAgainstStored(key, holder));
+      } else {
+        Ended(holder, State::kStolen, EndReason::kStolen, Changed(holder));
+        key.stale_lock = true;
+      }
+      key.live.reset();
+    }
+    if (!txn.ok()) {
+      // Nothing of the rollback transaction is written (a final save before it stays).
+      CheckCode(rolled.status(), txn.code, "rollback with a failing commit");
       return;
     }
     FUZZ_CHECK(rolled.ok(), "rollback to version " << version << ": " << rolled.status());
-    std::string payload = source->payload;  // the final save below may prune `source`
-    EndForRollback(key);
     ++key.epoch;  // fences every session that held the profile; the profile is left free
     key.orphan_lock = false;
+    key.stale_lock = false;
     const uint64_t expected =
         AppendVersion(key, std::move(payload), VersionReason::kRollback, key.epoch, version);
     FUZZ_CHECK(*rolled == expected,
@@ -436,20 +700,20 @@ class Driver {
   }
 
   void Rollback(ProfileModel& key, uint8_t version) {
-    auto rolled = h_.players().Rollback(key.name, version);
-    ExpectRollback(key, rolled, version);
+    auto call = [&] { return h_.players().Rollback(key.name, version); };
+    ExpectRollback(key, call, version);
   }
 
   // RollbackTo picks its version before anything changes: without one, the live session stays.
   void RollbackTo(ProfileModel& key, uint8_t time) {
     const int64_t unix_ms = start_unix_ms_ + TimeOf(time);
-    auto rolled = h_.players().RollbackTo(key.name, unix_ms);
+    auto call = [&] { return h_.players().RollbackTo(key.name, unix_ms); };
     const VersionModel* target = key.exists ? key.history.NewestAtOrBefore(unix_ms) : nullptr;
     if (!target) {
-      FUZZ_CHECK_CODE(rolled, kNotFound, "(rollback to time " << unix_ms << ")");
+      FUZZ_CHECK_CODE(call(), kNotFound, "(rollback to time " << unix_ms << ")");
       return;
     }
-    ExpectRollback(key, rolled, target->version);
+    ExpectRollback(key, call, target->version);
   }
 
   void Versions(ProfileModel& key, uint8_t query_byte) {
@@ -488,7 +752,8 @@ class Driver {
     FUZZ_CHECK(view->load_count == key.load_count, "view load count " << view->load_count);
     FUZZ_CHECK(view->user_ids == key.user_ids, "view user ids");
     FUZZ_CHECK(view->metadata == key.metadata, "view metadata");
-    FUZZ_CHECK(view->locked == (key.live || key.orphan_lock), "view locked " << view->locked);
+    FUZZ_CHECK(view->locked == (key.live || key.orphan_lock || key.stale_lock),
+               "view locked " << view->locked);
   }
 
   // Returns whether the clock moved (only the input's first auto-save does).
@@ -496,9 +761,15 @@ class Driver {
     if (autosaves_++ >= kMaxAutosavesPerInput) return false;
     h_.clock().Advance(kAutosavePeriod);
     h_.engine().core().runtime().WaitAutosaveIdle();
+    std::vector<StatusCode> results;  // in parallel on the workers: in any order
     for (ProfileModel& key : keys_) {
-      if (key.live) Commit(key, *key.live, VersionReason::kSave);
+      if (!key.live || !Changed(*key.live)) continue;  // nothing to write: no commit
+      const Outcome o = NextCommit(key, CommitKind::kSave);
+      Count(o);
+      results.push_back(o.code);
+      if (o.ok()) Commit(key, *key.live, VersionReason::kSave);
     }
+    Critical(std::move(results));
     return true;
   }
 
@@ -506,14 +777,39 @@ class Driver {
   bool Reopen() {
     if (reopens_++ >= max_reopens_) return false;
     Players closed = h_.players();
+    Outcome final_saves[kKeys];
+    std::vector<StatusCode> failures;
+    for (int k = 0; k < kKeys; ++k) {
+      if (!keys_[k].live) continue;
+      final_saves[k] = NextCommit(keys_[k], CommitKind::kRelease);
+      if (!final_saves[k].ok()) failures.push_back(final_saves[k].code);
+    }
     Status s = h_.engine().Close();
-    FUZZ_CHECK(s.ok(), s.ToString());
-    for (ProfileModel& key : keys_) {
+    if (failures.empty()) {
+      FUZZ_CHECK(s.ok(), s.ToString());
+    } else {
+      // The first failure of the final saves, which run in parallel.
+      FUZZ_CHECK(std::find(failures.begin(), failures.end(), s.code()) != failures.end(),
+                 "Close with failing final saves -> " << s);
+    }
+    for (int k = 0; k < kKeys; ++k) {
+      ProfileModel& key = keys_[k];
+      // A stale lock is of this incarnation too: an orphan after the reopen.
+      if (key.stale_lock) key.orphan_lock = true, key.stale_lock = false;
       if (!key.live) continue;
-      Commit(key, *key.live, VersionReason::kShutdown);
-      Ended(*key.live, State::kShutdown, EndReason::kShutdown, false);
+      Count(final_saves[k]);
+      if (final_saves[k].ok()) {
+        Commit(key, *key.live, VersionReason::kShutdown);
+        Ended(*key.live, State::kShutdown, EndReason::kShutdown, false);
+      } else {
+        // Nothing written: the session ends, and its lock, of this incarnation, is an orphan
+        // once the engine is open again.
+        Ended(*key.live, State::kShutdown, EndReason::kShutdown, Changed(*key.live));
+        key.orphan_lock = true;
+      }
       key.live.reset();
     }
+    CheckCounters(Read());  // the closed engine's (the critical state ends with it)
     FUZZ_CHECK_CODE(closed.StartSession(keys_[0].name), kClosed);
     FUZZ_CHECK_CODE(closed.Rollback(keys_[0].name, 1), kClosed);
     FUZZ_CHECK_CODE(closed.Versions(keys_[0].name), kClosed);
@@ -526,6 +822,7 @@ class Driver {
   // Ends what the input left live, so that the next input starts from an idle engine, and checks
   // every profile's stored records one last time.
   void EndEverySession() {
+    DisarmAll();
     for (int k = 0; k < kKeys; ++k) {
       ProfileModel& key = keys_[k];
       if (!key.live) continue;
@@ -546,7 +843,7 @@ class Driver {
   // `written`: profiles whose stored records to check (see the top of this file);
   // `sessions_change`: whether to compare the engine's active sessions with the model.
   void CheckAll(uint8_t written, bool sessions_change) {
-    for (const std::string& committed : h_.commits().Take()) {
+    for (const std::string& committed : h_.hooks().Take()) {
       int k = 0;
       while (k < kKeys && keys_[k].name != committed) ++k;
       FUZZ_CHECK(k < kKeys,
@@ -575,19 +872,62 @@ class Driver {
       live += key.live != nullptr;
     }
     const Counters now = Read();
+    CheckCounters(now);
+    std::optional<EngineStats> stats;
+    if (sessions_change || faults_armed_) stats = h_.engine().Stats();
+    if (sessions_change) {
+      FUZZ_CHECK(stats->active_sessions == live,
+                 "active sessions " << stats->active_sessions << ", expected " << live);
+    }
+    // Keep the critical states the engine's agree with (the state is read only in inputs that
+    // armed faults: without storage errors it cannot change).
+    const uint64_t entries = now.critical_entries - base_.critical_entries;
+    const uint64_t exits = now.left_calls - base_.left_calls;
+    FUZZ_CHECK(now.entered_calls - base_.entered_calls == entries,
+               "on_critical_state(true) ran " << now.entered_calls - base_.entered_calls
+                                              << " times for " << entries << " entries");
+    std::vector<CriticalState> agree;
+    for (const CriticalState& c : critical_) {
+      if (c.entries == entries && c.exits == exits && (!stats || c.critical == stats->critical)) {
+        agree.push_back(c);
+      }
+    }
+    FUZZ_CHECK(!agree.empty(), "critical state: critical "
+                                   << (stats && stats->critical) << ", entered " << entries
+                                   << " times, left " << exits << " times; the model expected "
+                                   << Describe(critical_));
+    critical_ = std::move(agree);
+    for (int k = 0; k < kKeys; ++k) {
+      if (written & (1u << k)) CheckStored(keys_[k]);
+    }
+  }
+
+  void CheckCounters(const Counters& now) {
     FUZZ_CHECK(now.handoffs - base_.handoffs == model_.handoffs, "handoffs " << now.handoffs);
     FUZZ_CHECK(now.steals - base_.steals == model_.steals, "steals " << now.steals);
     FUZZ_CHECK(now.orphans - base_.orphans == model_.orphans, "orphans taken over");
     FUZZ_CHECK(now.orphan_reports - base_.orphan_reports == model_.orphan_reports,
                "orphan reports");
     FUZZ_CHECK(now.rollbacks - base_.rollbacks == model_.rollbacks, "rollbacks " << now.rollbacks);
-    if (sessions_change) {
-      const uint64_t active = h_.engine().Stats().active_sessions;
-      FUZZ_CHECK(active == live, "active sessions " << active << ", expected " << live);
+    FUZZ_CHECK(now.injected - base_.injected == model_.injected,
+               "the hooks injected " << now.injected - base_.injected << " failures, expected "
+                                     << model_.injected
+                                     << " (a commit the model did not expect, or one missing)");
+    FUZZ_CHECK(now.conflicts - base_.conflicts == model_.conflicts,
+               "conflicts retried " << now.conflicts - base_.conflicts << ", expected "
+                                    << model_.conflicts);
+    FUZZ_CHECK(
+        now.io_errors - base_.io_errors == model_.io_errors,
+        "io errors " << now.io_errors - base_.io_errors << ", expected " << model_.io_errors);
+  }
+
+  static std::string Describe(const std::vector<CriticalState>& states) {
+    std::ostringstream out;
+    for (const CriticalState& c : states) {
+      out << "{critical " << c.critical << ", entered " << c.entries << ", left " << c.exits << ", "
+          << c.errors.size() << " errors in the window} ";
     }
-    for (int k = 0; k < kKeys; ++k) {
-      if (written & (1u << k)) CheckStored(keys_[k]);
-    }
+    return out.str();
   }
 
   void CheckStored(ProfileModel& key) {
@@ -623,10 +963,11 @@ class Driver {
     FUZZ_CHECK(meta_read.ok(), meta_read.ToString());
     auto meta = internal::DecodeProfileMeta(bytes);
     FUZZ_CHECK(meta.ok(), meta.status().ToString());
-    FUZZ_CHECK(meta->lock.has_value() == (key.live || key.orphan_lock), "stored lock");
+    FUZZ_CHECK(meta->lock.has_value() == (key.live || key.orphan_lock || key.stale_lock),
+               "stored lock");
     FUZZ_CHECK(meta->epoch == key.epoch,
                "stored epoch " << meta->epoch << ", expected " << key.epoch);
-    if (key.live) FUZZ_CHECK(meta->lock->epoch == key.epoch, "lock epoch " << meta->lock->epoch);
+    if (meta->lock) FUZZ_CHECK(meta->lock->epoch == key.epoch, "lock epoch " << meta->lock->epoch);
     FUZZ_CHECK(meta->load_count == key.load_count, "stored load count " << meta->load_count);
     FUZZ_CHECK(meta->user_ids == key.user_ids, "stored user ids");
     FUZZ_CHECK(meta->metadata == key.metadata, "stored metadata");
@@ -651,9 +992,12 @@ class Driver {
   ProfileModel keys_[kKeys];
   int reopens_ = 0;
   int autosaves_ = 0;
+  bool faults_armed_ = false;  // the input armed a fault
   // Engine counters at the start of the input (or the last reopen), and the model's since then.
   Counters base_;
   Counters model_;
+  // The critical states the engine may be in (one, unless an auto-save mixed results).
+  std::vector<CriticalState> critical_{CriticalState{}};
 };
 
 }  // namespace

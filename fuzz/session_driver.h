@@ -8,13 +8,14 @@
 //
 //   opcode  (byte % kOpcodeCount) selects the operation below
 //   target  key = byte % kKeys, slot = (byte / kKeys) % kSlots       (every operation but
-//           kAutosave and kReopen; the store-level ones ignore the slot)
+//           kAutosave and kReopen; the store-level ones and kFault ignore the slot)
 //   value   one byte, for kEdit: 0 -> "", 1 -> the template, n -> "d<n>"
 //   change  one byte, for kMeta: see MetaChangeOf()
 //   version one byte, for kRollback: the version number itself (0 and numbers not written yet
 //           are never valid); for kGet: 0 -> the current data, n -> version n
 //   time    one byte, for kRollbackTo: see TimeOf()
 //   query   one byte, for kVersions: see QueryOf()
+//   fault   one byte, for kFault: see FaultOf()
 //
 // Missing bytes at the end read as zero; operations past kMaxOps are ignored. Opcode numbers
 // are stored in the corpus: append new operations at the end and raise kOpcodeCount, so that
@@ -28,7 +29,10 @@
 #include <cstdint>
 #include <string>
 
+#include "holdfast/hooks.h"
+#include "holdfast/status.h"
 #include "holdfast/versions.h"
+#include "storage.h"
 
 namespace holdfast::fuzz {
 
@@ -61,8 +65,9 @@ enum class SessionOp : uint8_t {
   kRollbackTo = 13,     // Store::RollbackTo(key, `time`)
   kVersions = 14,       // Store::Versions(key, `query`), checked against the model's history
   kGet = 15,            // Store::Get(key) or Get(key, `version`): the read-only view
+  kFault = 16,          // arm a failure for the next commits of one kind on the profile: `fault`
 };
-inline constexpr int kOpcodeCount = 16;
+inline constexpr int kOpcodeCount = 17;
 
 inline uint8_t TargetByte(int key, int slot) { return static_cast<uint8_t>(key + kKeys * slot); }
 
@@ -116,6 +121,55 @@ inline VersionQuery QueryOf(uint8_t byte, int64_t start_unix_ms) {
       break;
   }
   return query;
+}
+
+// The `fault` operand of kFault: what the fuzzer's fault hooks (session_harness.h) do to the next
+// commits of one kind on the target profile. Arming replaces what was armed for that kind there;
+// everything is disarmed before the input ends its sessions.
+//   bits 0-1  the commit kind: kAcquire (a start), kSave (Save, auto-save), kRelease (EndSession,
+//             a handoff's, a rollback's or a shutdown's final save), kRollback (Store::Rollback)
+//   bits 2-3  the failure: IOError, ResourceExhausted, conflicts fewer than the engine retries
+//             (the commit succeeds after them), conflicts as many as it retries (it fails, Busy)
+//   bits 4-5  how much: IOError and ResourceExhausted fail the next 1-4 commits; fewer
+//             conflicts are 1, 2, 3 or kDefaultTransactionAttempts - 1 on the next commit; as
+//             many fail the next 1 or 2 commits (bit 4; each costs all the engine's attempts)
+//   bits 6-7  ignored
+struct FaultSpec {
+  CommitKind kind = CommitKind::kSave;
+  StatusCode code = StatusCode::kIOError;  // kIOError, kResourceExhausted or kBusy
+  int commits = 0;                         // commits it applies to
+  int busy = 0;                            // kBusy: conflicts each of those commits meets
+};
+
+inline constexpr int kBusyLimit = internal::kDefaultTransactionAttempts;
+
+inline FaultSpec FaultOf(uint8_t byte) {
+  static constexpr CommitKind kKinds[4] = {CommitKind::kAcquire, CommitKind::kSave,
+                                           CommitKind::kRelease, CommitKind::kRollback};
+  static constexpr int kFewer[4] = {1, 2, 3, kBusyLimit - 1};
+  const int how_much = (byte >> 4) & 3;
+  FaultSpec spec;
+  spec.kind = kKinds[byte & 3];
+  switch ((byte >> 2) & 3) {
+    case 0:
+      spec = {spec.kind, StatusCode::kIOError, 1 + how_much, 0};
+      break;
+    case 1:
+      spec = {spec.kind, StatusCode::kResourceExhausted, 1 + how_much, 0};
+      break;
+    case 2:
+      spec = {spec.kind, StatusCode::kBusy, 1, kFewer[how_much]};
+      break;
+    case 3:
+      spec = {spec.kind, StatusCode::kBusy, 1 + (how_much & 1), kBusyLimit};
+      break;
+  }
+  return spec;
+}
+
+// The inverse of FaultOf for the seed generator: kind 0-3, failure 0-3, how much 0-3 (as above).
+inline uint8_t FaultByte(int kind, int failure, int how_much) {
+  return static_cast<uint8_t>((kind & 3) | (failure & 3) << 2 | (how_much & 3) << 4);
 }
 
 struct SessionDriverOptions {

@@ -92,7 +92,10 @@ class Store {
   //   Closed           the engine is closing;
   //   Corruption       the stored record failed verification or decoding (nothing changed);
   //   IOError / ResourceExhausted / Busy  storage trouble (nothing changed).
-  // A start that fails leaves no lock behind and changes no stored data.
+  // A start that fails takes no lock and changes no stored data. One exception: a steal
+  // (options.steal, or a handoff that timed out) has already fenced the holder before its
+  // acquisition runs; if that acquisition fails, the holder stays ended (OnSessionEnd kStolen)
+  // and its lock stays stored, to be taken by the next start of this engine.
   Result<Profile<Codec>> StartSession(std::string_view key, const SessionOptions& options = {}) {
     auto raw = internal::StartRawSession(*core_, key, options, *template_bytes_);
     if (!raw.ok()) return raw.status();
@@ -139,7 +142,11 @@ class Store {
   //   NotFound         no such profile, or the version was never written or was pruned;
   //   InvalidArgument  the version is quarantined (corrupt bytes), or a bad key;
   //   Corruption       the version's record is damaged;
-  //   Aborted / TimedOut / Closed  as for StartSession. Nothing changes on any error.
+  //   Aborted / TimedOut / Closed  as for StartSession.
+  // The version is checked before anything is claimed, so NotFound, InvalidArgument and
+  // Corruption change nothing. Errors after the claim (a storage error in the rollback's own
+  // transaction) leave the live session ended by its final save (a version), the rollback
+  // itself unwritten.
   Result<uint64_t> Rollback(std::string_view key, uint64_t version) {
     return internal::RollbackProfile(*core_, key, version);
   }

@@ -158,12 +158,12 @@ void ProfileMetas() {
 
 void VersionRecords() {
   const std::string t = "version_record";
-  VersionRecord v{41, "old data", "json", 55, RecordReason::kRollback, 6, 12};
+  VersionRecord v{41, "old data", "json", 55, VersionReason::kRollback, 6, 12};
   std::string valid = EncodeVersionRecord(v);
   Write(t, "valid", valid);
-  for (uint8_t reason = 0; reason <= kMaxRecordReason; ++reason) {
+  for (uint8_t reason = 0; reason <= kMaxVersionReason; ++reason) {
     VersionRecord r{
-        reason + 1u, "p" + std::to_string(reason), "bytes", 1, RecordReason{reason}, 3, 0};
+        reason + 1u, "p" + std::to_string(reason), "bytes", 1, VersionReason{reason}, 3, 0};
     Write(t, "valid-reason-" + std::to_string(reason), EncodeVersionRecord(r));
   }
   WriteDamaged(t, valid);
@@ -172,7 +172,7 @@ void VersionRecords() {
     auto payload = fbb.CreateVector(std::vector<uint8_t>{});
     fb::FinishVersionRecordBuffer(
         fbb, fb::CreateVersionRecord(fbb, kFormatVersion, 1, payload, MaskCrc(Crc32c("")), 0, 0,
-                                     static_cast<fb::VersionReason>(kMaxRecordReason + 1)));
+                                     static_cast<fb::VersionReason>(kMaxVersionReason + 1)));
     Write(t, "damaged-unknown-reason", Seal(fbb));
   }
 }

@@ -122,13 +122,13 @@ void ExpectDefaultProfileRecord(const ProfileRecord& r) {
 }
 
 // The version index of v1_profile_meta.bin holds every reason once, in a scrambled order: the
-// stored numbers, and the RecordReason each must keep meaning.
+// stored numbers, and the VersionReason each must keep meaning.
 constexpr uint8_t kIndexReasonNumbers[] = {7, 0, 1, 2, 8, 4, 5, 3, 6, 9};
-constexpr RecordReason kIndexReasons[] = {
-    RecordReason::kCreate,     RecordReason::kSave,     RecordReason::kEndSession,
-    RecordReason::kHandoff,    RecordReason::kSteal,    RecordReason::kCorruptionRecovery,
-    RecordReason::kQuarantine, RecordReason::kRollback, RecordReason::kAdmin,
-    RecordReason::kShutdown};
+constexpr VersionReason kIndexReasons[] = {
+    VersionReason::kCreate,     VersionReason::kSave,     VersionReason::kEndSession,
+    VersionReason::kHandoff,    VersionReason::kSteal,    VersionReason::kCorruptionRecovery,
+    VersionReason::kQuarantine, VersionReason::kRollback, VersionReason::kAdmin,
+    VersionReason::kShutdown};
 
 ProfileMeta GoldenProfileMeta() {
   ProfileMeta m;
@@ -205,9 +205,9 @@ void ExpectGoldenProfileMeta(const ProfileMeta& m) {
     EXPECT_EQ(m.versions[i].version, kVersions[i].version) << "entry " << i;
     EXPECT_EQ(m.versions[i].written_unix_ms, kVersions[i].written_unix_ms) << "entry " << i;
     EXPECT_EQ(int{m.versions[i].reason}, kVersions[i].reason) << "entry " << i;
-    // The stored number keeps its RecordReason meaning.
+    // The stored number keeps its VersionReason meaning.
     EXPECT_EQ(int{m.versions[i].reason}, int{static_cast<uint8_t>(kIndexReasons[i])})
-        << "entry " << i << ": RecordReason numbering changed";
+        << "entry " << i << ": VersionReason numbering changed";
   }
 }
 
@@ -233,7 +233,7 @@ VersionRecord GoldenVersionRecord() {
   v.payload = "\xff\x00\x7f{\"hp\":-1,\"t\xc3\xaftre\":\"\xe5\xae\x88\xe3\x82\x8b\"}\x00"s;
   v.codec = "json;charset=utf-8 \xe2\x82\xac";
   v.written_unix_ms = -62'135'596'800'000;  // 0001-01-01
-  v.reason = RecordReason::kCorruptionRecovery;
+  v.reason = VersionReason::kCorruptionRecovery;
   v.epoch = 0x0123456789ABCDEF;
   v.source_version = 0xFFFFFFFFFFFFFFF5;
   return v;
@@ -246,7 +246,7 @@ void ExpectGoldenVersionRecord(const VersionRecord& v) {
             "\xff\x00\x7f{\"hp\":-1,\"t\xc3\xaftre\":\"\xe5\xae\x88\xe3\x82\x8b\"}\x00"s);
   EXPECT_EQ(v.codec, "json;charset=utf-8 \xe2\x82\xac");  // ... €
   EXPECT_EQ(v.written_unix_ms, -62'135'596'800'000);
-  EXPECT_EQ(v.reason, RecordReason::kCorruptionRecovery);
+  EXPECT_EQ(v.reason, VersionReason::kCorruptionRecovery);
   EXPECT_EQ(static_cast<uint8_t>(v.reason), 4);
   EXPECT_EQ(v.epoch, 0x0123456789ABCDEFu);
   EXPECT_EQ(v.source_version, 0xFFFFFFFFFFFFFFF5u);
@@ -257,7 +257,7 @@ void ExpectDefaultVersionRecord(const VersionRecord& v) {
   EXPECT_EQ(v.payload, "");
   EXPECT_EQ(v.codec, "");
   EXPECT_EQ(v.written_unix_ms, 0);
-  EXPECT_EQ(v.reason, RecordReason::kSave);  // `reason: VersionReason = Save`, absent from the file
+  EXPECT_EQ(v.reason, VersionReason::kSave);  // `reason: VersionReason = Save`, absent from the file
   EXPECT_EQ(v.epoch, 0u);
   EXPECT_EQ(v.source_version, 0u);
 }

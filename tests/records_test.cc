@@ -45,7 +45,7 @@ VersionRecord SampleVersion() {
   v.payload = "old data";
   v.codec = "json";
   v.written_unix_ms = 55;
-  v.reason = RecordReason::kRollback;
+  v.reason = VersionReason::kRollback;
   v.epoch = 6;
   v.source_version = 12;
   return v;
@@ -126,7 +126,7 @@ TEST(RecordsTest, VersionRecordRoundTrips) {
   EXPECT_EQ(out->payload, "old data");
   EXPECT_EQ(out->codec, "json");
   EXPECT_EQ(out->written_unix_ms, 55);
-  EXPECT_EQ(out->reason, RecordReason::kRollback);
+  EXPECT_EQ(out->reason, VersionReason::kRollback);
   EXPECT_EQ(out->epoch, 6u);
   EXPECT_EQ(out->source_version, 12u);
 }

@@ -331,7 +331,6 @@ TEST_F(VersionsTest, SavesOverAHundredDaysKeepEveryHourAndDayOfTheWindowAndNothi
 }
 
 TEST(RetentionTest, ThinsByHourThenDayAndKeepsQuarantineForTheWindow) {
-  using internal::RecordReason;
   using internal::VersionIndexEntry;
   const int64_t hour = 3'600'000;
   const int64_t day = 24 * hour;
@@ -340,13 +339,13 @@ TEST(RetentionTest, ThinsByHourThenDayAndKeepsQuarantineForTheWindow) {
   policy.keep_newest = 2;
   std::vector<VersionIndexEntry> index;
   uint64_t v = 0;
-  auto add = [&](int64_t at, RecordReason reason = RecordReason::kSave) {
+  auto add = [&](int64_t at, VersionReason reason = VersionReason::kSave) {
     index.push_back({++v, at, static_cast<uint8_t>(reason)});
   };
   add(now - 100 * day);                            // 1: older than 90 days -> pruned
   add(now - 50 * day - 2 * hour);                  // 2: same day as 3, older -> pruned
   add(now - 50 * day - hour);                      // 3: newest of its day -> kept
-  add(now - 60 * day, RecordReason::kQuarantine);  // 4: quarantine inside 90 days -> kept
+  add(now - 60 * day, VersionReason::kQuarantine);  // 4: quarantine inside 90 days -> kept
   add(now - 2 * day - 30 * 60'000);                // 5: same hour as 6, older -> pruned
   add(now - 2 * day - 10 * 60'000);                // 6: newest of its hour -> kept
   add(now - 5 * 60'000);                           // 7: newest two -> kept

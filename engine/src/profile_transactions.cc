@@ -94,7 +94,7 @@ Result<std::optional<VersionRecord>> NewestValidVersion(StorageTransaction& txn,
                                                         const ProfileMeta& meta, uint64_t below,
                                                         const PayloadCheck& check) {
   for (auto it = meta.versions.rbegin(); it != meta.versions.rend(); ++it) {
-    if (it->version >= below || it->reason == static_cast<uint8_t>(RecordReason::kQuarantine)) {
+    if (it->version >= below || it->reason == static_cast<uint8_t>(VersionReason::kQuarantine)) {
       continue;
     }
     auto record = ReadVersion(txn, key, it->version);
@@ -149,7 +149,7 @@ Result<AcquireResult> AcquireProfile(const TransactionContext& ctx, ProfileAddre
     meta.load_count += 1;
     if (meta.first_session_unix_ms == 0) meta.first_session_unix_ms = ctx.now_unix_ms;
     meta.updated_unix_ms = ctx.now_unix_ms;
-    VersionWrite write{template_payload, request.codec, RecordReason::kCreate, meta.epoch, 0,
+    VersionWrite write{template_payload, request.codec, VersionReason::kCreate, meta.epoch, 0,
                        ctx.now_unix_ms,  true};
     if (corrupt) {
       // Choose what to restore before anything is written or pruned: the quarantine entry must
@@ -165,12 +165,12 @@ Result<AcquireResult> AcquireProfile(const TransactionContext& ctx, ProfileAddre
       CorruptionRepair repair;
       repair.reason = *corrupt;
       VersionWrite quarantine{
-          raw, request.codec, RecordReason::kQuarantine, meta.epoch, 0, ctx.now_unix_ms, false,
+          raw, request.codec, VersionReason::kQuarantine, meta.epoch, 0, ctx.now_unix_ms, false,
           protect};
       auto quarantined = AppendVersion(txn, key, meta, quarantine, history.retention);
       if (!quarantined.ok()) return quarantined.status();
       repair.quarantined_version = *quarantined;
-      write.reason = RecordReason::kCorruptionRecovery;
+      write.reason = VersionReason::kCorruptionRecovery;
       write.protect_version = protect;
       if (source) {
         write.payload = source->payload;
@@ -299,7 +299,7 @@ Result<RollbackResult> CommitRollback(const TransactionContext& ctx, ProfileAddr
     if (damaged) {
       // The rollback replaces a damaged data record: keep its bytes as evidence first, as a
       // start's repair would. Nothing is ever silently discarded.
-      VersionWrite quarantine{current, source.codec, RecordReason::kQuarantine, meta.epoch, 0,
+      VersionWrite quarantine{current, source.codec, VersionReason::kQuarantine, meta.epoch, 0,
                               ctx.now_unix_ms, false, source.version};
       auto kept = AppendVersion(txn, key, meta, quarantine, history.retention);
       if (!kept.ok()) return kept.status();
@@ -307,7 +307,7 @@ Result<RollbackResult> CommitRollback(const TransactionContext& ctx, ProfileAddr
     meta.lock.reset();
     meta.release_request.reset();
     meta.updated_unix_ms = ctx.now_unix_ms;
-    VersionWrite write{source.payload,  source.codec,      RecordReason::kRollback, meta.epoch,
+    VersionWrite write{source.payload,  source.codec,      VersionReason::kRollback, meta.epoch,
                        source.version, ctx.now_unix_ms, true};
     auto appended = AppendVersion(txn, key, meta, write, history.retention);
     if (!appended.ok()) return appended.status();

@@ -92,7 +92,7 @@ Result<AcquireResult> AcquireProfile(const TransactionContext& ctx, ProfileAddre
 struct SaveRequest {
   LockIdentity lock;
   CommitKind kind = CommitKind::kSave;        // kSave keeps the lock; kRelease / kAbandon drop it
-  RecordReason reason = RecordReason::kSave;  // recorded with a new payload's version
+  VersionReason reason = VersionReason::kSave;  // recorded with a new payload's version
   const HistoryPolicy* history = nullptr;
   // New payload to write as the next version; null writes none (a pure release or meta change).
   const std::string* payload = nullptr;

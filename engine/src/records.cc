@@ -12,6 +12,23 @@
 namespace holdfast::internal {
 namespace {
 
+// holdfast::VersionReason is stored as the schema's enum: the numbers must agree, one by one.
+constexpr bool SameReason(VersionReason ours, fb::VersionReason stored) {
+  return static_cast<uint8_t>(ours) == static_cast<uint8_t>(stored);
+}
+static_assert(SameReason(VersionReason::kSave, fb::VersionReason::Save));
+static_assert(SameReason(VersionReason::kEndSession, fb::VersionReason::EndSession));
+static_assert(SameReason(VersionReason::kHandoff, fb::VersionReason::Handoff));
+static_assert(SameReason(VersionReason::kRollback, fb::VersionReason::Rollback));
+static_assert(SameReason(VersionReason::kCorruptionRecovery,
+                         fb::VersionReason::CorruptionRecovery));
+static_assert(SameReason(VersionReason::kQuarantine, fb::VersionReason::Quarantine));
+static_assert(SameReason(VersionReason::kAdmin, fb::VersionReason::Admin));
+static_assert(SameReason(VersionReason::kCreate, fb::VersionReason::Create));
+static_assert(SameReason(VersionReason::kSteal, fb::VersionReason::Steal));
+static_assert(SameReason(VersionReason::kShutdown, fb::VersionReason::Shutdown));
+static_assert(kMaxVersionReason == static_cast<uint8_t>(fb::VersionReason::MAX));
+
 constexpr size_t kEnvelopeBytes = 4;
 // Smallest flatbuffer with a root offset and a file identifier.
 constexpr size_t kMinBufferBytes = 8;
@@ -289,7 +306,7 @@ Result<ProfileMeta> DecodeProfileMeta(std::string_view bytes) {
     out.versions.reserve(index->size());
     uint64_t previous = 0;
     for (const fb::VersionIndexEntry* e : *index) {
-      if (e->version() <= previous || e->reason() > kMaxRecordReason) {
+      if (e->version() <= previous || e->reason() > kMaxVersionReason) {
         return Bad(kWhat, "version index out of order or with an unknown reason");
       }
       previous = e->version();
@@ -319,13 +336,13 @@ Result<VersionRecord> DecodeVersionRecord(std::string_view bytes) {
   const fb::VersionRecord* r = *root;
   if (Status s = CheckFormatVersion(r->format_version(), kWhat); !s.ok()) return s;
   auto reason = static_cast<uint8_t>(r->reason());
-  if (reason > kMaxRecordReason) return Bad(kWhat, "unknown reason " + std::to_string(reason));
+  if (reason > kMaxVersionReason) return Bad(kWhat, "unknown reason " + std::to_string(reason));
   VersionRecord out;
   out.version = r->version();
   out.payload = BytesOf(r->payload());
   out.codec = StringOf(r->codec());
   out.written_unix_ms = r->written_unix_ms();
-  out.reason = static_cast<RecordReason>(reason);
+  out.reason = static_cast<VersionReason>(reason);
   out.epoch = r->epoch();
   out.source_version = r->source_version();
   if (Status s = CheckPayload(out.payload, r->payload_crc32c(), kWhat); !s.ok()) return s;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "holdfast/status.h"
+#include "holdfast/versions.h"
 
 namespace holdfast::internal {
 
@@ -48,7 +49,7 @@ struct ReleaseRequest {
 struct VersionIndexEntry {
   uint64_t version = 0;
   int64_t written_unix_ms = 0;
-  uint8_t reason = 0;  // a RecordReason value
+  uint8_t reason = 0;  // a VersionReason value
   friend bool operator==(const VersionIndexEntry&, const VersionIndexEntry&) = default;
 };
 
@@ -69,26 +70,16 @@ struct ProfileMeta {
 };
 
 // Mirrors fb::VersionReason; the numbers are stored on disk.
-enum class RecordReason : uint8_t {
-  kSave = 0,
-  kEndSession = 1,
-  kHandoff = 2,
-  kRollback = 3,
-  kCorruptionRecovery = 4,
-  kQuarantine = 5,
-  kAdmin = 6,
-  kCreate = 7,
-  kSteal = 8,
-  kShutdown = 9,
-};
-inline constexpr uint8_t kMaxRecordReason = 9;
+// Why a version was written: the public holdfast::VersionReason is the one enum for it; its
+// numbers are the schema's (schema/version_record.fbs), checked in records.cc.
+inline constexpr uint8_t kMaxVersionReason = static_cast<uint8_t>(VersionReason::kShutdown);
 
 struct VersionRecord {
   uint64_t version = 0;
   std::string payload;
   std::string codec;
   int64_t written_unix_ms = 0;
-  RecordReason reason = RecordReason::kSave;
+  VersionReason reason = VersionReason::kSave;
   uint64_t epoch = 0;
   uint64_t source_version = 0;
 };

@@ -177,10 +177,10 @@ Status SessionCore::Commit(bool final, EndReason reason) {
   SaveRequest request;
   request.lock = {rt.incarnation(), session_id_, epoch_};
   request.kind = final ? CommitKind::kRelease : CommitKind::kSave;
-  request.reason = !final                           ? RecordReason::kSave
-                   : reason == EndReason::kExternal ? RecordReason::kHandoff
-                   : reason == EndReason::kShutdown ? RecordReason::kShutdown
-                                                    : RecordReason::kEndSession;
+  request.reason = !final                           ? VersionReason::kSave
+                   : reason == EndReason::kExternal ? VersionReason::kHandoff
+                   : reason == EndReason::kShutdown ? VersionReason::kShutdown
+                                                    : VersionReason::kEndSession;
   request.history = &store_->history();
   request.payload = payload_changed ? &payload : nullptr;
   request.codec = store_->codec();

@@ -154,7 +154,7 @@ Result<VersionRecord> StoreCore::RollbackSource(std::string_view key, uint64_t v
   if (!meta.ok()) return meta.status();
   auto entry = IndexedVersion(*meta, key, version);
   if (!entry.ok()) return entry.status();
-  if (entry->reason == static_cast<uint8_t>(RecordReason::kQuarantine)) {
+  if (entry->reason == static_cast<uint8_t>(VersionReason::kQuarantine)) {
     return Status::InvalidArgument("version " + std::to_string(version) +
                                    " is quarantined (corrupt bytes) and cannot be restored");
   }
@@ -220,7 +220,7 @@ Result<uint64_t> StoreCore::RollbackTo(std::string_view key, int64_t unix_ms) {
     if (!meta.ok()) return meta.status();
     for (auto it = meta->versions.rbegin(); it != meta->versions.rend(); ++it) {
       if (it->written_unix_ms <= unix_ms &&
-          it->reason != static_cast<uint8_t>(RecordReason::kQuarantine)) {
+          it->reason != static_cast<uint8_t>(VersionReason::kQuarantine)) {
         target = it->version;
         break;
       }

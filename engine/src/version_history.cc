@@ -40,7 +40,7 @@ std::vector<uint64_t> VersionsToPrune(const std::vector<VersionIndexEntry>& inde
     bool keep = false;
     if (rank < keep_newest || (protect_version != 0 && e.version == protect_version)) {
       keep = true;
-    } else if (e.reason == static_cast<uint8_t>(RecordReason::kQuarantine)) {
+    } else if (e.reason == static_cast<uint8_t>(VersionReason::kQuarantine)) {
       keep = age <= daily_ms;  // evidence stays for the whole window, outside the thinning
     } else if (age <= hourly_ms) {
       keep = !hours.count(hour);
@@ -48,7 +48,7 @@ std::vector<uint64_t> VersionsToPrune(const std::vector<VersionIndexEntry>& inde
       keep = !days.count(day);
     }
     if (keep) {
-      if (e.reason != static_cast<uint8_t>(RecordReason::kQuarantine)) {
+      if (e.reason != static_cast<uint8_t>(VersionReason::kQuarantine)) {
         hours.insert(hour);
         days.insert(day);
       }

@@ -20,7 +20,7 @@ namespace holdfast::internal {
 struct VersionWrite {
   std::string_view payload;
   std::string_view codec;
-  RecordReason reason = RecordReason::kSave;
+  VersionReason reason = VersionReason::kSave;
   uint64_t epoch = 0;
   uint64_t source_version = 0;
   int64_t now_unix_ms = 0;

@@ -57,7 +57,7 @@ void CheckVersionHistory(test::RawDatabase& raw, const std::string& key,
     }
     if (e.version != data.version) continue;
     found = true;
-    if (e.reason == static_cast<uint8_t>(internal::RecordReason::kQuarantine)) {
+    if (e.reason == static_cast<uint8_t>(VersionReason::kQuarantine)) {
       v.Add(at + "the current data is a quarantined version");
     }
     if ((*record)->payload != data.payload) {
@@ -219,7 +219,7 @@ void Checker::VerifyRepair(test::RawDatabase& raw, const std::string& key,
   // as a rollback does: later checks order it there.
   for (const internal::VersionIndexEntry& e : meta.versions) {
     if (e.version <= d.last_version ||
-        e.reason != static_cast<uint8_t>(internal::RecordReason::kCorruptionRecovery)) {
+        e.reason != static_cast<uint8_t>(VersionReason::kCorruptionRecovery)) {
       continue;
     }
     if (auto r = raw.Version(kStore, key, e.version); r.ok() && *r) {
@@ -227,7 +227,7 @@ void Checker::VerifyRepair(test::RawDatabase& raw, const std::string& key,
     }
     break;
   }
-  const auto quarantine = static_cast<uint8_t>(internal::RecordReason::kQuarantine);
+  const auto quarantine = static_cast<uint8_t>(VersionReason::kQuarantine);
   const internal::VersionIndexEntry* q = nullptr;
   size_t newer = 0;  // versions after the quarantine
   for (const internal::VersionIndexEntry& e : meta.versions) {
@@ -263,12 +263,12 @@ void Checker::VerifyRepair(test::RawDatabase& raw, const std::string& key,
   }
   // A rollback that ran before any start replaced the damaged record itself: it quarantines the
   // damaged bytes and writes its own version right after (no recovery version).
-  if (d.rollback && r->reason == static_cast<uint8_t>(internal::RecordReason::kRollback)) {
+  if (d.rollback && r->reason == static_cast<uint8_t>(VersionReason::kRollback)) {
     ++damages_overwritten_by_rollback_;
     return;
   }
   auto restored = raw.Version(kStore, key, recovery);
-  if (r->reason != static_cast<uint8_t>(internal::RecordReason::kCorruptionRecovery) ||
+  if (r->reason != static_cast<uint8_t>(VersionReason::kCorruptionRecovery) ||
       !restored.ok() || !*restored) {
     return v_.Add(at + "version " + std::to_string(recovery) +
                   " after the quarantine is not a kCorruptionRecovery version");
@@ -315,7 +315,7 @@ bool Checker::DamageOne(std::mt19937_64& rng, int kill) {
   d.last_version = (*meta)->last_version;
   d.source_payload = kTemplate;
   for (auto it = (*meta)->versions.rbegin(); it != (*meta)->versions.rend(); ++it) {
-    if (it->reason == static_cast<uint8_t>(internal::RecordReason::kQuarantine)) continue;
+    if (it->reason == static_cast<uint8_t>(VersionReason::kQuarantine)) continue;
     auto version = (*raw)->Version(kStore, key, it->version);
     if (!version.ok() || !*version) continue;
     d.source_version = it->version;

@@ -42,6 +42,15 @@ Result<std::optional<T>> Decoded(Status read, const std::string& bytes,
 
 Result<std::unique_ptr<RawDatabase>> RawDatabase::Open(const std::string& path,
                                                        rocksdb::Env* env) {
+  return OpenWith(path, env, /*writable=*/false);
+}
+
+Result<std::unique_ptr<RawDatabase>> RawDatabase::OpenForWriting(const std::string& path) {
+  return OpenWith(path, nullptr, /*writable=*/true);
+}
+
+Result<std::unique_ptr<RawDatabase>> RawDatabase::OpenWith(const std::string& path,
+                                                           rocksdb::Env* env, bool writable) {
   rocksdb::DBOptions options;
   options.create_if_missing = false;
   options.paranoid_checks = true;
@@ -58,32 +67,10 @@ Result<std::unique_ptr<RawDatabase>> RawDatabase::Open(const std::string& path,
   for (const auto& n : names) families.emplace_back(n, rocksdb::ColumnFamilyOptions());
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
-  if (Status s = FromRocks(rocksdb::DB::OpenForReadOnly(options, path, families, &handles, &db),
-                           "open '" + path + "' read-only");
-      !s.ok()) {
-    return s;
-  }
-  return std::unique_ptr<RawDatabase>(new RawDatabase(db, std::move(handles)));
-}
-
-Result<std::unique_ptr<RawDatabase>> RawDatabase::OpenForWriting(const std::string& path) {
-  rocksdb::DBOptions options;
-  options.create_if_missing = false;
-  options.paranoid_checks = true;
-  options.track_and_verify_wals_in_manifest = false;  // as the engine (TOOLCHAIN.md)
-  options.info_log = std::make_shared<NullLogger>();
-  std::vector<std::string> names;
-  if (Status s = FromRocks(rocksdb::DB::ListColumnFamilies(options, path, &names),
-                           "list column families of '" + path + "'");
-      !s.ok()) {
-    return s;
-  }
-  std::vector<rocksdb::ColumnFamilyDescriptor> families;
-  for (const auto& n : names) families.emplace_back(n, rocksdb::ColumnFamilyOptions());
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  if (Status s = FromRocks(rocksdb::DB::Open(options, path, families, &handles, &db),
-                           "open '" + path + "' for writing");
+  rocksdb::Status opened =
+      writable ? rocksdb::DB::Open(options, path, families, &handles, &db)
+               : rocksdb::DB::OpenForReadOnly(options, path, families, &handles, &db);
+  if (Status s = FromRocks(opened, "open '" + path + (writable ? "' for writing" : "' read-only"));
       !s.ok()) {
     return s;
   }

@@ -52,6 +52,9 @@ class RawDatabase {
   Result<std::vector<std::pair<std::string, std::string>>> Profiles();
 
  private:
+  // The one opener behind Open (read-only) and OpenForWriting.
+  static Result<std::unique_ptr<RawDatabase>> OpenWith(const std::string& path, rocksdb::Env* env,
+                                                       bool writable);
   RawDatabase(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> handles);
   rocksdb::ColumnFamilyHandle* Family(std::string_view name) const;
   // NotFound when absent.

@@ -197,6 +197,7 @@ TEST_F(Handoff, TimeoutLeavesHolderInPlace) {
   auto players = OpenPlayers([](StoreOptions<std::string>& o) { o.handoff_timeout = 10s; });
   auto holder = players.StartSession("gus");
   ASSERT_OK(holder);
+  const auto before = RawRecords("Players", "gus");
   gate_->PauseNext(CommitKind::kRelease, "gus");
   SessionOptions options;
   options.timeout = 2s;
@@ -204,6 +205,8 @@ TEST_F(Handoff, TimeoutLeavesHolderInPlace) {
   gate_->WaitUntilPaused();
   clock_->Advance(2s);
   EXPECT_CODE(starter.get(), kTimedOut);
+  // The start that gave up wrote nothing: every record is byte for byte as before it began.
+  EXPECT_EQ(RawRecords("Players", "gus"), before);
   EXPECT_EQ(StoredMeta("Players", "gus")->lock->session_id, holder->Info().session_id);
   gate_->Release();
 }

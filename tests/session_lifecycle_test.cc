@@ -227,9 +227,14 @@ TEST_F(Lifecycle, ZeroTimeoutStillAcquiresAFreeProfile) {
   no_wait.timeout = std::chrono::milliseconds(0);
   auto profile = players.StartSession("hank", no_wait);
   ASSERT_OK(profile);
-  // A held profile cannot be waited for with no time at all.
+  ASSERT_OK(profile->Edit([](std::string& d) { d = "unsaved"; }));
+  const auto before = RawRecords("Players", "hank");
+  // A held profile cannot be waited for with no time at all, and the start that gave up leaves
+  // every stored record (meta, data, history) byte for byte as it was, and the holder untouched.
   EXPECT_CODE(players.StartSession("hank", no_wait), kTimedOut);
+  EXPECT_EQ(RawRecords("Players", "hank"), before);
   EXPECT_TRUE(profile->IsActive());
+  EXPECT_EQ(profile->Data(), "unsaved");
   EXPECT_EQ(StoredMeta("Players", "hank")->lock->session_id, profile->Info().session_id);
 }
 

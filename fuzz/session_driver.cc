@@ -65,13 +65,9 @@
 #include <thread>
 #include <vector>
 
-#include "engine_core.h"
+#include "internals.h"
 #include "fuzz_util.h"
-#include "key_codec.h"
-#include "records.h"
 #include "session_harness.h"
-#include "session_runtime.h"
-#include "storage.h"
 #include "version_model.h"
 
 namespace holdfast::fuzz {
@@ -298,10 +294,10 @@ class Driver {
     critical_ = {CriticalState{}};
   }
 
-  internal::SessionCounters& EngineCounters() { return h_.engine().core().runtime().counters(); }
+  internal::EngineCounters& EngineCounters() { return test::CountersOf(h_.engine()); }
 
   Counters Read() {
-    internal::SessionCounters& c = EngineCounters();
+    internal::EngineCounters& c = EngineCounters();
     Counters n;
     n.handoffs = c.handoffs.load();
     n.steals = c.steals.load();
@@ -376,7 +372,7 @@ class Driver {
   // thread sees the time move: auto-saves stay as they were.
   template <typename Call>
   auto PastHandoffTimeout(Call call, const Outcome& release) -> decltype(call()) {
-    internal::SessionCounters& c = EngineCounters();
+    internal::EngineCounters& c = EngineCounters();
     const uint64_t io_target = c.io_errors.load() + (release.storage_error() ? 1 : 0);
     const uint64_t conflicts_target = c.conflicts_retried.load() + release.restarts;
     std::optional<decltype(call())> result;
@@ -628,7 +624,7 @@ class Driver {
     const uint64_t incarnation = h_.engine().Info().incarnation;
     const std::string stored_key = internal::EncodeProfileKey(kStoreName, key.name);
     Status s = internal::RunTransaction(
-        h_.engine().core().storage(), [&](internal::StorageTransaction& txn) -> Status {
+        test::StorageOf(h_.engine()), [&](internal::StorageTransaction& txn) -> Status {
           std::string bytes;
           if (Status r = txn.GetForUpdate(internal::Family::kMeta, stored_key, &bytes); !r.ok())
             return r;
@@ -760,7 +756,7 @@ class Driver {
   bool Autosave() {
     if (autosaves_++ >= kMaxAutosavesPerInput) return false;
     h_.clock().Advance(kAutosavePeriod);
-    h_.engine().core().runtime().WaitAutosaveIdle();
+    test::WaitAutosaveIdle(h_.engine());
     std::vector<StatusCode> results;  // in parallel on the workers: in any order
     for (ProfileModel& key : keys_) {
       if (!key.live || !Changed(*key.live)) continue;  // nothing to write: no commit
@@ -931,7 +927,7 @@ class Driver {
   }
 
   void CheckStored(ProfileModel& key) {
-    internal::Storage& storage = h_.engine().core().storage();
+    internal::Storage& storage = test::StorageOf(h_.engine());
     const std::string stored_key = internal::EncodeProfileKey(kStoreName, key.name);
     std::string bytes;
     Status data = storage.Get(internal::Family::kData, stored_key, &bytes);

@@ -22,11 +22,8 @@
 #include <string_view>
 #include <vector>
 
-#include "engine_core.h"
-#include "key_codec.h"
-#include "records.h"
+#include "internals.h"
 #include "session_test_util.h"
-#include "storage.h"
 
 namespace holdfast::test {
 namespace {
@@ -186,7 +183,7 @@ TEST_F(CodecPathsTest, UndecodablePayloadIsQuarantinedAndTheNewestDecodableVersi
   // The refused bytes are kept as evidence, byte for byte.
   EXPECT_EQ(StoredPayload("Inventory", "alice"), "gold=2\n");
   std::string quarantined;
-  ASSERT_OK(engine_->core().storage().Get(internal::Family::kVersions,
+  ASSERT_OK(test::StorageOf(*engine_).Get(internal::Family::kVersions,
                                           internal::EncodeVersionKey("Inventory", "alice", 5),
                                           &quarantined));
   auto record = internal::DecodeVersionRecord(quarantined);

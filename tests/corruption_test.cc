@@ -2,10 +2,8 @@
 // template — damage is written straight into the column families, as damage from outside would.
 #include <gtest/gtest.h>
 
-#include "engine_core.h"
-#include "key_codec.h"
+#include "internals.h"
 #include "session_test_util.h"
-#include "storage.h"
 
 namespace holdfast::test {
 namespace {
@@ -15,7 +13,7 @@ using CorruptionTest = SessionTest;
 
 void WriteRaw(Engine& engine, Family family, const std::string& key, const std::string& bytes) {
   ASSERT_OK(internal::RunTransaction(
-      engine.core().storage(),
+      test::StorageOf(engine),
       [&](internal::StorageTransaction& txn) { return txn.Put(family, key, bytes); }));
 }
 
@@ -114,7 +112,7 @@ TEST_F(CorruptionTest, FailPolicyRefusesTheStartAndTouchesNothing) {
   EXPECT_FALSE(meta_after->lock.has_value());
   EXPECT_EQ(meta_after->versions, meta_before->versions);
   std::string bytes;
-  ASSERT_OK(engine_->core().storage().Get(Family::kData, DataKey("dave"), &bytes));
+  ASSERT_OK(test::StorageOf(*engine_).Get(Family::kData, DataKey("dave"), &bytes));
   EXPECT_EQ(bytes, "junk");
 }
 

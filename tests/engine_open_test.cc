@@ -2,11 +2,8 @@
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 
-#include "engine_core.h"
+#include "internals.h"
 #include "holdfast/engine.h"
-#include "key_codec.h"
-#include "records.h"
-#include "storage.h"
 #include "test_util.h"
 
 namespace holdfast {
@@ -21,14 +18,14 @@ EngineOptions SmallOptions() {
 }
 
 Status PutRecord(Engine& engine, std::string_view key, const internal::ProfileRecord& record) {
-  return internal::RunTransaction(engine.core().storage(), [&](internal::StorageTransaction& txn) {
+  return internal::RunTransaction(test::StorageOf(engine), [&](internal::StorageTransaction& txn) {
     return txn.Put(Family::kData, key, internal::EncodeProfileRecord(record));
   });
 }
 
 Result<internal::ProfileRecord> GetRecord(Engine& engine, std::string_view key) {
   std::string bytes;
-  if (Status s = engine.core().storage().Get(Family::kData, key, &bytes); !s.ok()) return s;
+  if (Status s = test::StorageOf(engine).Get(Family::kData, key, &bytes); !s.ok()) return s;
   return internal::DecodeProfileRecord(bytes);
 }
 
@@ -100,7 +97,7 @@ void WriteManifestFormat(const std::string& path, uint32_t format_version) {
   auto engine = Engine::Open(path, SmallOptions());
   ASSERT_OK(engine);
   ASSERT_OK(
-      internal::RunTransaction((*engine)->core().storage(), [&](internal::StorageTransaction& txn) {
+      internal::RunTransaction(test::StorageOf(**engine), [&](internal::StorageTransaction& txn) {
         internal::Manifest m;
         m.format_version = format_version;
         m.last_incarnation = 50;
@@ -128,7 +125,7 @@ TEST(EngineOpenTest, CorruptManifestIsCorruptionAndDirectoryIsUntouched) {
     auto engine = Engine::Open(path, SmallOptions());
     ASSERT_OK(engine);
     ASSERT_OK(internal::RunTransaction(
-        (*engine)->core().storage(), [](internal::StorageTransaction& txn) {
+        test::StorageOf(**engine), [](internal::StorageTransaction& txn) {
           return txn.Put(Family::kDefault, internal::kManifestKey, "not a manifest at all");
         }));
     ASSERT_OK((*engine)->Close());
@@ -162,22 +159,22 @@ TEST(EngineOpenTest, StoreRegistryPersistsAndChecksCodec) {
   {
     auto engine = Engine::Open("/db", options);
     ASSERT_OK(engine);
-    internal::EngineCore& core = (*engine)->core();
-    ASSERT_OK(core.RegisterStore("Players", "bytes", ""));
-    ASSERT_OK(core.RegisterStore("Guilds", "json", ""));
-    ASSERT_OK(core.RegisterStore("Players", "bytes", ""));  // idempotent
-    ASSERT_CODE(core.RegisterStore("Players", "json", ""), kInvalidArgument);
-    ASSERT_CODE(core.RegisterStore("bad name", "bytes", ""), kInvalidArgument);
-    ASSERT_CODE(core.RegisterStore("", "bytes", ""), kInvalidArgument);
+    internal::StoreRegistry& stores = test::StoresOf(**engine);
+    ASSERT_OK(stores.Register("Players", "bytes", ""));
+    ASSERT_OK(stores.Register("Guilds", "json", ""));
+    ASSERT_OK(stores.Register("Players", "bytes", ""));  // idempotent
+    ASSERT_CODE(stores.Register("Players", "json", ""), kInvalidArgument);
+    ASSERT_CODE(stores.Register("bad name", "bytes", ""), kInvalidArgument);
+    ASSERT_CODE(stores.Register("", "bytes", ""), kInvalidArgument);
   }
   auto engine = Engine::Open("/db", options);
   ASSERT_OK(engine);
   EXPECT_EQ((*engine)->Info().stores, (std::vector<std::string>{"Guilds", "Players"}));
-  auto stores = (*engine)->core().Stores();
+  auto stores = test::StoresOf(**engine).Registered();
   ASSERT_EQ(stores.size(), 2u);
   EXPECT_EQ(stores[1].codec, "bytes");
   ASSERT_OK((*engine)->Close());
-  ASSERT_CODE((*engine)->core().RegisterStore("Later", "bytes", ""), kClosed);
+  ASSERT_CODE(test::StoresOf(**engine).Register("Later", "bytes", ""), kClosed);
 }
 
 TEST(EngineOpenTest, CloseIsIdempotent) {

@@ -27,11 +27,8 @@
 #include <utility>
 #include <vector>
 
-#include "engine_core.h"
-#include "key_codec.h"
-#include "records.h"
+#include "internals.h"
 #include "session_test_util.h"
-#include "storage.h"
 
 namespace holdfast::test {
 namespace {
@@ -134,7 +131,7 @@ class FencingOracleTest : public SessionTest {
     edit(*meta);
     const std::string bytes = internal::EncodeProfileMeta(*meta);
     ASSERT_OK(
-        internal::RunTransaction(engine_->core().storage(), [&](internal::StorageTransaction& txn) {
+        internal::RunTransaction(test::StorageOf(*engine_), [&](internal::StorageTransaction& txn) {
           return txn.Put(internal::Family::kMeta, internal::EncodeProfileKey("Players", key),
                          bytes);
         }));

@@ -30,11 +30,8 @@
 #include <thread>
 #include <vector>
 
-#include "engine_core.h"
+#include "internals.h"
 #include "holdfast/holdfast.h"
-#include "key_codec.h"
-#include "records.h"
-#include "storage.h"
 #include "test_util.h"
 
 namespace holdfast::test {
@@ -195,8 +192,7 @@ class FencingPauseTest : public ::testing::Test {
   std::optional<internal::ProfileMeta> StoredMeta(const std::string& store,
                                                   const std::string& key) {
     std::string bytes;
-    if (!engine_->core()
-             .storage()
+    if (!test::StorageOf(*engine_)
              .Get(internal::Family::kMeta, internal::EncodeProfileKey(store, key), &bytes)
              .ok()) {
       return std::nullopt;
@@ -206,8 +202,7 @@ class FencingPauseTest : public ::testing::Test {
   }
   std::optional<std::string> StoredPayload(const std::string& store, const std::string& key) {
     std::string bytes;
-    if (!engine_->core()
-             .storage()
+    if (!test::StorageOf(*engine_)
              .Get(internal::Family::kData, internal::EncodeProfileKey(store, key), &bytes)
              .ok()) {
       return std::nullopt;

@@ -33,13 +33,11 @@
 #include <thread>
 #include <vector>
 
-#include "engine_core.h"
+#include "internals.h"
 #include "fault_fs.h"
 #include "holdfast/holdfast.h"
-#include "key_codec.h"
 #include "raw_database.h"
 #include "session_test_util.h"
-#include "storage.h"
 #include "test_util.h"
 
 namespace holdfast::test {

@@ -36,12 +36,8 @@
 #include <thread>
 #include <vector>
 
-#include "engine_core.h"
+#include "internals.h"
 #include "holdfast/holdfast.h"
-#include "key_codec.h"
-#include "records.h"
-#include "session_core.h"
-#include "storage.h"
 #include "test_util.h"
 
 namespace holdfast::test {
@@ -566,7 +562,7 @@ class Worker {
     });
     // The callback runs inside a save of this session, so the core is alive and its version is
     // the one this save wrote (saves of one session run one at a time).
-    internal::SessionCore* core = handle.raw().core();
+    internal::LiveSession* core = test::SessionOf(handle.raw());
     handle.OnAfterSave([&world, k, core](const std::string& saved) {
       auto value = ParseCounter(saved);
       if (!value) {
@@ -692,7 +688,7 @@ class Worker {
 // The stored meta and payload record of a profile, read straight from storage.
 std::optional<internal::ProfileMeta> StoredMeta(Engine& engine, const std::string& key) {
   std::string bytes;
-  Status s = engine.core().storage().Get(internal::Family::kMeta,
+  Status s = test::StorageOf(engine).Get(internal::Family::kMeta,
                                          internal::EncodeProfileKey(kStore, key), &bytes);
   if (!s.ok()) return std::nullopt;
   auto meta = internal::DecodeProfileMeta(bytes);
@@ -702,7 +698,7 @@ std::optional<internal::ProfileMeta> StoredMeta(Engine& engine, const std::strin
 
 std::optional<internal::ProfileRecord> StoredRecord(Engine& engine, const std::string& key) {
   std::string bytes;
-  Status s = engine.core().storage().Get(internal::Family::kData,
+  Status s = test::StorageOf(engine).Get(internal::Family::kData,
                                          internal::EncodeProfileKey(kStore, key), &bytes);
   if (!s.ok()) return std::nullopt;
   auto record = internal::DecodeProfileRecord(bytes);

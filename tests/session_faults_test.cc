@@ -14,10 +14,8 @@
 #include <thread>
 #include <vector>
 
-#include "engine_core.h"
-#include "key_codec.h"
+#include "internals.h"
 #include "session_test_util.h"
-#include "storage.h"
 
 namespace holdfast::test {
 namespace {
@@ -97,7 +95,7 @@ class FaultTest : public SessionTest {
     return orphans_;
   }
 
-  internal::Storage& storage() { return engine_->core().storage(); }
+  internal::Storage& storage() { return test::StorageOf(*engine_); }
 
   // Leaves the lock of `key` on storage the way a failed shutdown does: the last saved data is
   // `saved`, a later edit is lost with the engine, and Close() reports the failed final save.

@@ -8,8 +8,7 @@
 #include <set>
 #include <thread>
 
-#include "engine_core.h"
-#include "session_runtime.h"
+#include "internals.h"
 #include "session_test_util.h"
 
 namespace holdfast::test {
@@ -304,10 +303,9 @@ TEST_F(Handoff, AutoSaveSpreadsOverThePeriodAndSkipsUnchangedData) {
     ASSERT_OK(p->Edit([i](std::string& d) { d = "edited-" + std::to_string(i); }));
     profiles.push_back(std::move(*p));
   }
-  auto& runtime = engine_->core().runtime();
   for (int second = 1; second <= 60; ++second) {
     clock_->Advance(1s);
-    runtime.WaitAutosaveIdle();
+    test::WaitAutosaveIdle(*engine_);
   }
   // The schedule: a session's first auto-save is due at fraction (session id x golden ratio,
   // mod 1) of the period after its start, so sessions 1..12 save at 12 different seconds
@@ -336,7 +334,7 @@ TEST_F(Handoff, AutoSaveSpreadsOverThePeriodAndSkipsUnchangedData) {
   size_t commits = gate_->Committed().size();
   for (int second = 1; second <= 60; ++second) {
     clock_->Advance(1s);
-    runtime.WaitAutosaveIdle();
+    test::WaitAutosaveIdle(*engine_);
   }
   EXPECT_EQ(gate_->Committed().size(), commits);
   // Each profile's second auto-save came one period after its first, and found nothing to write.
@@ -357,9 +355,9 @@ TEST_F(Handoff, EndSessionRacingAutoSaveKeepsLastEditAndReleases) {
     auto ender = std::async(std::launch::async, [&] { return p->EndSession(); });
     gate_->Release();
     ASSERT_OK(ender.get());
-    engine_->core().runtime().WaitAutosaveIdle();
+    test::WaitAutosaveIdle(*engine_);
     clock_->Advance(30s);  // later auto-save periods must not re-lock the record
-    engine_->core().runtime().WaitAutosaveIdle();
+    test::WaitAutosaveIdle(*engine_);
     EXPECT_EQ(StoredPayload("Players", key), "last-edit") << key;
     EXPECT_FALSE(StoredMeta("Players", key)->lock.has_value()) << key;
   }

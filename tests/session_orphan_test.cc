@@ -22,11 +22,8 @@
 #include <string>
 #include <vector>
 
-#include "engine_core.h"
+#include "internals.h"
 #include "holdfast/holdfast.h"
-#include "key_codec.h"
-#include "records.h"
-#include "storage.h"
 #include "test_util.h"
 
 namespace holdfast::test {
@@ -202,7 +199,7 @@ class OrphanTest : public ::testing::Test {
 
   std::optional<internal::ProfileMeta> StoredMeta(const std::string& key) {
     std::string bytes;
-    Status s = engine_->core().storage().Get(internal::Family::kMeta,
+    Status s = test::StorageOf(*engine_).Get(internal::Family::kMeta,
                                              internal::EncodeProfileKey("Players", key), &bytes);
     if (!s.ok()) return std::nullopt;
     auto meta = internal::DecodeProfileMeta(bytes);

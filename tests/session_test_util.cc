@@ -1,9 +1,6 @@
 #include "session_test_util.h"
 
-#include "engine_core.h"
-#include "key_codec.h"
-#include "records.h"
-#include "storage.h"
+#include "internals.h"
 
 namespace holdfast::test {
 
@@ -110,7 +107,7 @@ Store<BytesCodec> SessionTest::OpenPlayers(std::function<void(StoreOptions<std::
 std::optional<std::string> SessionTest::StoredPayload(const std::string& store,
                                                       const std::string& key) {
   std::string bytes;
-  Status s = engine_->core().storage().Get(internal::Family::kData,
+  Status s = test::StorageOf(*engine_).Get(internal::Family::kData,
                                            internal::EncodeProfileKey(store, key), &bytes);
   if (!s.ok()) return std::nullopt;
   auto record = internal::DecodeProfileRecord(bytes);
@@ -121,7 +118,7 @@ std::optional<std::string> SessionTest::StoredPayload(const std::string& store,
 std::optional<internal::ProfileMeta> SessionTest::StoredMeta(const std::string& store,
                                                              const std::string& key) {
   std::string bytes;
-  Status s = engine_->core().storage().Get(internal::Family::kMeta,
+  Status s = test::StorageOf(*engine_).Get(internal::Family::kMeta,
                                            internal::EncodeProfileKey(store, key), &bytes);
   if (!s.ok()) return std::nullopt;
   auto meta = internal::DecodeProfileMeta(bytes);
@@ -132,7 +129,7 @@ std::optional<internal::ProfileMeta> SessionTest::StoredMeta(const std::string& 
 std::map<std::string, std::string> RawProfileRecords(Engine& engine, const std::string& store,
                                                      const std::string& key) {
   std::map<std::string, std::string> records;
-  internal::Storage& storage = engine.core().storage();
+  internal::Storage& storage = test::StorageOf(engine);
   const std::string profile_key = internal::EncodeProfileKey(store, key);
   for (internal::Family family : {internal::Family::kMeta, internal::Family::kData}) {
     std::string bytes;

@@ -1,9 +1,8 @@
 // The storage seam on RocksDB: transactions, conflicts and scans.
-#include "storage.h"
+#include "internals.h"
 
 #include <gtest/gtest.h>
 
-#include "engine_core.h"
 #include "holdfast/engine.h"
 #include "test_util.h"
 
@@ -20,7 +19,7 @@ class StorageTest : public ::testing::Test {
     ASSERT_OK(engine);
     engine_ = std::move(*engine);
   }
-  Storage& storage() { return engine_->core().storage(); }
+  Storage& storage() { return test::StorageOf(*engine_); }
 
   std::unique_ptr<Engine> engine_;
 };

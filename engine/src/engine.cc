@@ -1,9 +1,9 @@
+// Engine: the public handle, forwarding to Engine::Impl.
 #include "holdfast/engine.h"
 
-#include "engine_core.h"
+#include "engine_impl.h"
 #include "memory_volume.h"
 #include "records.h"
-#include "session_runtime.h"
 
 namespace holdfast {
 
@@ -12,24 +12,23 @@ std::shared_ptr<MemoryVolume> MemoryVolume::Create() {
 }
 
 Result<std::unique_ptr<Engine>> Engine::Open(const std::string& path, EngineOptions options) {
-  auto core = internal::EngineCore::Open(path, std::move(options));
-  if (!core.ok()) return core.status();
-  return std::unique_ptr<Engine>(new Engine(std::move(*core)));
+  auto impl = Impl::Open(path, std::move(options));
+  if (!impl.ok()) return impl.status();
+  return std::unique_ptr<Engine>(new Engine(std::move(*impl)));
 }
 
-Engine::Engine(std::unique_ptr<internal::EngineCore> core) : core_(std::move(core)) {}
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() { (void)Close(); }
 
-Status Engine::Close() { return core_->Close(); }
-bool Engine::IsClosing() const { return core_->IsClosing(); }
-EngineInfo Engine::Info() const { return core_->Info(); }
-EngineStats Engine::Stats() const { return core_->runtime().Stats(); }
+Status Engine::Close() { return impl_->Close(); }
+bool Engine::IsClosing() const { return impl_->IsClosing(); }
+EngineInfo Engine::Info() const { return impl_->Info(); }
+EngineStats Engine::Stats() const { return impl_->Stats(); }
 
-Result<std::shared_ptr<internal::StoreCore>> Engine::OpenStoreCore(std::string_view name,
-                                                                   std::string_view codec,
-                                                                   const StoreSettings& settings,
-                                                                   PayloadValidator check) {
-  return core_->OpenStore(name, codec, settings, std::move(check));
+Result<RawStore> Engine::OpenRawStore(std::string_view name, std::string_view codec,
+                                      const StoreSettings& settings, std::string template_payload,
+                                      PayloadValidator check) {
+  return impl_->OpenStore(name, codec, settings, std::move(template_payload), std::move(check));
 }
 
 std::string_view Version() { return HOLDFAST_VERSION_STRING; }

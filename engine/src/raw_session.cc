@@ -1,6 +1,8 @@
-// RawSession: the public byte-level handle, forwarding to SessionCore.
+// RawSession: the public byte-level handle, forwarding to its LiveSession (RawSession::Impl).
+#include <algorithm>
+
 #include "holdfast/session.h"
-#include "session_core.h"
+#include "live_session.h"
 
 namespace holdfast {
 
@@ -26,60 +28,56 @@ namespace {
 Status NoSession() { return Status::InvalidArgument("empty session handle"); }
 }  // namespace
 
-Status RawSession::Save() { return core_ ? core_->Save() : NoSession(); }
-Status RawSession::EndSession() { return core_ ? core_->Finish(EndReason::kManual) : NoSession(); }
-bool RawSession::IsActive() const { return core_ && core_->IsActive(); }
-Status RawSession::EditStatus() const { return core_ ? core_->EditStatus() : NoSession(); }
-ProfileInfo RawSession::Info() const { return core_ ? core_->Info() : ProfileInfo{}; }
-std::string RawSession::LastSavedBytes() const { return core_ ? core_->LastSavedBytes() : ""; }
+Status RawSession::Save() { return impl_ ? impl_->Save() : NoSession(); }
+Status RawSession::EndSession() { return impl_ ? impl_->Finish(EndReason::kManual) : NoSession(); }
+bool RawSession::IsActive() const { return impl_ && impl_->IsActive(); }
+Status RawSession::EditStatus() const { return impl_ ? impl_->EditStatus() : NoSession(); }
+ProfileInfo RawSession::Info() const { return impl_ ? impl_->Info() : ProfileInfo{}; }
+std::string RawSession::LastSavedBytes() const { return impl_ ? impl_->LastSavedBytes() : ""; }
 
 Status RawSession::AddUserId(int64_t id) {
-  if (!core_) return NoSession();
-  return core_->EditUserIds([id](std::vector<int64_t>& ids) { ids.push_back(id); });
+  if (!impl_) return NoSession();
+  return impl_->EditUserIds([id](std::vector<int64_t>& ids) { ids.push_back(id); });
 }
 
 Status RawSession::RemoveUserId(int64_t id) {
-  if (!core_) return NoSession();
-  return core_->EditUserIds([id](std::vector<int64_t>& ids) {
+  if (!impl_) return NoSession();
+  return impl_->EditUserIds([id](std::vector<int64_t>& ids) {
     ids.erase(std::remove(ids.begin(), ids.end(), id), ids.end());
   });
 }
 
 Status RawSession::SetMetadata(std::string_view key, std::string_view value) {
-  if (!core_) return NoSession();
+  if (!impl_) return NoSession();
   if (key.empty()) return Status::InvalidArgument("metadata key is empty");
-  return core_->EditMetadata([&](std::map<std::string, std::string>& m) {
+  return impl_->EditMetadata([&](std::map<std::string, std::string>& m) {
     m[std::string(key)] = std::string(value);
     return Status::Ok();
   });
 }
 
 Status RawSession::EraseMetadata(std::string_view key) {
-  if (!core_) return NoSession();
-  return core_->EditMetadata([&](std::map<std::string, std::string>& m) {
+  if (!impl_) return NoSession();
+  return impl_->EditMetadata([&](std::map<std::string, std::string>& m) {
     m.erase(std::string(key));
     return Status::Ok();
   });
 }
 
 std::optional<std::string> RawSession::Metadata(std::string_view key) const {
-  return core_ ? core_->Metadata(key) : std::nullopt;
+  return impl_ ? impl_->Metadata(key) : std::nullopt;
 }
 
 void RawSession::OnSave(std::function<void()> fn) {
-  if (core_) core_->SetOnSave(std::move(fn));
+  if (impl_) impl_->SetOnSave(std::move(fn));
 }
 void RawSession::OnLastSave(std::function<void(EndReason)> fn) {
-  if (core_) core_->SetOnLastSave(std::move(fn));
+  if (impl_) impl_->SetOnLastSave(std::move(fn));
 }
 void RawSession::OnAfterSave(std::function<void(std::string_view)> fn) {
-  if (core_) core_->SetOnAfterSave(std::move(fn));
+  if (impl_) impl_->SetOnAfterSave(std::move(fn));
 }
 void RawSession::OnSessionEnd(std::function<void(const SessionEnd&)> fn) {
-  if (core_) core_->SetOnSessionEnd(std::move(fn));
+  if (impl_) impl_->SetOnSessionEnd(std::move(fn));
 }
-void RawSession::AttachSlot(std::shared_ptr<DataSlot> slot) {
-  if (core_) core_->AttachSlot(std::move(slot));
-}
-
 }  // namespace holdfast

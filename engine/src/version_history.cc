@@ -19,6 +19,17 @@ std::string VersionKey(const std::string& profile_key, uint64_t version) {
   return key;
 }
 
+// Decodes the record read for `version` and checks that it is that version's.
+Result<VersionRecord> DecodeVersionAt(const std::string& bytes, uint64_t version) {
+  auto record = DecodeVersionRecord(bytes);
+  if (!record.ok()) return record.status();
+  if (record->version != version) {
+    return Status::Corruption("version record " + std::to_string(version) + " claims version " +
+                              std::to_string(record->version));
+  }
+  return record;
+}
+
 }  // namespace
 
 std::vector<uint64_t> VersionsToPrune(const std::vector<VersionIndexEntry>& index,
@@ -98,13 +109,17 @@ Result<VersionRecord> ReadVersion(StorageTransaction& txn, const std::string& pr
   if (Status s = txn.Get(Family::kVersions, VersionKey(profile_key, version), &bytes); !s.ok()) {
     return s;
   }
-  auto record = DecodeVersionRecord(bytes);
-  if (!record.ok()) return record.status();
-  if (record->version != version) {
-    return Status::Corruption("version record " + std::to_string(version) + " claims version " +
-                              std::to_string(record->version));
+  return DecodeVersionAt(bytes, version);
+}
+
+Result<VersionRecord> ReadVersion(Storage& storage, const std::string& profile_key,
+                                  uint64_t version) {
+  std::string bytes;
+  if (Status s = storage.Get(Family::kVersions, VersionKey(profile_key, version), &bytes);
+      !s.ok()) {
+    return s;
   }
-  return record;
+  return DecodeVersionAt(bytes, version);
 }
 
 }  // namespace holdfast::internal

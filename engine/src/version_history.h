@@ -47,6 +47,9 @@ std::vector<uint64_t> VersionsToPrune(const std::vector<VersionIndexEntry>& inde
 // Reads and decodes one version record. NotFound when absent; Corruption when damaged.
 Result<VersionRecord> ReadVersion(StorageTransaction& txn, const std::string& profile_key,
                                   uint64_t version);
+// The same read outside a transaction (a read-only view of the history).
+Result<VersionRecord> ReadVersion(Storage& storage, const std::string& profile_key,
+                                  uint64_t version);
 
 }  // namespace holdfast::internal
 

@@ -13,16 +13,12 @@
 
 #include "holdfast/codec.h"
 #include "holdfast/options.h"
+#include "holdfast/raw_store.h"
 #include "holdfast/stats.h"
 #include "holdfast/status.h"
 #include "holdfast/store.h"
 
 namespace holdfast {
-
-namespace internal {
-class EngineCore;
-class StoreCore;
-}  // namespace internal
 
 // Facts about the open database.
 struct EngineInfo {
@@ -75,22 +71,25 @@ class Engine {
       if (!decoded.ok()) return decoded.status();
       return validate ? validate(*decoded) : Status::Ok();
     };
-    auto core = OpenStoreCore(name, Codec::kName, options, std::move(check));
-    if (!core.ok()) return core.status();
-    return Store<Codec>(std::move(*core), std::move(options.template_value),
-                        std::make_shared<const std::string>(std::move(*template_bytes)));
+    auto raw =
+        OpenRawStore(name, Codec::kName, options, std::move(*template_bytes), std::move(check));
+    if (!raw.ok()) return raw.status();
+    return Store<Codec>(std::move(*raw), std::move(options.template_value));
   }
 
-  // For Holdfast's own internal code and tests; not part of the stable API.
-  internal::EngineCore& core() { return *core_; }
+  // Opens the store `name` at the byte level: `codec` is the name registered for it,
+  // `template_payload` the data of a profile that was never saved, `check` (may be null) judges
+  // stored payloads (a failure makes them corrupt). Same statuses as OpenStore.
+  Result<RawStore> OpenRawStore(std::string_view name, std::string_view codec,
+                                const StoreSettings& settings, std::string template_payload,
+                                PayloadValidator check = nullptr);
+
+  class Impl;  // defined inside the engine
 
  private:
-  explicit Engine(std::unique_ptr<internal::EngineCore> core);
-  Result<std::shared_ptr<internal::StoreCore>> OpenStoreCore(std::string_view name,
-                                                             std::string_view codec,
-                                                             const StoreSettings& settings,
-                                                             PayloadValidator check);
-  std::unique_ptr<internal::EngineCore> core_;
+  friend struct ImplAccess;
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
 };
 
 // The version of this Holdfast build ("0.1.0") and the newest on-disk format it reads and writes.

@@ -14,10 +14,10 @@
 namespace holdfast {
 
 enum class CommitKind : uint8_t {
-  kAcquire,  // StartSession taking the lock (also a steal or an orphan takeover)
-  kSave,     // a save that keeps the lock (Save(), auto-save)
-  kRelease,  // the final save that releases the lock (EndSession, handoff, shutdown)
-  kAbandon,  // giving back a lock that a superseded or cancelled start had just taken
+  kAcquire,   // StartSession taking the lock (also a steal or an orphan takeover)
+  kSave,      // a save that keeps the lock (Save(), auto-save)
+  kRelease,   // the final save that releases the lock (EndSession, handoff, shutdown)
+  kAbandon,   // giving back a lock that a superseded or cancelled start had just taken
   kRollback,  // Store::Rollback: takes a new epoch, restores an old payload, leaves the lock free
 };
 

@@ -110,7 +110,7 @@ class Profile {
   template <typename C>
   friend class Store;
 
-  struct Slot final : DataSlot {
+  struct Slot final : SessionData {
     Slot(Value d, Value t) : data(std::move(d)), template_value(std::move(t)) {}
     Result<std::string> Encode(const std::function<void()>& on_encoded) override {
       std::lock_guard lock(mu);

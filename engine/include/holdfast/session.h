@@ -17,9 +17,8 @@
 
 namespace holdfast {
 
-namespace internal {
-class SessionCore;
-}  // namespace internal
+// Reaches the engine's implementation behind the public handles; defined inside the engine.
+struct ImplAccess;
 
 // A cancel switch shared between the code that starts a session and the code that may abandon it
 // (a player leaving while their profile loads). Thread-safe.
@@ -31,7 +30,6 @@ class CancelToken {
  private:
   std::atomic<bool> cancelled_{false};
 };
-
 
 // Timing of sessions in one store. Defaults suit a game server writing to local disk.
 struct SessionTiming {
@@ -100,19 +98,26 @@ struct ProfileInfo {
   std::vector<int64_t> user_ids;
 };
 
-// The typed side of a session: Profile<Codec> implements it to hand its data to the engine.
-class DataSlot {
+// A session's live data as the engine sees it. Profile<Codec> implements it (the decoded value
+// and its data lock); a byte-level user of RawStore may implement it for its own representation.
+class SessionData {
  public:
-  virtual ~DataSlot() = default;
-  // Encodes the current data under the slot's own data lock. When the encode succeeds and
+  virtual ~SessionData() = default;
+  // Encodes the current data under the data's own lock. When the encode succeeds and
   // `on_encoded` is set, it runs before the lock is released: a final save seals the session
-  // there, so no Edit can slip in between its snapshot and its commit. Called by saves on any
+  // there, so no edit can slip in between its snapshot and its commit. Called by saves on any
   // engine thread.
   virtual Result<std::string> Encode(const std::function<void()>& on_encoded) = 0;
-  // True when the calling thread is inside Edit or Read of this data (holds its data lock): a
-  // save from there would wait for that lock forever, so the engine refuses it instead.
+  // True when the calling thread holds the data's lock (inside Edit or Read): a save from there
+  // would wait for that lock forever, so the engine refuses it instead.
   virtual bool HeldByThisThread() const = 0;
 };
+
+// Turns the payload a start loaded into the session's live data, before the session is visible
+// to any other thread. An error makes the start fail with Corruption (the stored data is left
+// as it was and the lock is given back).
+using SessionDataFactory =
+    std::function<Result<std::shared_ptr<SessionData>>(std::string_view loaded_payload)>;
 
 // A byte-level session handle. Copies share one session. Thread-safe.
 //
@@ -125,8 +130,9 @@ class DataSlot {
 //             could not encode it; the session stays active.
 class RawSession {
  public:
-  RawSession() = default;
-  explicit RawSession(std::shared_ptr<internal::SessionCore> core) : core_(std::move(core)) {}
+  class Impl;  // the live session, defined inside the engine
+
+  RawSession() = default;  // an empty handle: every call returns InvalidArgument
 
   // Writes the current data now, keeping the lock. OK without a write when nothing changed.
   // InvalidArgument when called inside Edit/Read of the same profile or from one of its save
@@ -163,11 +169,10 @@ class RawSession {
   void OnAfterSave(std::function<void(std::string_view)> fn);    // after a save, with its payload
   void OnSessionEnd(std::function<void(const SessionEnd&)> fn);  // once, when the session ends
 
-  void AttachSlot(std::shared_ptr<DataSlot> slot);
-  internal::SessionCore* core() const { return core_.get(); }
-
  private:
-  std::shared_ptr<internal::SessionCore> core_;
+  friend struct ImplAccess;
+  explicit RawSession(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+  std::shared_ptr<Impl> impl_;
 };
 
 }  // namespace holdfast

@@ -1,16 +1,28 @@
-#include "engine_core.h"
+#include "engine_impl.h"
 
 #include <unistd.h>
 
-#include <algorithm>
+#include <latch>
+#include <vector>
 
 #include "holdfast/limits.h"
+#include "impl_access.h"
 #include "key_codec.h"
 #include "memory_volume.h"
 #include "rocksdb_storage.h"
-#include "session_runtime.h"
 
-namespace holdfast::internal {
+namespace holdfast {
+
+using internal::DecodeManifest;
+using internal::EncodeManifest;
+using internal::Family;
+using internal::kFormatVersion;
+using internal::kManifestKey;
+using internal::Manifest;
+using internal::RocksStorageOptions;
+using internal::RunTransaction;
+using internal::StorageTransaction;
+
 namespace {
 
 std::string DefaultOwnerDescription() {
@@ -43,8 +55,8 @@ Status RefuseNewerFormat(const std::string& path, uint32_t format) {
 // Reads the manifest (if any) without writing to the directory, so that a database this build
 // cannot handle is refused with its bytes untouched.
 Status ProbeExistingDatabase(const RocksStorageOptions& storage_options) {
-  if (!DatabaseExists(storage_options)) return Status::Ok();
-  auto bytes = ReadDefaultKeyReadOnly(storage_options, kManifestKey);
+  if (!internal::DatabaseExists(storage_options)) return Status::Ok();
+  auto bytes = internal::ReadDefaultKeyReadOnly(storage_options, kManifestKey);
   if (!bytes.ok()) {
     // A database created by an open that crashed before its first commit has no manifest yet.
     return bytes.status().code() == StatusCode::kNotFound ? Status::Ok() : bytes.status();
@@ -60,8 +72,8 @@ Status ProbeExistingDatabase(const RocksStorageOptions& storage_options) {
 
 }  // namespace
 
-Result<std::unique_ptr<EngineCore>> EngineCore::Open(const std::string& path,
-                                                     EngineOptions options) {
+Result<std::unique_ptr<Engine::Impl>> Engine::Impl::Open(const std::string& path,
+                                                         EngineOptions options) {
   if (Status s = ValidateOptions(path, options); !s.ok()) return s;
   std::shared_ptr<Clock> clock = options.clock ? options.clock : Clock::System();
   if (options.owner_description.empty()) options.owner_description = DefaultOwnerDescription();
@@ -73,13 +85,13 @@ Result<std::unique_ptr<EngineCore>> EngineCore::Open(const std::string& path,
   storage_options.conflict_buckets = options.conflict_buckets;
   storage_options.write_buffer_bytes = options.write_buffer_bytes;
   if (options.memory_volume) {
-    const auto* volume = static_cast<const VolumeImpl*>(options.memory_volume.get());
+    const auto* volume = static_cast<const internal::VolumeImpl*>(options.memory_volume.get());
     storage_options.env = volume->env();
     storage_options.create_parent_directories = volume->on_disk();
   }
   if (Status s = ProbeExistingDatabase(storage_options); !s.ok()) return s;
 
-  auto storage = OpenRocksStorage(storage_options);
+  auto storage = internal::OpenRocksStorage(storage_options);
   if (!storage.ok()) return storage.status();
 
   // Claim the next incarnation in the same transaction that checks the format again.
@@ -109,88 +121,101 @@ Result<std::unique_ptr<EngineCore>> EngineCore::Open(const std::string& path,
     (void)(*storage)->Close();
     return s;
   }
-  return std::unique_ptr<EngineCore>(new EngineCore(path, std::move(options), std::move(clock),
-                                                    std::move(*storage), std::move(manifest)));
+  auto context = std::make_shared<internal::EngineContext>(
+      storage->get(), std::move(options), std::move(clock), manifest.last_incarnation);
+  return std::unique_ptr<Impl>(
+      new Impl(path, std::move(*storage), std::move(context), std::move(manifest)));
 }
 
-EngineCore::EngineCore(std::string path, EngineOptions options, std::shared_ptr<Clock> clock,
-                       std::unique_ptr<Storage> storage, Manifest manifest)
+Engine::Impl::Impl(std::string path, std::unique_ptr<internal::Storage> storage,
+                   std::shared_ptr<internal::EngineContext> context, Manifest manifest)
     : path_(std::move(path)),
-      options_(std::move(options)),
-      clock_(std::move(clock)),
       storage_(std::move(storage)),
-      incarnation_(manifest.last_incarnation),
-      runtime_(std::make_shared<SessionRuntime>(storage_.get(), options_, clock_, incarnation_)),
-      manifest_(std::move(manifest)) {}
+      context_(std::move(context)),
+      stores_(context_, std::move(manifest)) {}
 
-EngineCore::~EngineCore() { (void)Close(); }
+Engine::Impl::~Impl() { (void)Close(); }
 
-Status EngineCore::RegisterStore(std::string_view name, std::string_view codec,
-                                 std::string_view schema) {
-  if (Status s = ValidateStoreName(name); !s.ok()) return s;
-  if (IsClosing()) return Status::Closed("engine is closed");
-  std::lock_guard lock(mu_);
-  Manifest updated;
-  Status s = RunTransaction(*storage_, [&](StorageTransaction& txn) -> Status {
-    std::string bytes;
-    if (Status r = txn.GetForUpdate(Family::kDefault, kManifestKey, &bytes); !r.ok()) return r;
-    auto decoded = DecodeManifest(bytes);
-    if (!decoded.ok()) return decoded.status();
-    updated = std::move(*decoded);
-    auto it = std::lower_bound(updated.stores.begin(), updated.stores.end(), name,
-                               [](const StoreEntry& e, std::string_view n) { return e.name < n; });
-    if (it != updated.stores.end() && it->name == name) {
-      if (it->codec != codec) {
-        return Status::InvalidArgument("store '" + std::string(name) +
-                                       "' is registered with codec '" + it->codec + "', not '" +
-                                       std::string(codec) + "'");
-      }
-      if (it->schema == schema) return Status::Ok();  // nothing to change; commit is empty
-      it->schema.assign(schema);
-    } else {
-      updated.stores.insert(it, StoreEntry{std::string(name), std::string(codec),
-                                           std::string(schema), clock_->WallUnixMillis()});
-    }
-    return txn.Put(Family::kDefault, kManifestKey, EncodeManifest(updated));
-  });
-  if (s.ok()) manifest_ = std::move(updated);
-  return s;
+Result<RawStore> Engine::Impl::OpenStore(std::string_view name, std::string_view codec,
+                                         const StoreSettings& settings,
+                                         std::string template_payload, PayloadValidator check) {
+  auto store = stores_.Open(name, codec, settings, std::move(check));
+  if (!store.ok()) return store.status();
+  return ImplAccess::Wrap(std::move(*store),
+                          std::make_shared<const std::string>(std::move(template_payload)));
 }
 
-std::vector<StoreEntry> EngineCore::Stores() const {
-  std::lock_guard lock(mu_);
-  return manifest_.stores;
-}
+Status Engine::Impl::EndAllSessions() {
+  internal::EngineContext& engine = *context_;
+  engine.gate().BeginClose();
+  const auto stores = stores_.OpenStores();
+  for (const auto& store : stores) store->WakeAll();  // waiting starters return Closed
+  engine.gate().WaitIdle();
 
-Result<std::shared_ptr<StoreCore>> EngineCore::OpenStore(std::string_view name,
-                                                         std::string_view codec,
-                                                         const StoreSettings& settings,
-                                                         PayloadValidator check) {
-  // Refuse bad settings before the name is registered: a refused OpenStore changes nothing.
-  if (Status s = SessionRuntime::ValidateSettings(settings); !s.ok()) return s;
-  if (Status s = RegisterStore(name, codec, ""); !s.ok()) return s;
-  return runtime_->OpenStore(std::string(name), std::string(codec), settings, std::move(check));
-}
-
-Status EngineCore::Close() {
-  closing_.store(true);
-  std::lock_guard lock(mu_);
-  if (!close_status_) {
-    Status sessions = runtime_->Shutdown();
-    Status storage = storage_->Close();
-    close_status_ = sessions.ok() ? storage : sessions;
+  std::vector<std::shared_ptr<internal::LiveSession>> sessions;
+  for (const auto& store : stores) {
+    auto live = store->LiveSessions();
+    sessions.insert(sessions.end(), live.begin(), live.end());
   }
-  return *close_status_;
+  Status first_error;
+  std::mutex error_mu;
+  std::latch done(static_cast<std::ptrdiff_t>(sessions.size()));
+  for (auto& session : sessions) {
+    auto task = [&, session] {
+      Status s = session->Finish(EndReason::kShutdown);
+      if (!s.ok() && s.code() != StatusCode::kLockLost && s.code() != StatusCode::kClosed) {
+        std::lock_guard lock(error_mu);
+        if (first_error.ok()) first_error = s.WithContext("final save of '" + session->key() + "'");
+      }
+      done.count_down();
+    };
+    if (!engine.workers().Submit(task)) task();
+  }
+  done.wait();
+  // Anything still active (its final save failed) is fenced now: storage closes after this.
+  for (auto& session : sessions) {
+    session->EndOnce(EndReason::kShutdown, "the engine closed before this session could be saved");
+  }
+  engine.autosaves().Stop();
+  engine.workers().Shutdown();
+  return first_error;
 }
 
-EngineInfo EngineCore::Info() const {
-  std::lock_guard lock(mu_);
+Status Engine::Impl::Close() {
+  {
+    std::unique_lock lock(close_mu_);
+    if (close_started_) {
+      closed_.wait(lock, [&] { return close_status_.has_value(); });
+      return *close_status_;
+    }
+    close_started_ = true;
+  }
+  Status sessions = EndAllSessions();
+  Status storage = storage_->Close();
+  Status result = sessions.ok() ? storage : sessions;
+  {
+    std::lock_guard lock(close_mu_);
+    close_status_ = result;
+  }
+  closed_.notify_all();
+  return result;
+}
+
+EngineInfo Engine::Impl::Info() const {
   EngineInfo info;
   info.path = path_;
-  info.format_version = manifest_.format_version;
-  info.incarnation = incarnation_;
-  for (const auto& s : manifest_.stores) info.stores.push_back(s.name);
+  info.format_version = stores_.format_version();
+  info.incarnation = context_->incarnation();
+  for (const auto& s : stores_.Registered()) info.stores.push_back(s.name);
   return info;
 }
 
-}  // namespace holdfast::internal
+EngineStats Engine::Impl::Stats() const {
+  EngineStats s = context_->counters().Snapshot();
+  for (const auto& store : stores_.OpenStores()) s.active_sessions += store->LiveCount();
+  s.critical = context_->critical_state().critical();
+  s.storage_reopens = storage_->Reopens();
+  return s;
+}
+
+}  // namespace holdfast

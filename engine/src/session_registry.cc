@@ -1,39 +1,41 @@
-#include "store_core.h"
+#include "session_registry.h"
 
 #include <algorithm>
 
 #include "holdfast/limits.h"
-#include "holdfast/store.h"
-#include "session_core.h"
-#include "session_runtime.h"
+#include "impl_access.h"
 
-namespace holdfast::internal {
+namespace holdfast {
+
+using internal::AcquireProfile;
+using internal::AcquireRequest;
+using internal::CorruptionRepair;
+using internal::EngineCounters;
+using internal::LiveSession;
+using internal::SessionLock;
+
 namespace {
 // Longest real wait between checks of a cancel predicate or token.
 constexpr Clock::Duration kCancelPoll = std::chrono::milliseconds(10);
 }  // namespace
 
-StoreCore::StoreCore(std::shared_ptr<SessionRuntime> runtime, std::string name, std::string codec,
-                     StoreSettings settings, PayloadValidator check)
-    : runtime_(std::move(runtime)),
-      name_(std::move(name)),
-      codec_(std::move(codec)),
-      settings_(std::move(settings)),
-      history_{settings_.retention, settings_.corruption_policy, std::move(check)} {}
+RawStore::Impl::Impl(std::shared_ptr<EngineContext> engine,
+                     std::shared_ptr<const StoreConfig> config)
+    : engine_(std::move(engine)), config_(std::move(config)) {}
 
-bool StoreCore::Cancelled(const SessionOptions& options) {
+bool RawStore::Impl::Cancelled(const SessionOptions& options) {
   if (options.cancel_token && options.cancel_token->IsCancelled()) return true;
   return options.cancel && options.cancel();
 }
 
-Status StoreCore::Claim(std::unique_lock<std::mutex>& lock, KeyEntry& entry, uint64_t me,
-                        const SessionOptions& options, Clock::Duration deadline,
-                        EndReason release_reason, std::shared_ptr<SessionCore>* victim) {
-  SessionRuntime& rt = *runtime_;
+Status RawStore::Impl::Claim(std::unique_lock<std::mutex>& lock, KeyEntry& entry, uint64_t me,
+                             const SessionOptions& options, Clock::Duration deadline,
+                             EndReason release_reason, std::shared_ptr<LiveSession>* victim) {
+  EngineContext& rt = *engine_;
   Clock& clock = rt.clock();
   std::optional<Clock::Duration> handoff_deadline;
   for (;;) {
-    if (rt.closing()) return Status::Closed("engine is closing");
+    if (rt.gate().closing()) return Status::Closed("engine is closing");
     if (entry.newest_start != me) {
       return Status::Aborted("a newer start or rollback of this profile superseded this one");
     }
@@ -64,10 +66,10 @@ Status StoreCore::Claim(std::unique_lock<std::mutex>& lock, KeyEntry& entry, uin
       bool steal = options.steal || (handoff_deadline && now >= *handoff_deadline);
       if (!steal) {
         if (!handoff_deadline) {
-          handoff_deadline = now + settings_.handoff_timeout;
-          std::shared_ptr<SessionCore> holder = entry.holder;
+          handoff_deadline = now + config_->settings.handoff_timeout;
+          std::shared_ptr<LiveSession> holder = entry.holder;
           if (holder->MarkReleaseRequested()) {
-            rt.Submit([holder, release_reason] { (void)holder->Finish(release_reason); });
+            rt.workers().Submit([holder, release_reason] { (void)holder->Finish(release_reason); });
           }
         }
         clock.WaitUntil(cv_, lock, std::min(wake, *handoff_deadline));
@@ -86,12 +88,12 @@ Status StoreCore::Claim(std::unique_lock<std::mutex>& lock, KeyEntry& entry, uin
   }
 }
 
-void StoreCore::Unclaim(KeyEntry& entry) {
+void RawStore::Impl::Unclaim(KeyEntry& entry) {
   entry.acquiring = false;
   cv_.notify_all();
 }
 
-StoreCore::KeyEntry& StoreCore::EnterEntry(const std::string& key, uint64_t* generation) {
+RawStore::Impl::KeyEntry& RawStore::Impl::EnterEntry(const std::string& key, uint64_t* generation) {
   KeyEntry& entry = entries_[key];  // map nodes are stable; erased only when unused
   *generation = ++entry.newest_start;
   ++entry.starters;
@@ -99,76 +101,94 @@ StoreCore::KeyEntry& StoreCore::EnterEntry(const std::string& key, uint64_t* gen
   return entry;
 }
 
-void StoreCore::LeaveEntry(const std::string& key, KeyEntry& entry) {
+void RawStore::Impl::LeaveEntry(const std::string& key, KeyEntry& entry) {
   --entry.starters;
   if (!entry.holder && !entry.acquiring && entry.starters == 0) entries_.erase(key);
 }
 
-Result<RawSession> StoreCore::Start(std::string_view key_view, const SessionOptions& options,
-                                    const std::string& template_payload) {
+Result<RawSession> RawStore::Impl::Start(std::string_view key_view, const SessionOptions& options,
+                                         const std::string& template_payload,
+                                         const SessionDataFactory& make_data) {
   if (Status s = ValidateProfileKey(key_view); !s.ok()) return s;
-  SessionRuntime& rt = *runtime_;
-  InFlightGuard guard(rt);
+  EngineContext& rt = *engine_;
+  internal::GatePass guard(rt.gate());
   if (!guard.admitted()) return Status::Closed("engine is closing");
 
   Clock& clock = rt.clock();
   const Clock::Duration started = clock.Monotonic();
-  const Clock::Duration deadline = started + options.timeout.value_or(settings_.start_timeout);
+  const Clock::Duration deadline =
+      started + options.timeout.value_or(config_->settings.start_timeout);
   const std::string key(key_view);
 
   std::unique_lock lock(mu_);
   uint64_t me = 0;
   KeyEntry& entry = EnterEntry(key, &me);
 
-  std::shared_ptr<SessionCore> victim;
+  std::shared_ptr<LiveSession> victim;
   Status failure = Claim(lock, entry, me, options, deadline, EndReason::kExternal, &victim);
-  std::shared_ptr<SessionCore> session;
+  std::shared_ptr<LiveSession> session;
   if (failure.ok()) {
     lock.unlock();
     auto acquired = Acquire(key, template_payload, victim, options);
-    // The acquisition committed; keep it only if this start is still wanted. A start that is
-    // not gives the lock back before the claim ends, so no other starter can mistake the lock
-    // for an orphan. Cancel predicates are user code: never called under mu_.
-    bool cancelled = acquired.ok() && Cancelled(options);
+    // The acquisition committed; keep it only if this start is still wanted and its data can be
+    // built. A start that is not gives the lock back before the claim ends, so no other starter
+    // can mistake the lock for an orphan. User code (the data factory, cancel predicates) is
+    // never called under mu_.
+    Status data_failure;
+    if (acquired.ok() && make_data) data_failure = AttachData(**acquired, make_data);
+    const bool cancelled = acquired.ok() && data_failure.ok() && Cancelled(options);
     lock.lock();
     if (!acquired.ok()) {
       failure = acquired.status();
-    } else if (entry.newest_start != me || rt.closing() || cancelled) {
-      failure = entry.newest_start != me
+    } else if (!data_failure.ok() || entry.newest_start != me || rt.gate().closing() || cancelled) {
+      failure = !data_failure.ok() ? data_failure
+                : entry.newest_start != me
                     ? Status::Aborted("a newer StartSession for this profile superseded this one")
-                : rt.closing() ? Status::Closed("engine is closing")
-                               : Status::Cancelled("StartSession was cancelled");
+                : rt.gate().closing() ? Status::Closed("engine is closing")
+                                      : Status::Cancelled("StartSession was cancelled");
       lock.unlock();
       (void)(*acquired)->Abandon();  // the stored data is unchanged
       lock.lock();
     } else {
       session = std::move(*acquired);
       entry.holder = session;
-      rt.Register(session);
     }
     Unclaim(entry);
   }
   LeaveEntry(key, entry);
   lock.unlock();
   if (!session) return failure;
-  rt.counters().starts.fetch_add(1, std::memory_order_relaxed);
+  rt.autosaves().Add(session, session->session_id());
+  EngineCounters::Add(rt.counters().starts);
   rt.counters().start_latency.Record(clock.Monotonic() - started);
-  return RawSession(std::move(session));
+  return ImplAccess::Wrap(std::move(session));
 }
 
-Status StoreCore::Exclusive(
+Status RawStore::Impl::AttachData(LiveSession& session, const SessionDataFactory& make_data) {
+  auto data = make_data(session.LastSavedBytes());
+  if (data.ok()) {
+    session.SetData(std::move(*data));
+    return Status::Ok();
+  }
+  Status why = data.status().code() == StatusCode::kCorruption
+                   ? data.status()
+                   : Status::Corruption(data.status().ToString());
+  return why.WithContext("decoding profile with codec '" + config_->codec + "'");
+}
+
+Status RawStore::Impl::Exclusive(
     std::string_view key_view, EndReason release_reason,
-    const std::function<Status(const std::string& key, const std::shared_ptr<SessionCore>&)>& fn) {
+    const std::function<Status(const std::string& key, const std::shared_ptr<LiveSession>&)>& fn) {
   if (Status s = ValidateProfileKey(key_view); !s.ok()) return s;
-  SessionRuntime& rt = *runtime_;
-  InFlightGuard guard(rt);
+  EngineContext& rt = *engine_;
+  internal::GatePass guard(rt.gate());
   if (!guard.admitted()) return Status::Closed("engine is closing");
   const std::string key(key_view);
-  const Clock::Duration deadline = rt.clock().Monotonic() + settings_.start_timeout;
+  const Clock::Duration deadline = rt.clock().Monotonic() + config_->settings.start_timeout;
   std::unique_lock lock(mu_);
   uint64_t me = 0;
   KeyEntry& entry = EnterEntry(key, &me);
-  std::shared_ptr<SessionCore> victim;
+  std::shared_ptr<LiveSession> victim;
   Status s = Claim(lock, entry, me, SessionOptions{}, deadline, release_reason, &victim);
   if (s.ok()) {
     lock.unlock();
@@ -180,25 +200,25 @@ Status StoreCore::Exclusive(
   return s;
 }
 
-Result<std::shared_ptr<SessionCore>> StoreCore::Acquire(
+Result<std::shared_ptr<LiveSession>> RawStore::Impl::Acquire(
     const std::string& key, const std::string& template_payload,
-    const std::shared_ptr<SessionCore>& victim, const SessionOptions& options) {
-  SessionRuntime& rt = *runtime_;
+    const std::shared_ptr<LiveSession>& victim, const SessionOptions& options) {
+  EngineContext& rt = *engine_;
   AcquireRequest request;
   request.incarnation = rt.incarnation();
   request.session_id = rt.NextSessionId();
   request.owner = rt.options().owner_description;
-  request.codec = codec_;
+  request.codec = config_->codec;
   request.template_payload = &template_payload;
-  request.history = &history_;
-  auto acquired = AcquireProfile(rt.Context(), {name_, key}, request);
-  rt.RecordStorageResult(acquired.status());
+  request.history = &config_->history;
+  auto acquired = AcquireProfile(rt.Transaction(), {config_->name, key}, request);
+  rt.critical_state().Record(acquired.status());
   bool stole = false;
   if (acquired.ok() && victim && acquired->previous_lock &&
       acquired->previous_lock->session_id == victim->session_id() &&
       acquired->previous_lock->incarnation == rt.incarnation()) {
     stole = true;
-    rt.counters().steals.fetch_add(1, std::memory_order_relaxed);
+    EngineCounters::Add(rt.counters().steals);
   }
   if (stole || (victim && !acquired.ok())) {
     // A victim whose final save landed before this acquisition ends by its own path (kExternal
@@ -228,11 +248,11 @@ Result<std::shared_ptr<SessionCore>> StoreCore::Acquire(
                                         acquired->meta.metadata);
   }
   if (acquired->repair) {
-    rt.counters().corruptions_repaired.fetch_add(1, std::memory_order_relaxed);
-    if (settings_.on_corruption) {
+    EngineCounters::Add(rt.counters().corruptions_repaired);
+    if (config_->settings.on_corruption) {
       const CorruptionRepair& r = *acquired->repair;
-      settings_.on_corruption(CorruptionEvent{name_, key, r.quarantined_version, r.restored_from,
-                                              r.restored_as, r.reason});
+      config_->settings.on_corruption(CorruptionEvent{config_->name, key, r.quarantined_version,
+                                                      r.restored_from, r.restored_as, r.reason});
     }
   }
   // A lock of an earlier incarnation is an orphan. One of this incarnation that is not the
@@ -241,41 +261,45 @@ Result<std::shared_ptr<SessionCore>> StoreCore::Acquire(
   if (acquired->previous_lock && !stole &&
       acquired->previous_lock->incarnation != rt.incarnation()) {
     const SessionLock& previous = *acquired->previous_lock;
-    rt.counters().orphans_taken_over.fetch_add(1, std::memory_order_relaxed);
-    rt.ReportOrphan(OrphanTakeover{name_, key, previous.incarnation, previous.session_id,
+    EngineCounters::Add(rt.counters().orphans_taken_over);
+    rt.ReportOrphan(OrphanTakeover{config_->name, key, previous.incarnation, previous.session_id,
                                    previous.owner, previous.acquired_unix_ms});
   }
-  auto session =
-      std::make_shared<SessionCore>(shared_from_this(), key, request.session_id, *acquired);
+  auto session = std::make_shared<LiveSession>(engine_, config_, weak_from_this(), key,
+                                               request.session_id, *acquired);
   session->SetHandlers(options);  // before any other thread can see the session
   return session;
 }
 
-void StoreCore::SessionEnded(const std::string& key, const SessionCore* session) {
+void RawStore::Impl::SessionEnded(const std::string& key, const LiveSession* session) {
+  std::shared_ptr<LiveSession> released;  // dropped after mu_: it may be the last reference
   std::lock_guard lock(mu_);
   auto it = entries_.find(key);
   if (it == entries_.end()) return;
-  if (it->second.holder.get() == session) it->second.holder.reset();
+  if (it->second.holder.get() == session) released = std::move(it->second.holder);
   if (!it->second.holder && !it->second.acquiring && it->second.starters == 0) entries_.erase(it);
   cv_.notify_all();
 }
 
-void StoreCore::WakeAll() {
+void RawStore::Impl::WakeAll() {
   std::lock_guard lock(mu_);
   cv_.notify_all();
 }
 
-// The non-template entry points of holdfast/store.h.
-Result<RawSession> StartRawSession(StoreCore& store, std::string_view key,
-                                   const SessionOptions& options,
-                                   const std::string& template_bytes) {
-  return store.Start(key, options, template_bytes);
+std::vector<std::shared_ptr<LiveSession>> RawStore::Impl::LiveSessions() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::shared_ptr<LiveSession>> live;
+  for (const auto& [key, entry] : entries_) {
+    if (entry.holder) live.push_back(entry.holder);
+  }
+  return live;
 }
 
-Status AbandonRawSession(RawSession& session, const Status& why) {
-  return session.core() ? session.core()->Abandon() : Status::Ok();
+size_t RawStore::Impl::LiveCount() const {
+  std::lock_guard lock(mu_);
+  size_t n = 0;
+  for (const auto& [key, entry] : entries_) n += entry.holder ? 1 : 0;
+  return n;
 }
 
-const std::string& StoreName(const StoreCore& store) { return store.name(); }
-
-}  // namespace holdfast::internal
+}  // namespace holdfast

@@ -1,45 +1,66 @@
-// SessionCore: one active session on one profile — its lock identity (epoch), the last saved
-// payload, user ids and metadata, signals, and the save / final-save logic. RawSession and
-// Profile<Codec> are handles to it.
+// LiveSession (RawSession::Impl): one active session on one profile — its lock identity
+// (epoch), the last saved payload, user ids and metadata, signals, the seal, and the save /
+// final-save logic. RawSession and Profile<Codec> are handles to it. It reports its end upward
+// through the SessionOwner it is given (its store's session registry), never by including it.
 //
 // Locks: save_mu_ is held for the whole of each save (so saves of one session, including an
 // auto-save racing EndSession, run one after another); mu_ guards the state below and is never
 // held while calling user code, the data slot, the store or the runtime.
-// Lock order: save_mu_ -> slot's data lock -> StoreCore::mu_ -> mu_.
-#ifndef HOLDFAST_SRC_SESSION_CORE_H_
-#define HOLDFAST_SRC_SESSION_CORE_H_
+// Lock order: see docs/architecture.md (save_mu_ -> data lock -> SessionRegistry::mu_ -> mu_).
+#ifndef HOLDFAST_SRC_LIVE_SESSION_H_
+#define HOLDFAST_SRC_LIVE_SESSION_H_
 
+#include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
-#include <atomic>
-#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "autosave_scheduler.h"
+#include "engine_context.h"
 #include "holdfast/session.h"
 #include "profile_transactions.h"
+#include "store_config.h"
 
-namespace holdfast::internal {
+namespace holdfast {
+namespace internal {
 
-class StoreCore;
-class SessionRuntime;
+using LiveSession = RawSession::Impl;
 
-class SessionCore : public std::enable_shared_from_this<SessionCore> {
+// Who is told when a session ends: its store's session registry.
+class SessionOwner {
  public:
-  SessionCore(std::shared_ptr<StoreCore> store, std::string key, uint64_t session_id,
-              const AcquireResult& acquired);
+  virtual ~SessionOwner() = default;
+  // `session` ended (or gave its lock back): it no longer holds `key` in this engine.
+  virtual void SessionEnded(const std::string& key, const LiveSession* session) = 0;
+};
+
+}  // namespace internal
+
+class RawSession::Impl final : public internal::AutosaveTarget {
+ public:
+  using AcquireResult = internal::AcquireResult;
+  using EngineContext = internal::EngineContext;
+  using StoreConfig = internal::StoreConfig;
+  using SessionOwner = internal::SessionOwner;
+
+  Impl(std::shared_ptr<EngineContext> engine, std::shared_ptr<const StoreConfig> store,
+       std::weak_ptr<SessionOwner> owner, std::string key, uint64_t session_id,
+       const AcquireResult& acquired);
 
   const std::string& key() const { return key_; }
   uint64_t session_id() const { return session_id_; }
   uint64_t epoch() const { return epoch_; }
-  StoreCore& store() const { return *store_; }
+  const StoreConfig& store() const { return *store_; }
 
   // A save that keeps the lock (Save(), auto-save). OK without a write when nothing changed.
-  Status Save();
+  Status Save() override;
+  Clock::Duration AutosavePeriod() const override;
   // The final save that releases the lock and ends the session with `reason` (kManual,
   // kExternal, kShutdown). Fires OnLastSave first.
   Status Finish(EndReason reason);
@@ -47,7 +68,7 @@ class SessionCore : public std::enable_shared_from_this<SessionCore> {
   // superseded, cancelled or failed to decode after its acquisition committed.
   Status Abandon();
 
-  // Called by a starter holding StoreCore::mu_: no new writes may begin; a save in flight is
+  // Called by a starter holding SessionRegistry::mu_: no new writes may begin; a save in flight is
   // left to the database's fence. Returns false if the session was already fenced (ended, or
   // its final save committed): there is nothing to steal.
   bool FenceForSteal();
@@ -70,7 +91,7 @@ class SessionCore : public std::enable_shared_from_this<SessionCore> {
                                    const std::vector<int64_t>& stored_user_ids,
                                    const std::map<std::string, std::string>& stored_metadata);
 
-  bool IsActive() const;
+  bool IsActive() const override;
   // OK while edits are accepted; see RawSession::EditStatus.
   Status EditStatus() const;
   ProfileInfo Info() const;
@@ -78,7 +99,9 @@ class SessionCore : public std::enable_shared_from_this<SessionCore> {
   Status EditUserIds(const std::function<void(std::vector<int64_t>&)>& edit);
   Status EditMetadata(const std::function<Status(std::map<std::string, std::string>&)>& edit);
   std::optional<std::string> Metadata(std::string_view key) const;
-  void AttachSlot(std::shared_ptr<DataSlot> slot);
+  // The session's live data (from SessionDataFactory); set by the registry before the session is
+  // visible. Without it, the data is the last saved payload.
+  void SetData(std::shared_ptr<SessionData> data);
 
   void SetOnSave(std::function<void()> fn);
   void SetOnLastSave(std::function<void(EndReason)> fn);
@@ -101,10 +124,13 @@ class SessionCore : public std::enable_shared_from_this<SessionCore> {
   // With `seal_for`, the session is sealed for that final save in the same critical section as
   // the snapshot (under the slot's data lock), so no edit lands between the two.
   Result<std::string> Encode(std::optional<EndReason> seal_for = std::nullopt);
-  SessionRuntime& runtime() const;
+  // Tells the owner (if it still exists) that this session no longer holds the key.
+  void LeaveOwner();
 
   // Constant after construction.
-  const std::shared_ptr<StoreCore> store_;
+  const std::shared_ptr<EngineContext> engine_;
+  const std::shared_ptr<const StoreConfig> store_;
+  const std::weak_ptr<SessionOwner> owner_;
   const std::string key_;
   const uint64_t session_id_;
   const uint64_t epoch_;
@@ -120,7 +146,7 @@ class SessionCore : public std::enable_shared_from_this<SessionCore> {
 
   mutable std::mutex mu_;
   // All guarded by mu_.
-  std::shared_ptr<DataSlot> slot_;
+  std::shared_ptr<SessionData> slot_;
   bool fenced_ = false;  // no new writes: ended, or stolen
   // Set while a final save runs, from its snapshot of the data until its commit: edits and user
   // id / metadata changes are refused (they would not be stored). Cleared if the save fails
@@ -130,8 +156,8 @@ class SessionCore : public std::enable_shared_from_this<SessionCore> {
   bool release_requested_ = false;
   std::optional<SessionEnd> ended_;  // set once, when the session ended
   bool end_notified_ = false;
-  bool final_committed_ = false;  // a final save committed; its thread ends the session
-  bool end_signalled_ = false;  // EndOnce (or Abandon) has finished, handler included
+  bool final_committed_ = false;    // a final save committed; its thread ends the session
+  bool end_signalled_ = false;      // EndOnce (or Abandon) has finished, handler included
   std::condition_variable end_cv_;  // end_signalled_ became true
   std::string last_saved_;
   uint64_t version_ = 0;
@@ -146,6 +172,6 @@ class SessionCore : public std::enable_shared_from_this<SessionCore> {
   std::function<void(const SessionEnd&)> on_session_end_;
 };
 
-}  // namespace holdfast::internal
+}  // namespace holdfast
 
-#endif  // HOLDFAST_SRC_SESSION_CORE_H_
+#endif  // HOLDFAST_SRC_LIVE_SESSION_H_

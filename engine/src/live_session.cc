@@ -1,17 +1,22 @@
-#include "session_core.h"
+#include "live_session.h"
 
 #include <algorithm>
 #include <thread>
 
 #include "holdfast/limits.h"
-#include "session_runtime.h"
-#include "store_core.h"
 
-namespace holdfast::internal {
+namespace holdfast {
 
-SessionCore::SessionCore(std::shared_ptr<StoreCore> store, std::string key, uint64_t session_id,
-                         const AcquireResult& acquired)
-    : store_(std::move(store)),
+using internal::CommitSave;
+using internal::EngineCounters;
+using internal::SaveRequest;
+
+RawSession::Impl::Impl(std::shared_ptr<EngineContext> engine,
+                       std::shared_ptr<const StoreConfig> store, std::weak_ptr<SessionOwner> owner,
+                       std::string key, uint64_t session_id, const AcquireResult& acquired)
+    : engine_(std::move(engine)),
+      store_(std::move(store)),
+      owner_(std::move(owner)),
       key_(std::move(key)),
       session_id_(session_id),
       epoch_(acquired.epoch),
@@ -31,9 +36,15 @@ SessionCore::SessionCore(std::shared_ptr<StoreCore> store, std::string key, uint
       user_ids_(acquired.meta.user_ids),
       metadata_(acquired.meta.metadata) {}
 
-SessionRuntime& SessionCore::runtime() const { return store_->runtime(); }
+Clock::Duration RawSession::Impl::AutosavePeriod() const {
+  return std::chrono::duration_cast<Clock::Duration>(store_->settings.autosave_period);
+}
 
-Status SessionCore::EndedStatus() const {
+void RawSession::Impl::LeaveOwner() {
+  if (auto owner = owner_.lock()) owner->SessionEnded(key_, this);
+}
+
+Status RawSession::Impl::EndedStatus() const {
   // Between a final save's commit and the end of its session: report the save in progress.
   if (!ended_ && sealed_for_) return SealedStatus(*sealed_for_);
   if (!ended_) return Status::LockLost("the profile was taken by another session");
@@ -48,11 +59,11 @@ Status SessionCore::EndedStatus() const {
   if (ended_->reason == EndReason::kManual) {
     return Status::LockLost("the session was ended with EndSession" + stored);
   }
-  return Status::LockLost("the session ended (" + std::string(EndReasonName(ended_->reason)) +
-                          ")" + (ended_->detail.empty() ? "" : ": " + ended_->detail) + stored);
+  return Status::LockLost("the session ended (" + std::string(EndReasonName(ended_->reason)) + ")" +
+                          (ended_->detail.empty() ? "" : ": " + ended_->detail) + stored);
 }
 
-Status SessionCore::SealedStatus(EndReason reason) {
+Status RawSession::Impl::SealedStatus(EndReason reason) {
   switch (reason) {
     case EndReason::kShutdown:
       return Status::Closed("the engine is closing: the session's final save has taken its data");
@@ -64,8 +75,8 @@ Status SessionCore::SealedStatus(EndReason reason) {
   }
 }
 
-Result<std::string> SessionCore::Encode(std::optional<EndReason> seal_for) {
-  std::shared_ptr<DataSlot> slot;
+Result<std::string> RawSession::Impl::Encode(std::optional<EndReason> seal_for) {
+  std::shared_ptr<SessionData> slot;
   {
     std::lock_guard lock(mu_);
     slot = slot_;
@@ -82,11 +93,11 @@ Result<std::string> SessionCore::Encode(std::optional<EndReason> seal_for) {
   });
 }
 
-Status SessionCore::Save() { return Commit(/*final=*/false, EndReason::kManual); }
-Status SessionCore::Finish(EndReason reason) { return Commit(/*final=*/true, reason); }
+Status RawSession::Impl::Save() { return Commit(/*final=*/false, EndReason::kManual); }
+Status RawSession::Impl::Finish(EndReason reason) { return Commit(/*final=*/true, reason); }
 
-Status SessionCore::CheckNotReentrant() const {
-  std::shared_ptr<DataSlot> slot;
+Status RawSession::Impl::CheckNotReentrant() const {
+  std::shared_ptr<SessionData> slot;
   {
     std::lock_guard lock(mu_);
     slot = slot_;
@@ -104,8 +115,8 @@ Status SessionCore::CheckNotReentrant() const {
   return Status::Ok();
 }
 
-Status SessionCore::Commit(bool final, EndReason reason) {
-  SessionRuntime& rt = runtime();
+Status RawSession::Impl::Commit(bool final, EndReason reason) {
+  EngineContext& rt = *engine_;
   if (Status s = CheckNotReentrant(); !s.ok()) return s;
   std::unique_lock save_lock(save_mu_);
   // Marks this thread as the one running the save while it holds save_mu_ (signals run here).
@@ -170,7 +181,7 @@ Status SessionCore::Commit(bool final, EndReason reason) {
     }
   }
   if (!final && !payload_changed && !meta_changed) {
-    rt.counters().saves_skipped.fetch_add(1, std::memory_order_relaxed);
+    EngineCounters::Add(rt.counters().saves_skipped, 1);
     return Status::Ok();
   }
 
@@ -181,14 +192,14 @@ Status SessionCore::Commit(bool final, EndReason reason) {
                    : reason == EndReason::kExternal ? VersionReason::kHandoff
                    : reason == EndReason::kShutdown ? VersionReason::kShutdown
                                                     : VersionReason::kEndSession;
-  request.history = &store_->history();
+  request.history = &store_->history;
   request.payload = payload_changed ? &payload : nullptr;
-  request.codec = store_->codec();
+  request.codec = store_->codec;
   request.user_ids = meta_changed ? &user_ids : nullptr;
   request.metadata = meta_changed ? &metadata : nullptr;
   const Clock::Duration started = rt.clock().Monotonic();
-  auto saved = CommitSave(rt.Context(), {store_->name(), key_}, request);
-  rt.RecordStorageResult(saved.status());
+  auto saved = CommitSave(rt.Transaction(), {store_->name, key_}, request);
+  rt.critical_state().Record(saved.status());
 
   if (!saved.ok()) {
     if (saved.status().code() != StatusCode::kLockLost) {
@@ -211,9 +222,9 @@ Status SessionCore::Commit(bool final, EndReason reason) {
                                           : "this save stored nothing; there were no changes");
   }
 
-  rt.counters().saves.fetch_add(1, std::memory_order_relaxed);
+  EngineCounters::Add(rt.counters().saves, 1);
   if (payload_changed) {
-    rt.counters().bytes_written.fetch_add(payload.size(), std::memory_order_relaxed);
+    EngineCounters::Add(rt.counters().bytes_written, payload.size());
   }
   rt.counters().save_latency.Record(rt.clock().Monotonic() - started);
   std::function<void(std::string_view)> on_after_save;
@@ -228,8 +239,7 @@ Status SessionCore::Commit(bool final, EndReason reason) {
   }
   if (on_after_save) on_after_save(payload);
   if (final) {
-    if (reason == EndReason::kExternal)
-      rt.counters().handoffs.fetch_add(1, std::memory_order_relaxed);
+    if (reason == EndReason::kExternal) EngineCounters::Add(rt.counters().handoffs, 1);
     saving.Unlock();
     // The session was sealed with the snapshot this save stored: no change is unsaved.
     EndOnce(reason, "", false);
@@ -237,8 +247,8 @@ Status SessionCore::Commit(bool final, EndReason reason) {
   return Status::Ok();
 }
 
-Status SessionCore::Abandon() {
-  SessionRuntime& rt = runtime();
+Status RawSession::Impl::Abandon() {
+  EngineContext& rt = *engine_;
   std::unique_lock save_lock(save_mu_);
   {
     std::lock_guard lock(mu_);
@@ -252,19 +262,18 @@ Status SessionCore::Abandon() {
   SaveRequest request;
   request.lock = {rt.incarnation(), session_id_, epoch_};
   request.kind = CommitKind::kAbandon;
-  request.codec = store_->codec();
+  request.codec = store_->codec;
   request.undo = &acquired_;
-  auto released = CommitSave(rt.Context(), {store_->name(), key_}, request);
-  rt.RecordStorageResult(released.status());
+  auto released = CommitSave(rt.Transaction(), {store_->name, key_}, request);
+  rt.critical_state().Record(released.status());
   save_lock.unlock();
-  rt.Unregister(this);
-  store_->SessionEnded(key_, this);
+  LeaveOwner();
   // LockLost means someone already took the lock over: nothing of ours is left behind.
   if (!released.ok() && released.status().code() != StatusCode::kLockLost) return released.status();
   return Status::Ok();
 }
 
-bool SessionCore::FenceForSteal() {
+bool RawSession::Impl::FenceForSteal() {
   std::lock_guard lock(mu_);
   if (fenced_) return false;
   fenced_ = true;
@@ -272,14 +281,14 @@ bool SessionCore::FenceForSteal() {
   return true;
 }
 
-bool SessionCore::MarkReleaseRequested() {
+bool RawSession::Impl::MarkReleaseRequested() {
   std::lock_guard lock(mu_);
   if (release_requested_ || fenced_) return false;
   release_requested_ = true;
   return true;
 }
 
-void SessionCore::EndOnce(EndReason reason, std::string detail, std::optional<bool> unsaved) {
+void RawSession::Impl::EndOnce(EndReason reason, std::string detail, std::optional<bool> unsaved) {
   {
     std::lock_guard lock(mu_);
     if (ended_) return;
@@ -310,20 +319,19 @@ void SessionCore::EndOnce(EndReason reason, std::string detail, std::optional<bo
     end_signalled_ = true;
   }
   end_cv_.notify_all();
-  runtime().Unregister(this);
-  store_->SessionEnded(key_, this);
+  LeaveOwner();
 }
 
-bool SessionCore::UnsavedAgainst(std::string_view stored_payload,
-                                 const std::vector<int64_t>& stored_user_ids,
-                                 const std::map<std::string, std::string>& stored_metadata) {
+bool RawSession::Impl::UnsavedAgainst(std::string_view stored_payload,
+                                      const std::vector<int64_t>& stored_user_ids,
+                                      const std::map<std::string, std::string>& stored_metadata) {
   auto encoded = Encode(std::nullopt);
   std::lock_guard lock(mu_);
   return !encoded.ok() || *encoded != stored_payload || user_ids_ != stored_user_ids ||
          metadata_ != stored_metadata;
 }
 
-void SessionCore::EndAfterItsReleaseWasStored(
+void RawSession::Impl::EndAfterItsReleaseWasStored(
     std::string_view stored_payload, const std::vector<int64_t>& stored_user_ids,
     const std::map<std::string, std::string>& stored_metadata) {
   { std::lock_guard wait_for_the_save(save_mu_); }  // the save that released has returned
@@ -339,21 +347,21 @@ void SessionCore::EndAfterItsReleaseWasStored(
           UnsavedAgainst(stored_payload, stored_user_ids, stored_metadata));
 }
 
-bool SessionCore::IsActive() const {
+bool RawSession::Impl::IsActive() const {
   std::lock_guard lock(mu_);
   return !fenced_;
 }
 
-Status SessionCore::EditStatus() const {
+Status RawSession::Impl::EditStatus() const {
   std::lock_guard lock(mu_);
   if (fenced_ || sealed_for_) return EndedStatus();
   return Status::Ok();
 }
 
-ProfileInfo SessionCore::Info() const {
+ProfileInfo RawSession::Impl::Info() const {
   std::lock_guard lock(mu_);
   ProfileInfo info;
-  info.store = store_->name();
+  info.store = store_->name;
   info.key = key_;
   info.version = version_;
   info.epoch = epoch_;
@@ -366,12 +374,12 @@ ProfileInfo SessionCore::Info() const {
   return info;
 }
 
-std::string SessionCore::LastSavedBytes() const {
+std::string RawSession::Impl::LastSavedBytes() const {
   std::lock_guard lock(mu_);
   return last_saved_;
 }
 
-Status SessionCore::EditUserIds(const std::function<void(std::vector<int64_t>&)>& edit) {
+Status RawSession::Impl::EditUserIds(const std::function<void(std::vector<int64_t>&)>& edit) {
   std::lock_guard lock(mu_);
   if (fenced_ || sealed_for_) return EndedStatus();
   edit(user_ids_);
@@ -381,7 +389,7 @@ Status SessionCore::EditUserIds(const std::function<void(std::vector<int64_t>&)>
   return Status::Ok();
 }
 
-Status SessionCore::EditMetadata(
+Status RawSession::Impl::EditMetadata(
     const std::function<Status(std::map<std::string, std::string>&)>& edit) {
   std::lock_guard lock(mu_);
   if (fenced_ || sealed_for_) return EndedStatus();
@@ -390,41 +398,41 @@ Status SessionCore::EditMetadata(
   return Status::Ok();
 }
 
-std::optional<std::string> SessionCore::Metadata(std::string_view key) const {
+std::optional<std::string> RawSession::Impl::Metadata(std::string_view key) const {
   std::lock_guard lock(mu_);
   auto it = metadata_.find(std::string(key));
   if (it == metadata_.end()) return std::nullopt;
   return it->second;
 }
 
-void SessionCore::AttachSlot(std::shared_ptr<DataSlot> slot) {
+void RawSession::Impl::SetData(std::shared_ptr<SessionData> data) {
   std::lock_guard lock(mu_);
-  slot_ = std::move(slot);
+  slot_ = std::move(data);
 }
 
-void SessionCore::SetHandlers(const SessionOptions& options) {
+void RawSession::Impl::SetHandlers(const SessionOptions& options) {
   std::lock_guard lock(mu_);
   on_save_ = options.on_save;
   on_last_save_ = options.on_last_save;
   on_session_end_ = options.on_session_end;
 }
 
-void SessionCore::SetOnSave(std::function<void()> fn) {
+void RawSession::Impl::SetOnSave(std::function<void()> fn) {
   std::lock_guard lock(mu_);
   on_save_ = std::move(fn);
 }
 
-void SessionCore::SetOnLastSave(std::function<void(EndReason)> fn) {
+void RawSession::Impl::SetOnLastSave(std::function<void(EndReason)> fn) {
   std::lock_guard lock(mu_);
   on_last_save_ = std::move(fn);
 }
 
-void SessionCore::SetOnAfterSave(std::function<void(std::string_view)> fn) {
+void RawSession::Impl::SetOnAfterSave(std::function<void(std::string_view)> fn) {
   std::lock_guard lock(mu_);
   on_after_save_ = std::move(fn);
 }
 
-void SessionCore::SetOnSessionEnd(std::function<void(const SessionEnd&)> fn) {
+void RawSession::Impl::SetOnSessionEnd(std::function<void(const SessionEnd&)> fn) {
   std::optional<SessionEnd> missed;
   {
     std::lock_guard lock(mu_);
@@ -439,4 +447,4 @@ void SessionCore::SetOnSessionEnd(std::function<void(const SessionEnd&)> fn) {
   if (missed) fn(*missed);
 }
 
-}  // namespace holdfast::internal
+}  // namespace holdfast

@@ -1,0 +1,115 @@
+// RawStore: a named collection of profiles at the byte level — sessions, version history, read-only
+// views and rollback — with no codec of its own. Store<Codec> wraps it; tools that handle
+// payloads as bytes (the admin CLI, tests) may use it directly through Engine::OpenRawStore.
+// Copies share one store. Thread-safe.
+#ifndef HOLDFAST_RAW_STORE_H_
+#define HOLDFAST_RAW_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "holdfast/session.h"
+#include "holdfast/status.h"
+#include "holdfast/versions.h"
+
+namespace holdfast {
+
+// A read-only view of a profile (its current data or one version), taken without the lock.
+struct RawProfileView {
+  std::string payload;
+  VersionInfo version;
+  uint64_t load_count = 0;
+  std::vector<int64_t> user_ids;
+  std::map<std::string, std::string> metadata;
+  bool locked = false;  // a session holds the profile right now
+};
+
+// Options of a store that do not depend on its data type.
+struct StoreSettings : SessionTiming {
+  // Which versions of each profile are kept (holdfast/versions.h).
+  VersionRetention retention;
+  // What a start does with a corrupt payload. Default: restore the newest valid version.
+  CorruptionPolicy corruption_policy = CorruptionPolicy::kRestoreNewestValid;
+  // Called after a start replaced a corrupt payload, on the starting thread. Default: none.
+  std::function<void(const CorruptionEvent&)> on_corruption;
+};
+
+// Judges stored payload bytes: OK, or why they are corrupt.
+using PayloadValidator = std::function<Status(std::string_view payload)>;
+
+class RawStore {
+ public:
+  class Impl;  // the store's session registry, defined inside the engine
+
+  RawStore() = default;  // an empty handle: every call returns InvalidArgument
+
+  // Starts a session on `key`: acquires the lock (handing off from or stealing from a live
+  // session of this engine, taking over a lock left by a crashed engine), loads the data (the
+  // template when the profile is new), bumps the load count, and hands the loaded payload to
+  // `make_data` (when set) before the session is visible to any other thread.
+  // Returns:
+  //   InvalidArgument  the key is empty or longer than kMaxProfileKeyBytes;
+  //   Locked           options.fail_if_held and a live session holds the profile (nothing
+  //                    changed; the holder was not asked to hand off);
+  //   Aborted          a newer StartSession for the same key superseded this one;
+  //   Cancelled        options.cancel or options.cancel_token said so;
+  //   TimedOut         options.timeout (or the store's start_timeout) passed;
+  //   Closed           the engine is closing;
+  //   Corruption       the stored record failed verification, or `make_data` refused the
+  //                    payload (nothing changed);
+  //   IOError / ResourceExhausted / Busy  storage trouble (nothing changed).
+  // A start that fails takes no lock and changes no stored data. One exception: a steal
+  // (options.steal, or a handoff that timed out) has already fenced the holder before its
+  // acquisition runs; if that acquisition fails, the holder stays ended (OnSessionEnd kStolen)
+  // and its lock stays stored, to be taken by the next start of this engine.
+  Result<RawSession> StartSession(std::string_view key, const SessionOptions& options = {},
+                                  const SessionDataFactory& make_data = nullptr);
+
+  // The profile's versions, newest first, filtered by `query` (time range, limit, continuation).
+  // NotFound when the profile does not exist; InvalidArgument for a bad key.
+  Result<std::vector<VersionInfo>> Versions(std::string_view key, const VersionQuery& query = {});
+
+  // A read-only view of the current data (no version) or of one version, without taking the
+  // lock; works while a session is active. NotFound when the profile or version does not exist
+  // (never written, or pruned); Corruption when the stored bytes are damaged.
+  Result<RawProfileView> Get(std::string_view key, std::optional<uint64_t> version = std::nullopt);
+
+  // Makes `version`'s payload the profile's data again, as a new version whose reason is
+  // kRollback and whose source_version is `version`. A live session of the profile is ended
+  // first (its final save becomes a version; OnSessionEnd reports kRollback) and the epoch is
+  // bumped, so that session can never write again. Returns the new version number.
+  //   NotFound         no such profile, or the version was never written or was pruned;
+  //   InvalidArgument  the version is quarantined (corrupt bytes) or fails the store's check,
+  //                    or a bad key;
+  //   Corruption       the version's record is damaged;
+  //   Aborted / TimedOut / Closed  as for StartSession.
+  // The version is checked before anything is claimed, so NotFound, InvalidArgument and
+  // Corruption change nothing. Errors after the claim (a storage error in the rollback's own
+  // transaction) leave the live session ended by its final save (a version), the rollback
+  // itself unwritten.
+  Result<uint64_t> Rollback(std::string_view key, uint64_t version);
+  // Rolls back to the newest version written at or before `unix_ms` (NotFound if none).
+  Result<uint64_t> RollbackTo(std::string_view key, int64_t unix_ms);
+
+  // The store's name and codec name ("" for an empty handle).
+  const std::string& name() const;
+  const std::string& codec() const;
+
+ private:
+  friend struct ImplAccess;
+  RawStore(std::shared_ptr<Impl> impl, std::shared_ptr<const std::string> template_payload)
+      : impl_(std::move(impl)), template_payload_(std::move(template_payload)) {}
+  std::shared_ptr<Impl> impl_;
+  // The data of a profile that was never saved, as given to this handle's open.
+  std::shared_ptr<const std::string> template_payload_;
+};
+
+}  // namespace holdfast
+
+#endif  // HOLDFAST_RAW_STORE_H_

@@ -1,0 +1,92 @@
+#include "autosave_scheduler.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace holdfast::internal {
+
+AutosaveScheduler::AutosaveScheduler(const Clock& clock, Executor& workers)
+    : clock_(clock), workers_(workers) {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+AutosaveScheduler::~AutosaveScheduler() { Stop(); }
+
+void AutosaveScheduler::Add(const std::shared_ptr<AutosaveTarget>& target, uint64_t spread_key) {
+  const double fraction = std::fmod(static_cast<double>(spread_key) * 0.6180339887498949, 1.0);
+  const Clock::Duration period = target->AutosavePeriod();
+  const auto offset =
+      Clock::Duration(static_cast<int64_t>(fraction * static_cast<double>(period.count())));
+  Schedule(target, clock_.Monotonic() + offset + Clock::Duration(1));
+}
+
+void AutosaveScheduler::Schedule(const std::weak_ptr<AutosaveTarget>& target, Clock::Duration due) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    schedule_.emplace(due, target);
+  }
+  changed_.notify_all();
+}
+
+void AutosaveScheduler::Loop() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    if (schedule_.empty()) {
+      changed_.wait(lock);
+      continue;
+    }
+    auto first = schedule_.begin();
+    const Clock::Duration due = first->first;
+    if (clock_.Monotonic() < due) {
+      clock_.WaitUntil(changed_, lock, due);
+      continue;
+    }
+    std::weak_ptr<AutosaveTarget> weak = first->second;
+    std::shared_ptr<AutosaveTarget> target = weak.lock();
+    schedule_.erase(first);
+    if (!target || !target->IsActive()) {
+      idle_.notify_all();
+      continue;
+    }
+    ++in_flight_;
+    lock.unlock();
+    const bool submitted = workers_.Submit([this, target, weak, due] {
+      (void)target->Save();
+      if (target->IsActive()) {
+        Schedule(weak, std::max(due + target->AutosavePeriod(), clock_.Monotonic()));
+      }
+      std::lock_guard done(mu_);
+      --in_flight_;
+      idle_.notify_all();
+    });
+    lock.lock();
+    if (!submitted) {
+      --in_flight_;
+      break;
+    }
+  }
+}
+
+void AutosaveScheduler::WaitIdle() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    const bool due_pending = !schedule_.empty() && schedule_.begin()->first <= clock_.Monotonic();
+    if (stopping_ || (!due_pending && in_flight_ == 0)) return;
+    // The scheduler thread re-checks a fake clock every few milliseconds; wake with it.
+    idle_.wait_for(lock, std::chrono::milliseconds(2));
+  }
+}
+
+void AutosaveScheduler::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    schedule_.clear();
+  }
+  changed_.notify_all();
+  idle_.notify_all();
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+}
+
+}  // namespace holdfast::internal

@@ -1,0 +1,67 @@
+// Engine::Impl: the facade behind a public Engine. It opens the storage and claims an
+// incarnation, owns the storage, the engine context (shared services) and the store registry,
+// and runs Close: it refuses new operations, ends every live session with a final save, stops
+// the auto-saver and the workers, and closes the storage.
+//
+// Thread safety: thread-safe. close_mu_ guards only the close state and is never held while
+// sessions save or the storage closes.
+#ifndef HOLDFAST_SRC_ENGINE_IMPL_H_
+#define HOLDFAST_SRC_ENGINE_IMPL_H_
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "engine_context.h"
+#include "holdfast/engine.h"
+#include "records.h"
+#include "storage.h"
+#include "store_registry.h"
+
+namespace holdfast {
+
+class Engine::Impl {
+ public:
+  // Opens the storage and claims a new incarnation (see Engine::Open for the statuses).
+  static Result<std::unique_ptr<Impl>> Open(const std::string& path, EngineOptions options);
+  ~Impl();
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
+  Result<RawStore> OpenStore(std::string_view name, std::string_view codec,
+                             const StoreSettings& settings, std::string template_payload,
+                             PayloadValidator check);
+
+  // See Engine::Close. Concurrent callers wait for the first one's result.
+  Status Close();
+  bool IsClosing() const { return context_->gate().closing(); }
+  EngineInfo Info() const;
+  EngineStats Stats() const;
+
+  internal::Storage& storage() { return *storage_; }
+  internal::EngineContext& context() { return *context_; }
+  internal::StoreRegistry& stores() { return stores_; }
+
+ private:
+  Impl(std::string path, std::unique_ptr<internal::Storage> storage,
+       std::shared_ptr<internal::EngineContext> context, internal::Manifest manifest);
+  // Closes the engine to new operations and ends every live session with a final save (in
+  // parallel on the workers, so they share WAL syncs). Returns the first failure.
+  Status EndAllSessions();
+
+  const std::string path_;
+  const std::unique_ptr<internal::Storage> storage_;
+  const std::shared_ptr<internal::EngineContext> context_;
+  internal::StoreRegistry stores_;
+
+  std::mutex close_mu_;
+  std::condition_variable closed_;
+  bool close_started_ = false;          // guarded by close_mu_
+  std::optional<Status> close_status_;  // guarded by close_mu_
+};
+
+}  // namespace holdfast
+
+#endif  // HOLDFAST_SRC_ENGINE_IMPL_H_

@@ -1,0 +1,112 @@
+// RawStore: the public byte-level store. Sessions go through the store's SessionRegistry; reads
+// through profile_reads; a rollback claims the key in the registry, then commits through
+// profile_transactions.
+#include "holdfast/raw_store.h"
+
+#include "impl_access.h"
+#include "profile_reads.h"
+#include "session_registry.h"
+
+namespace holdfast {
+namespace {
+
+Status NoStore() { return Status::InvalidArgument("empty store handle"); }
+
+// A read admitted by the engine's gate (Closed once the engine is closing).
+template <typename Fn>
+auto GatedRead(RawStore::Impl& store, Fn&& fn) -> decltype(fn()) {
+  internal::GatePass pass(store.engine().gate());
+  if (!pass.admitted()) return Status::Closed("engine is closing");
+  return fn();
+}
+
+}  // namespace
+
+Result<RawSession> RawStore::StartSession(std::string_view key, const SessionOptions& options,
+                                          const SessionDataFactory& make_data) {
+  if (!impl_) return NoStore();
+  return impl_->Start(key, options, *template_payload_, make_data);
+}
+
+Result<std::vector<VersionInfo>> RawStore::Versions(std::string_view key,
+                                                    const VersionQuery& query) {
+  if (!impl_) return NoStore();
+  return GatedRead(*impl_, [&] {
+    return internal::ListVersions(impl_->engine().storage(), {impl_->config().name, key}, query);
+  });
+}
+
+Result<RawProfileView> RawStore::Get(std::string_view key, std::optional<uint64_t> version) {
+  if (!impl_) return NoStore();
+  return GatedRead(*impl_, [&] {
+    return internal::ReadProfileView(impl_->engine().storage(), {impl_->config().name, key},
+                                     version);
+  });
+}
+
+Result<uint64_t> RawStore::Rollback(std::string_view key, uint64_t version) {
+  if (!impl_) return NoStore();
+  internal::EngineContext& engine = impl_->engine();
+  const internal::StoreConfig& config = impl_->config();
+  // Everything that can refuse the rollback is checked before the key is claimed: claiming ends
+  // a live session (final save, release), and a refused rollback must change nothing. Version
+  // records are immutable, so the source read here is still that version's payload when the
+  // transaction below runs, even if the live session's final save pruned it from the index.
+  auto source = GatedRead(*impl_, [&] {
+    return internal::ReadRollbackSource(engine.storage(), {config.name, key}, version,
+                                        config.history);
+  });
+  if (!source.ok()) {
+    engine.critical_state().Record(source.status());  // a failed read counts toward it too
+    return source.status();
+  }
+  uint64_t written = 0;
+  Status s = impl_->Exclusive(
+      key, EndReason::kRollback,
+      [&](const std::string& claimed, const std::shared_ptr<internal::LiveSession>& victim) {
+        auto rolled = internal::CommitRollback(engine.Transaction(), {config.name, claimed},
+                                               {&*source, &config.history});
+        engine.critical_state().Record(rolled.status());
+        if (victim) {
+          // A stuck holder fenced for the rollback: it learns exactly what it leaves unsaved.
+          std::optional<bool> unsaved;
+          if (rolled.ok()) {
+            unsaved = victim->UnsavedAgainst(rolled->previous_payload, rolled->previous_user_ids,
+                                             rolled->previous_metadata);
+          }
+          victim->EndOnce(EndReason::kStolen,
+                          rolled.ok()
+                              ? "fenced out by a rollback"
+                              : "fenced for a rollback that failed: " + rolled.status().ToString(),
+                          unsaved);
+        }
+        if (!rolled.ok()) return rolled.status();
+        written = rolled->version;
+        return Status::Ok();
+      });
+  if (!s.ok()) return s;
+  internal::EngineCounters::Add(engine.counters().rollbacks);
+  return written;
+}
+
+Result<uint64_t> RawStore::RollbackTo(std::string_view key, int64_t unix_ms) {
+  if (!impl_) return NoStore();
+  auto target = GatedRead(*impl_, [&] {
+    return internal::RestorableVersionAt(impl_->engine().storage(), {impl_->config().name, key},
+                                         unix_ms);
+  });
+  if (!target.ok()) return target.status();
+  return Rollback(key, *target);
+}
+
+const std::string& RawStore::name() const {
+  static const std::string kNone;
+  return impl_ ? impl_->config().name : kNone;
+}
+
+const std::string& RawStore::codec() const {
+  static const std::string kNone;
+  return impl_ ? impl_->config().codec : kNone;
+}
+
+}  // namespace holdfast

@@ -1,0 +1,111 @@
+// SessionRegistry (RawStore::Impl): one open store's live sessions in this engine, by profile
+// key, and the coordination of who may acquire each key: a free key is acquired at once; a key
+// held by a live session of this engine is handed off (the holder is asked to make its final
+// save and release) or stolen (after handoff_timeout, or at once with SessionOptions::steal); of
+// several waiting starters the newest wins.
+//
+// The registry owns its live sessions (a session whose handles were all dropped keeps running,
+// auto-saving, until it ends); a session tells it of its end through SessionOwner.
+//
+// Thread safety: all methods are thread-safe. Lock order (docs/architecture.md): mu_ before a
+// session's mu_. User code (cancel predicates) is never called with mu_ held.
+#ifndef HOLDFAST_SRC_SESSION_REGISTRY_H_
+#define HOLDFAST_SRC_SESSION_REGISTRY_H_
+
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine_context.h"
+#include "holdfast/clock.h"
+#include "holdfast/raw_store.h"
+#include "holdfast/session.h"
+#include "live_session.h"
+#include "profile_transactions.h"
+#include "store_config.h"
+
+namespace holdfast {
+namespace internal {
+using SessionRegistry = RawStore::Impl;
+}  // namespace internal
+
+class RawStore::Impl final : public internal::SessionOwner,
+                             public std::enable_shared_from_this<RawStore::Impl> {
+ public:
+  using EngineContext = internal::EngineContext;
+  using StoreConfig = internal::StoreConfig;
+  using LiveSession = internal::LiveSession;
+
+  Impl(std::shared_ptr<EngineContext> engine, std::shared_ptr<const StoreConfig> config);
+
+  const StoreConfig& config() const { return *config_; }
+  EngineContext& engine() const { return *engine_; }
+
+  // See RawStore::StartSession for the contract.
+  Result<RawSession> Start(std::string_view key, const SessionOptions& options,
+                           const std::string& template_payload,
+                           const SessionDataFactory& make_data);
+
+  // Runs `fn` with the key claimed (no session of this engine holds it; a live holder is asked
+  // to make its final save with `release_reason`, a stuck one is fenced and passed as the
+  // victim). For admin transactions such as rollback. Statuses as for Start's wait.
+  Status Exclusive(std::string_view key, EndReason release_reason,
+                   const std::function<Status(const std::string& key,
+                                              const std::shared_ptr<LiveSession>& victim)>& fn);
+
+  // The sessions that hold a key of this store now.
+  std::vector<std::shared_ptr<LiveSession>> LiveSessions() const;
+  size_t LiveCount() const;
+
+  // A session ended: forget it as the key's holder and wake waiting starters.
+  void SessionEnded(const std::string& key, const LiveSession* session) override;
+  // Wakes every waiting starter (engine closing).
+  void WakeAll();
+
+ private:
+  struct KeyEntry {
+    std::shared_ptr<LiveSession> holder;  // the live session of this engine, if any
+    bool acquiring = false;               // a starter is running the acquire transaction
+    uint64_t newest_start = 0;            // generation of the newest starter
+    int starters = 0;                     // starters currently inside Start for this key
+  };
+
+  // Runs the acquire transaction and builds the session (not yet registered). Called without
+  // mu_; `victim` is the session being stolen from, if any.
+  Result<std::shared_ptr<LiveSession>> Acquire(const std::string& key,
+                                               const std::string& template_payload,
+                                               const std::shared_ptr<LiveSession>& victim,
+                                               const SessionOptions& options);
+  static bool Cancelled(const SessionOptions& options);
+  // Builds the session's live data from its loaded payload; Corruption when the factory
+  // refuses it.
+  Status AttachData(LiveSession& session, const SessionDataFactory& make_data);
+  // With mu_ held by `lock`: waits until this caller (generation `me`) may act on the key alone —
+  // no acquisition in flight and no live holder (handed off with `release_reason`, or fenced
+  // for a steal and returned in `*victim`) — then marks the entry acquiring. Closed, Aborted,
+  // Cancelled or TimedOut otherwise.
+  Status Claim(std::unique_lock<std::mutex>& lock, KeyEntry& entry, uint64_t me,
+               const SessionOptions& options, Clock::Duration deadline, EndReason release_reason,
+               std::shared_ptr<LiveSession>* victim);
+  // mu_ held: registers a caller of the key as its newest (generation in *generation).
+  KeyEntry& EnterEntry(const std::string& key, uint64_t* generation);
+  void Unclaim(KeyEntry& entry);                             // mu_ held
+  void LeaveEntry(const std::string& key, KeyEntry& entry);  // mu_ held
+
+  // Constant after construction.
+  const std::shared_ptr<EngineContext> engine_;
+  const std::shared_ptr<const StoreConfig> config_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;               // any entry changed
+  std::map<std::string, KeyEntry> entries_;  // guarded by mu_
+};
+
+}  // namespace holdfast
+
+#endif  // HOLDFAST_SRC_SESSION_REGISTRY_H_

@@ -1,0 +1,118 @@
+#include "store_registry.h"
+
+#include <algorithm>
+
+#include "holdfast/limits.h"
+#include "key_codec.h"
+
+namespace holdfast::internal {
+namespace {
+
+Status ValidateSettings(const StoreSettings& settings) {
+  if (settings.autosave_period.count() <= 0 || settings.handoff_timeout.count() < 0 ||
+      settings.start_timeout.count() < 0) {
+    return Status::InvalidArgument(
+        "autosave_period must be positive; handoff_timeout and start_timeout not negative");
+  }
+  return Status::Ok();
+}
+
+// The position of `name` in a manifest's sorted store list.
+std::vector<StoreEntry>::iterator Find(std::vector<StoreEntry>& stores, std::string_view name) {
+  return std::lower_bound(stores.begin(), stores.end(), name,
+                          [](const StoreEntry& e, std::string_view n) { return e.name < n; });
+}
+
+}  // namespace
+
+StoreRegistry::StoreRegistry(std::shared_ptr<EngineContext> engine, Manifest manifest)
+    : engine_(std::move(engine)), manifest_(std::move(manifest)) {}
+
+Status StoreRegistry::Register(std::string_view name, std::string_view codec,
+                               std::string_view schema) {
+  if (Status s = ValidateStoreName(name); !s.ok()) return s;
+  GatePass pass(engine_->gate());
+  if (!pass.admitted()) return Status::Closed("engine is closed");
+  // The transaction reads the stored manifest itself, so concurrent registrations serialize in
+  // the database; the cached copy is updated for this name only, after the commit.
+  StoreEntry registered;
+  Status s = RunTransaction(engine_->storage(), [&](StorageTransaction& txn) -> Status {
+    std::string bytes;
+    if (Status r = txn.GetForUpdate(Family::kDefault, kManifestKey, &bytes); !r.ok()) return r;
+    auto manifest = DecodeManifest(bytes);
+    if (!manifest.ok()) return manifest.status();
+    auto it = Find(manifest->stores, name);
+    if (it != manifest->stores.end() && it->name == name) {
+      if (it->codec != codec) {
+        return Status::InvalidArgument("store '" + std::string(name) +
+                                       "' is registered with codec '" + it->codec + "', not '" +
+                                       std::string(codec) + "'");
+      }
+      registered = *it;
+      if (it->schema == schema) return Status::Ok();  // nothing to change; commit is empty
+      it->schema.assign(schema);
+      registered.schema.assign(schema);
+    } else {
+      registered = StoreEntry{std::string(name), std::string(codec), std::string(schema),
+                              engine_->clock().WallUnixMillis()};
+      manifest->stores.insert(it, registered);
+    }
+    return txn.Put(Family::kDefault, kManifestKey, EncodeManifest(*manifest));
+  });
+  if (!s.ok()) return s;
+  std::lock_guard lock(mu_);
+  auto it = Find(manifest_.stores, name);
+  if (it != manifest_.stores.end() && it->name == name) {
+    *it = std::move(registered);
+  } else {
+    manifest_.stores.insert(it, std::move(registered));
+  }
+  return Status::Ok();
+}
+
+std::vector<StoreEntry> StoreRegistry::Registered() const {
+  std::lock_guard lock(mu_);
+  return manifest_.stores;
+}
+
+uint32_t StoreRegistry::format_version() const {
+  std::lock_guard lock(mu_);
+  return manifest_.format_version;
+}
+
+Result<std::shared_ptr<SessionRegistry>> StoreRegistry::Open(std::string_view name,
+                                                             std::string_view codec,
+                                                             const StoreSettings& settings,
+                                                             PayloadValidator check) {
+  // Refuse bad settings before the name is registered: a refused open changes nothing.
+  if (Status s = ValidateSettings(settings); !s.ok()) return s;
+  if (Status s = Register(name, codec, ""); !s.ok()) return s;
+  std::lock_guard lock(mu_);
+  if (engine_->gate().closing()) return Status::Closed("engine is closing");
+  auto it = open_.find(std::string(name));
+  if (it != open_.end()) {
+    if (it->second->config().codec != codec) {
+      return Status::InvalidArgument("store '" + std::string(name) + "' is open with codec '" +
+                                     it->second->config().codec + "', not '" + std::string(codec) +
+                                     "'");
+    }
+    return it->second;
+  }
+  auto config = std::make_shared<StoreConfig>();
+  config->name = std::string(name);
+  config->codec = std::string(codec);
+  config->settings = settings;
+  config->history = HistoryPolicy{settings.retention, settings.corruption_policy, std::move(check)};
+  auto store = std::make_shared<SessionRegistry>(engine_, std::move(config));
+  open_.emplace(std::string(name), store);
+  return store;
+}
+
+std::vector<std::shared_ptr<SessionRegistry>> StoreRegistry::OpenStores() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::shared_ptr<SessionRegistry>> stores;
+  for (const auto& [name, store] : open_) stores.push_back(store);
+  return stores;
+}
+
+}  // namespace holdfast::internal

@@ -1,0 +1,54 @@
+// StoreRegistry: the stores of one open engine — the manifest's registrations (name, codec,
+// schema), persisted in the database, and the stores opened by this process, each with its
+// SessionRegistry. It owns the open stores; nothing it owns refers back to it.
+//
+// Thread safety: thread-safe. mu_ is a leaf: never held across storage I/O or a call out.
+#ifndef HOLDFAST_SRC_STORE_REGISTRY_H_
+#define HOLDFAST_SRC_STORE_REGISTRY_H_
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine_context.h"
+#include "holdfast/raw_store.h"
+#include "records.h"
+#include "session_registry.h"
+
+namespace holdfast::internal {
+
+class StoreRegistry {
+ public:
+  StoreRegistry(std::shared_ptr<EngineContext> engine, Manifest manifest);
+
+  // Registers `name` with `codec` in the manifest, or checks that an existing registration uses
+  // the same codec. InvalidArgument for a bad name or a codec mismatch; Closed once the engine
+  // is closing.
+  Status Register(std::string_view name, std::string_view codec, std::string_view schema);
+  // The registered stores, by name.
+  std::vector<StoreEntry> Registered() const;
+  uint32_t format_version() const;
+
+  // Registers the store and returns its session registry (the same one for every open of the
+  // name in this engine). InvalidArgument for bad timing settings or another codec than the
+  // open store's; Closed once the engine is closing.
+  Result<std::shared_ptr<SessionRegistry>> Open(std::string_view name, std::string_view codec,
+                                                const StoreSettings& settings,
+                                                PayloadValidator check);
+  // Every store opened by this engine.
+  std::vector<std::shared_ptr<SessionRegistry>> OpenStores() const;
+
+ private:
+  const std::shared_ptr<EngineContext> engine_;
+
+  mutable std::mutex mu_;
+  Manifest manifest_;                                             // guarded by mu_
+  std::map<std::string, std::shared_ptr<SessionRegistry>> open_;  // guarded by mu_
+};
+
+}  // namespace holdfast::internal
+
+#endif  // HOLDFAST_SRC_STORE_REGISTRY_H_

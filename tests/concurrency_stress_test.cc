@@ -107,7 +107,8 @@ std::map<int, std::string> CheckHandlesAfterClose(World& world, const CommitLog&
 // the last commit.
 void CheckStoredAndReload(Engine& engine, Players& players, World& world, int k,
                           const std::map<std::string, KeyHistory>& history,
-                          const std::map<int, std::string>& shutdown_data) {
+                          const std::map<int, std::string>& shutdown_data,
+                          ViolationSink& oracle) {
   SCOPED_TRACE("key " + world.key(k));
   auto it = history.find(world.key(k));
   ASSERT_NE(it, history.end()) << "no commit at all";
@@ -117,8 +118,7 @@ void CheckStoredAndReload(Engine& engine, Players& players, World& world, int k,
   // the newest payload's version and epoch.
   auto stored_profile = ReadStoredProfile(engine.core().storage(), kStore, world.key(k));
   ASSERT_OK(stored_profile);
-  CheckStoredAgainstHistory(*stored_profile, h, "'" + world.key(k) + "' as stored: ",
-                            world.violations());
+  CheckStoredAgainstHistory(*stored_profile, h, "'" + world.key(k) + "' as stored: ", oracle);
   ASSERT_TRUE(stored_profile->meta.has_value());
   const std::optional<internal::ProfileRecord>& record = stored_profile->data;
   auto values = world.ValuesAtVersions(k);
@@ -307,15 +307,17 @@ TEST(SessionConcurrency, RandomStartEditSaveEndHandoffAndStealKeepTheLockInvaria
   engine = std::move(*opened);
   players = engine->OpenStore<BytesCodec>(kStore, StressStoreOptions(config));
   ASSERT_OK(players);
+  // What the shared oracle reports (history replay, stored records), apart from the workload's.
+  ViolationList oracle;
   for (int k = 0; k < config.keys; ++k) {
     ASSERT_NO_FATAL_FAILURE(
-        CheckStoredAndReload(*engine, *players, world, k, before_reopen, shutdown_data));
+        CheckStoredAndReload(*engine, *players, world, k, before_reopen, shutdown_data, oracle));
   }
   EXPECT_EQ(engine->Stats().orphans_taken_over, 0u);
   ASSERT_OK(engine->Close());
 
   // --- The whole history, every start against it, and every ended handle.
-  std::map<std::string, KeyHistory> history = ReplayHistory(log->Events(), world.violations());
+  std::map<std::string, KeyHistory> history = ReplayHistory(log->Events(), oracle);
   CheckLoadsAgainstHistory(world, history);
   CheckEndedHandles(world);
 
@@ -326,6 +328,7 @@ TEST(SessionConcurrency, RandomStartEditSaveEndHandoffAndStealKeepTheLockInvaria
     counts << "}";
   }
   std::cout << "[  STATS   ] commits:" << counts.str() << std::endl;
+  EXPECT_EQ(oracle.count(), 0u) << "the commit history and stored records: " << oracle.Report();
   EXPECT_EQ(world.violations().count(), 0u) << world.violations().Report();
 }
 

@@ -75,6 +75,7 @@
 #include "key_codec.h"
 #include "records.h"
 #include "session_harness.h"
+#include "critical_state_model.h"
 #include "session_runtime.h"
 #include "storage.h"
 #include "stored_profile.h"
@@ -122,34 +123,6 @@ struct Outcome {
   bool ok() const { return code == StatusCode::kOk; }
   bool storage_error() const {
     return code == StatusCode::kIOError || code == StatusCode::kResourceExhausted;
-  }
-};
-
-// The engine's critical state as the README states it (see the top of this file).
-struct CriticalState {
-  bool critical = false;
-  uint64_t entries = 0;         // critical_state_entries, and on_critical_state(true) calls
-  uint64_t exits = 0;           // on_critical_state(false) calls
-  std::vector<int64_t> errors;  // monotonic times (ns) of the storage errors in the window
-
-  bool operator==(const CriticalState&) const = default;
-
-  // One commit's result at monotonic time `now_ns` (a commit that ran out of conflict retries,
-  // Busy, is neither an error nor a success).
-  void Record(StatusCode code, int64_t now_ns) {
-    if (code == StatusCode::kIOError || code == StatusCode::kResourceExhausted) {
-      errors.push_back(now_ns);
-      const int64_t window = std::chrono::nanoseconds(kCriticalWindow).count();
-      while (!errors.empty() && now_ns - errors.front() > window) errors.erase(errors.begin());
-      if (!critical && static_cast<int>(errors.size()) >= kCriticalThreshold) {
-        critical = true;
-        ++entries;
-      }
-    } else if (code == StatusCode::kOk && critical) {
-      critical = false;
-      errors.clear();
-      ++exits;
-    }
   }
 };
 
@@ -905,7 +878,7 @@ class Driver {
     FUZZ_CHECK(!agree.empty(), "critical state: critical "
                                    << (stats && stats->critical) << ", entered " << entries
                                    << " times, left " << exits << " times; the model expected "
-                                   << Describe(critical_));
+                                   << DescribeCriticalStates(critical_));
     critical_ = std::move(agree);
     for (int k = 0; k < kKeys; ++k) {
       if (written & (1u << k)) CheckStored(keys_[k]);
@@ -929,15 +902,6 @@ class Driver {
     FUZZ_CHECK(
         now.io_errors - base_.io_errors == model_.io_errors,
         "io errors " << now.io_errors - base_.io_errors << ", expected " << model_.io_errors);
-  }
-
-  static std::string Describe(const std::vector<CriticalState>& states) {
-    std::ostringstream out;
-    for (const CriticalState& c : states) {
-      out << "{critical " << c.critical << ", entered " << c.entries << ", left " << c.exits << ", "
-          << c.errors.size() << " errors in the window} ";
-    }
-    return out.str();
   }
 
   static std::string Who(const ProfileModel& key) {

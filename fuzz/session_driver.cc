@@ -46,13 +46,17 @@
 //    and each check keeps those that match the engine (one, unless an auto-save mixed results).
 //
 // What is checked when. Handles and counters: after every operation. Stored records of a
-// profile (two storage reads and decodes, most of what checking costs): after every operation
-// that the model says writes it or that its own code writes (rollback, orphan), after every
-// operation during which the engine's commit hooks saw a commit on it (any engine thread, any
+// profile (meta, data and version records read and decoded, most of what checking costs; the
+// rules shared with the other harnesses are tests/support/stored_profile.h's): after every
+// operation that the model says writes it or that its own code writes (rollback, orphan), after
+// every operation during which the commit log saw a commit on it (any engine thread, any
 // profile), and for every profile at the end of the input; an operation that writes nothing
 // (edit, metadata, drop, listing, views) and saw no commit leaves them as they were checked.
 // Active sessions (EngineStats, which also summarises latency histograms): after every operation
-// that can start or end a session.
+// that can start or end a session. At the end of the input, the input's whole commit log is
+// replayed against the lock's rules (tests/support/history_oracle.h: epochs rising by one, every
+// save and release fenced on the current epoch, versions rising by one) and every profile's
+// stored records are checked against that history as well as against the model.
 #include "session_driver.h"
 
 #include <algorithm>
@@ -67,7 +71,10 @@
 
 #include "internals.h"
 #include "fuzz_util.h"
+#include "critical_state_model.h"
+#include "history_oracle.h"
 #include "session_harness.h"
+#include "stored_profile.h"
 #include "version_model.h"
 
 namespace holdfast::fuzz {
@@ -112,34 +119,6 @@ struct Outcome {
   bool ok() const { return code == StatusCode::kOk; }
   bool storage_error() const {
     return code == StatusCode::kIOError || code == StatusCode::kResourceExhausted;
-  }
-};
-
-// The engine's critical state as the README states it (see the top of this file).
-struct CriticalState {
-  bool critical = false;
-  uint64_t entries = 0;         // critical_state_entries, and on_critical_state(true) calls
-  uint64_t exits = 0;           // on_critical_state(false) calls
-  std::vector<int64_t> errors;  // monotonic times (ns) of the storage errors in the window
-
-  bool operator==(const CriticalState&) const = default;
-
-  // One commit's result at monotonic time `now_ns` (a commit that ran out of conflict retries,
-  // Busy, is neither an error nor a success).
-  void Record(StatusCode code, int64_t now_ns) {
-    if (code == StatusCode::kIOError || code == StatusCode::kResourceExhausted) {
-      errors.push_back(now_ns);
-      const int64_t window = std::chrono::nanoseconds(kCriticalWindow).count();
-      while (!errors.empty() && now_ns - errors.front() > window) errors.erase(errors.begin());
-      if (!critical && static_cast<int>(errors.size()) >= kCriticalThreshold) {
-        critical = true;
-        ++entries;
-      }
-    } else if (code == StatusCode::kOk && critical) {
-      critical = false;
-      errors.clear();
-      ++exits;
-    }
   }
 };
 
@@ -213,6 +192,7 @@ class Driver {
       keys_[k].name = "i" + std::to_string(h_.input_number()) + "/" + kSuffixes[k];
     }
     ResetCounters();
+    h_.commit_log().Clear();  // this input's keys are new: their history starts here
   }
 
   void Run(FuzzInput& in) {
@@ -281,6 +261,7 @@ class Driver {
       CheckAll(written, sessions_change);
     }
     EndEverySession();
+    CheckHistory();
     // Storage errors in the critical window, or the critical state, would reach the next input.
     bool unsettled = false;
     for (const CriticalState& c : critical_) unsettled |= c.critical || !c.errors.empty();
@@ -839,13 +820,15 @@ class Driver {
   // `written`: profiles whose stored records to check (see the top of this file);
   // `sessions_change`: whether to compare the engine's active sessions with the model.
   void CheckAll(uint8_t written, bool sessions_change) {
-    for (const std::string& committed : h_.hooks().Take()) {
+    const std::vector<test::CommitEvent> events = h_.commit_log().Events();
+    for (size_t i = events_checked_; i < events.size(); ++i) {
       int k = 0;
-      while (k < kKeys && keys_[k].name != committed) ++k;
-      FUZZ_CHECK(k < kKeys,
-                 "a commit on profile " << Printable(committed) << ", which this input never used");
+      while (k < kKeys && keys_[k].name != events[i].key) ++k;
+      FUZZ_CHECK(k < kKeys, "a commit on profile " << Printable(events[i].key)
+                                                   << ", which this input never used");
       written |= 1u << k;
     }
+    events_checked_ = events.size();
     uint64_t live = 0;
     for (ProfileModel& key : keys_) {
       int live_handles = 0;
@@ -891,7 +874,7 @@ class Driver {
     FUZZ_CHECK(!agree.empty(), "critical state: critical "
                                    << (stats && stats->critical) << ", entered " << entries
                                    << " times, left " << exits << " times; the model expected "
-                                   << Describe(critical_));
+                                   << DescribeCriticalStates(critical_));
     critical_ = std::move(agree);
     for (int k = 0; k < kKeys; ++k) {
       if (written & (1u << k)) CheckStored(keys_[k]);
@@ -917,69 +900,84 @@ class Driver {
         "io errors " << now.io_errors - base_.io_errors << ", expected " << model_.io_errors);
   }
 
-  static std::string Describe(const std::vector<CriticalState>& states) {
-    std::ostringstream out;
-    for (const CriticalState& c : states) {
-      out << "{critical " << c.critical << ", entered " << c.entries << ", left " << c.exits << ", "
-          << c.errors.size() << " errors in the window} ";
-    }
-    return out.str();
+  static std::string Who(const ProfileModel& key) {
+    return "'" + Printable(key.name) + "' as stored: ";
   }
 
+  // Aborts with every violation the shared oracle reported.
+  static void Report(const test::ViolationList& violations) {
+    FUZZ_CHECK(violations.count() == 0, violations.Report());
+  }
+
+  // The profile's stored records against the model: the rules shared with the other harnesses
+  // (stored_profile.h), then what only this model knows (load count, user ids, metadata, times,
+  // the index entry by entry).
   void CheckStored(ProfileModel& key) {
-    internal::Storage& storage = test::StorageOf(h_.engine());
-    const std::string stored_key = internal::EncodeProfileKey(kStoreName, key.name);
-    std::string bytes;
-    Status data = storage.Get(internal::Family::kData, stored_key, &bytes);
-    if (!key.exists) {
-      FUZZ_CHECK_CODE(data, kNotFound);
-      FUZZ_CHECK_CODE(storage.Get(internal::Family::kMeta, stored_key, &bytes), kNotFound);
-      return;
+    auto stored = test::ReadStoredProfile(test::StorageOf(h_.engine()), kStoreName, key.name);
+    FUZZ_CHECK(stored.ok(), stored.status().ToString());
+    test::ExpectedProfile expected;
+    expected.has_meta = expected.has_data = key.exists;
+    if (key.exists) {
+      expected.epoch = key.epoch;
+      expected.locked = key.live || key.orphan_lock || key.stale_lock;
+      expected.last_version = key.history.last_version();
+      expected.data_epoch = key.history.newest().epoch;
+      expected.payload = key.history.newest().payload;
     }
-    FUZZ_CHECK(data.ok(), data.ToString());
-    auto record = internal::DecodeProfileRecord(bytes);
-    FUZZ_CHECK(record.ok(), record.status().ToString());
+    test::ViolationList violations;
+    test::CheckStoredProfile(*stored, expected, Who(key), violations);
+    Report(violations);
+    if (!key.exists) return;
+    const internal::ProfileRecord& record = *stored->data;
+    const internal::ProfileMeta& meta = *stored->meta;
     const VersionModel& newest = key.history.newest();
-    FUZZ_CHECK(record->payload == newest.payload, "stored " << Printable(record->payload)
-                                                            << ", expected "
-                                                            << Printable(newest.payload));
-    FUZZ_CHECK(record->version == newest.version,
-               "stored version " << record->version << ", expected " << newest.version);
-    FUZZ_CHECK(record->epoch == newest.epoch && record->updated_unix_ms == newest.written_unix_ms,
-               "stored record's epoch " << record->epoch << " at " << record->updated_unix_ms
-                                        << ", expected " << newest.epoch << " at "
-                                        << newest.written_unix_ms);
+    FUZZ_CHECK(record.version == newest.version && record.updated_unix_ms == newest.written_unix_ms,
+               "stored version " << record.version << " at " << record.updated_unix_ms
+                                 << ", expected " << newest.version << " at "
+                                 << newest.written_unix_ms);
     for (Slot& slot : key.slots) {
       if (slot.handle && slot.session == key.live) {
-        FUZZ_CHECK(slot.handle->Info().version == record->version, "live handle's version");
+        FUZZ_CHECK(slot.handle->Info().version == record.version, "live handle's version");
       }
     }
-
-    Status meta_read = storage.Get(internal::Family::kMeta, stored_key, &bytes);
-    FUZZ_CHECK(meta_read.ok(), meta_read.ToString());
-    auto meta = internal::DecodeProfileMeta(bytes);
-    FUZZ_CHECK(meta.ok(), meta.status().ToString());
-    FUZZ_CHECK(meta->lock.has_value() == (key.live || key.orphan_lock || key.stale_lock),
-               "stored lock");
-    FUZZ_CHECK(meta->epoch == key.epoch,
-               "stored epoch " << meta->epoch << ", expected " << key.epoch);
-    if (meta->lock) FUZZ_CHECK(meta->lock->epoch == key.epoch, "lock epoch " << meta->lock->epoch);
-    FUZZ_CHECK(meta->load_count == key.load_count, "stored load count " << meta->load_count);
-    FUZZ_CHECK(meta->user_ids == key.user_ids, "stored user ids");
-    FUZZ_CHECK(meta->metadata == key.metadata, "stored metadata");
-    FUZZ_CHECK(meta->last_version == key.history.last_version(),
-               "stored last version " << meta->last_version);
+    FUZZ_CHECK(meta.load_count == key.load_count, "stored load count " << meta.load_count);
+    FUZZ_CHECK(meta.user_ids == key.user_ids, "stored user ids");
+    FUZZ_CHECK(meta.metadata == key.metadata, "stored metadata");
     const std::vector<VersionModel>& kept = key.history.kept();
-    FUZZ_CHECK(meta->versions.size() == kept.size(), "stored index holds " << meta->versions.size()
-                                                                           << " versions, expected "
-                                                                           << kept.size());
+    FUZZ_CHECK(meta.versions.size() == kept.size(), "stored index holds " << meta.versions.size()
+                                                                          << " versions, expected "
+                                                                          << kept.size());
     for (size_t i = 0; i < kept.size(); ++i) {
-      const internal::VersionIndexEntry& e = meta->versions[i];
+      const internal::VersionIndexEntry& e = meta.versions[i];
       FUZZ_CHECK(e.version == kept[i].version && e.written_unix_ms == kept[i].written_unix_ms &&
                      e.reason == static_cast<uint8_t>(kept[i].reason),
                  "stored index entry " << i << ": version " << e.version << " at "
                                        << e.written_unix_ms << " reason " << int{e.reason});
     }
+  }
+
+  // After the input ended its sessions: its commit log against the lock's rules, and every
+  // profile's stored records against that history. Orphaned locks (kOrphan, or a session whose
+  // shutdown save failed) and a failed steal's stale lock are not commits of the log: the model
+  // says whether one is stored.
+  void CheckHistory() {
+    test::ViolationList violations;
+    const std::map<std::string, test::KeyHistory> history =
+        test::ReplayHistory(h_.commit_log().Events(), violations);
+    for (ProfileModel& key : keys_) {
+      auto it = history.find(key.name);
+      if (it == history.end()) {
+        FUZZ_CHECK(!key.exists, Who(key) << "a profile that no logged commit wrote");
+        continue;
+      }
+      auto stored = test::ReadStoredProfile(test::StorageOf(h_.engine()), kStoreName, key.name);
+      FUZZ_CHECK(stored.ok(), stored.status().ToString());
+      test::ExpectedProfile expected = test::ExpectedFromHistory(it->second);
+      expected.locked = key.orphan_lock || key.stale_lock;
+      if (key.orphan_lock) expected.lock_session_id.reset();
+      test::CheckStoredProfile(*stored, expected, Who(key), violations);
+    }
+    Report(violations);
   }
 
   Harness& h_;
@@ -989,6 +987,7 @@ class Driver {
   int reopens_ = 0;
   int autosaves_ = 0;
   bool faults_armed_ = false;  // the input armed a fault
+  size_t events_checked_ = 0;  // commit log events already looked at by CheckAll
   // Engine counters at the start of the input (or the last reopen), and the model's since then.
   Counters base_;
   Counters model_;

@@ -73,17 +73,6 @@ Status FuzzHooks::BeforeCommit(const CommitPoint& point) {
   }
 }
 
-void FuzzHooks::AfterCommit(const CommitPoint& point, uint64_t /*version*/) {
-  if (point.store != kStoreName) return;
-  std::lock_guard lock(mu_);
-  keys_.emplace_back(point.key);
-}
-
-std::vector<std::string> FuzzHooks::Take() {
-  std::lock_guard lock(mu_);
-  return std::exchange(keys_, {});
-}
-
 void FuzzHooks::Arm(const std::string& key, CommitKind kind, const InjectedFault& fault) {
   std::lock_guard lock(mu_);
   armed_[{key, kind}] = Armed{fault, 0};
@@ -125,7 +114,6 @@ void Harness::Settle() {
     FUZZ_CHECK(!engine_->Stats().critical, "a successful commit left the engine critical");
   }
   clock_->Advance(kCriticalWindow + std::chrono::milliseconds(1));
-  (void)hooks_->Take();
 }
 
 void Harness::Open() {
@@ -136,11 +124,12 @@ void Harness::Open() {
   options.conflict_buckets = 64;
   options.worker_threads = kWorkerThreads;
   options.owner_description = "fuzz";
-  options.fault_hooks = hooks_;
+  options.fault_hooks = commit_log_;
   options.critical_error_threshold = kCriticalThreshold;
   options.critical_window = kCriticalWindow;
   options.on_critical_state = [this](bool critical) { ++critical_calls_[critical ? 1 : 0]; };
   options.on_orphan_takeover = [this](const OrphanTakeover&) { ++orphan_reports_; };
+  commit_log_->NextIncarnation();  // session ids are per engine open
   auto engine = Engine::Open(kPath, options);
   FUZZ_CHECK(engine.ok(), engine.status().ToString());
   engine_ = std::move(*engine);

@@ -5,10 +5,12 @@
 // sessions, and the in-memory volume is replaced every kInputsPerVolume inputs to bound memory.
 //
 // Every commit of a profile transaction (acquire, save, release, abandon, rollback; from any
-// engine thread) passes the fuzzer's fault hooks (FuzzHooks): they log every successful commit by
-// key, so that the driver can check every profile a commit touched without re-reading the ones
-// nothing touched, and they inject the failures the input armed (kFault): an IOError or
-// ResourceExhausted, or Busy conflicts, on the next commits of one kind on one profile.
+// engine thread) passes the engine's one hook slot, which holds the shared commit log
+// (tests/support/history_oracle.h) wrapping the fuzzer's fault hooks (FuzzHooks). The log records
+// every successful commit with its commit order, so that the driver can check every profile a
+// commit touched without re-reading the ones nothing touched, and replay each input's history
+// against the lock's rules; FuzzHooks inject the failures the input armed (kFault): an IOError
+// or ResourceExhausted, or Busy conflicts, on the next commits of one kind on one profile.
 //
 // Time is a FuzzClock: a fake clock that moves only when the driver says so, with one extra: one
 // thread (a start or rollback waiting for a holder whose final save failed) can be shown a clock
@@ -32,6 +34,7 @@
 
 #include "holdfast/holdfast.h"
 #include "holdfast/hooks.h"
+#include "history_oracle.h"
 
 namespace holdfast::fuzz {
 
@@ -93,10 +96,7 @@ struct InjectedFault {
 class FuzzHooks final : public FaultHooks {
  public:
   Status BeforeCommit(const CommitPoint& point) override;
-  void AfterCommit(const CommitPoint& point, uint64_t version) override;
 
-  // Keys of the profiles committed since the last Take(), in commit order.
-  std::vector<std::string> Take();
   // Replaces what is armed for `kind` on `key`.
   void Arm(const std::string& key, CommitKind kind, const InjectedFault& fault);
   void DisarmAll();
@@ -109,7 +109,6 @@ class FuzzHooks final : public FaultHooks {
     int busy_seen = 0;  // conflicts already given to the current commit
   };
   std::mutex mu_;
-  std::vector<std::string> keys_;                              // guarded by mu_
   std::map<std::pair<std::string, CommitKind>, Armed> armed_;  // guarded by mu_
   std::atomic<uint64_t> injected_{0};
 };
@@ -134,6 +133,8 @@ class Harness {
   Players& players() { return *players_; }
   FuzzClock& clock() { return *clock_; }
   FuzzHooks& hooks() { return *hooks_; }
+  // Every commit on the fuzzed store since the driver last cleared it (at each input's start).
+  test::CommitLog& commit_log() { return *commit_log_; }
   uint64_t input_number() const { return input_number_; }
   uint64_t orphan_reports() const { return orphan_reports_.load(); }
   // on_critical_state calls, with true and with false, since the process started.
@@ -147,6 +148,8 @@ class Harness {
 
   const std::shared_ptr<FuzzClock> clock_ = std::make_shared<FuzzClock>();
   const std::shared_ptr<FuzzHooks> hooks_ = std::make_shared<FuzzHooks>();
+  const std::shared_ptr<test::CommitLog> commit_log_ =
+      std::make_shared<test::CommitLog>(kStoreName, hooks_);
   std::shared_ptr<MemoryVolume> volume_;
   std::unique_ptr<Engine> engine_;
   std::optional<Players> players_;

@@ -2,12 +2,14 @@
 
 #include <chrono>
 #include <filesystem>
-#include <functional>
+#include <algorithm>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #include "holdfast/holdfast.h"
 #include "raw_database.h"
+#include "stored_profile.h"
 
 namespace holdfast::crash {
 namespace {
@@ -17,57 +19,32 @@ using namespace std::chrono_literals;
 // StoreOptions::retention.keep_newest as the worker runs it (the default).
 constexpr size_t kKeepNewest = 50;
 
-// The version history agrees with the data record: every indexed version has its record, and the
-// current payload is an indexed, non-quarantined version with the same bytes. A profile with an
-// empty index has no history to check (none written yet).
-//
-// Version numbers across kills: last_version never goes back, and a version number seen stored
-// after one kill holds the same payload after every later one (numbers are never reused, also
-// when a start that created the profile is undone or a version is pruned).
-void CheckVersionHistory(test::RawDatabase& raw, const std::string& key,
-                         const internal::ProfileMeta& meta, const internal::ProfileRecord& data,
-                         ProfileModel& p, Violations& v) {
-  const std::string at = "'" + key + "' history: ";
-  if (meta.last_version < p.last_version) {
-    v.Add(at + "last_version went back from " + std::to_string(p.last_version) + " to " +
-          std::to_string(meta.last_version));
+// One profile's records as stored, for the shared oracle's checks (tests/support/
+// stored_profile.h). Only the stored-record half of that oracle applies here: the commit log
+// (history_oracle.h) would have to run inside the worker, another process that the kills end,
+// so the history is rebuilt from the worker's messages instead (model.h).
+Result<test::StoredProfile> ReadStored(test::RawDatabase& raw, const std::string& key) {
+  test::StoredProfile stored;
+  auto meta = raw.Meta(kStore, key);
+  if (!meta.ok()) return meta.status();
+  auto data = raw.Data(kStore, key);
+  if (!data.ok()) return data.status();
+  stored.meta = std::move(*meta);
+  stored.data = std::move(*data);
+  if (!stored.meta) return stored;
+  for (const internal::VersionIndexEntry& e : stored.meta->versions) {
+    auto version = raw.Version(kStore, key, e.version);
+    if (!version.ok()) return version.status();
+    if (*version) stored.versions.emplace(e.version, std::move(**version));
   }
-  p.last_version = std::max(p.last_version, meta.last_version);
-  if (meta.versions.empty()) return;
-  bool found = false;
-  for (const internal::VersionIndexEntry& e : meta.versions) {
-    auto record = raw.Version(kStore, key, e.version);
-    if (!record.ok()) {
-      v.Add(at + record.status().ToString());
-      continue;
-    }
-    if (!*record) {
-      v.Add(at + "version " + std::to_string(e.version) + " is indexed but has no record");
-      continue;
-    }
-    if (e.version > meta.last_version) {
-      v.Add(at + "version " + std::to_string(e.version) + " is above last_version " +
-            std::to_string(meta.last_version));
-    }
-    const size_t digest = std::hash<std::string>{}((*record)->payload);
-    auto [seen, first_time] = p.version_payloads.emplace(e.version, digest);
-    if (!first_time && seen->second != digest) {
-      v.Add(at + "version " + std::to_string(e.version) +
-            " now names another payload than after an earlier kill (a reused number)");
-    }
-    if (e.version != data.version) continue;
-    found = true;
-    if (e.reason == static_cast<uint8_t>(VersionReason::kQuarantine)) {
-      v.Add(at + "the current data is a quarantined version");
-    }
-    if ((*record)->payload != data.payload) {
-      v.Add(at + "version " + std::to_string(e.version) + " differs from the data record");
-    }
-  }
-  if (!found) {
-    v.Add(at + "the data record's version " + std::to_string(data.version) +
-          " is not in the history");
-  }
+  return stored;
+}
+
+// The next run starts from the stored epoch, and from its lock as an orphan to take over.
+void RestartFromMeta(const internal::ProfileMeta& meta, ProfileModel& p) {
+  p.max_epoch = std::max(p.max_epoch, meta.epoch);
+  p.orphan.reset();
+  if (meta.lock) p.orphan = ProfileModel::Lock{meta.lock->incarnation, meta.lock->session_id};
 }
 
 }  // namespace
@@ -109,32 +86,29 @@ void Checker::VerifyStored() {
 
   for (auto& [key, p] : model_.profiles()) {
     const std::string at = "'" + key + "' as stored: ";
-    auto meta = (*raw)->Meta(kStore, key);
-    if (p.damage && StillDamaged(**raw, key, meta, p)) continue;
-    auto data = (*raw)->Data(kStore, key);
-    if (!meta.ok() || !data.ok()) {
-      v_.Add(at + (meta.ok() ? data.status() : meta.status()).ToString());
+    if (p.damage && StillDamaged(**raw, key, (*raw)->Meta(kStore, key), p)) continue;
+    auto records = ReadStored(**raw, key);
+    if (!records.ok()) {
+      v_.Add(at + records.status().ToString());
       continue;
     }
+    const std::optional<internal::ProfileMeta>& meta = records->meta;
+    const std::optional<internal::ProfileRecord>& data = records->data;
     if (p.damage) {
-      if (*meta) VerifyRepair(**raw, key, **meta, p);
+      if (meta) VerifyRepair(**raw, key, *meta, p);
       p.damage.reset();
     }
+    // Epoch at least every acknowledged one, the lock carrying it, the data record the newest
+    // version and agreeing with the history; an acknowledged profile still there.
+    test::ExpectedProfile expected;
+    expected.min_epoch = p.max_epoch;
+    if (p.max_epoch > 0) expected.has_meta = true;
+    if (p.exists) expected.has_data = true;
+    test::CheckStoredProfile(*records, expected, at, v_);
+    p.versions.Observe(*records, at + "history: ", v_);
     std::optional<Tag> stored;
-    if (*meta) {
-      const internal::ProfileMeta& m = **meta;
-      if (m.epoch < p.max_epoch) {
-        v_.Add(at + "epoch " + std::to_string(m.epoch) + " is below the acknowledged " +
-               std::to_string(p.max_epoch));
-      }
-      if (m.lock && m.lock->epoch != m.epoch) v_.Add(at + "the lock does not carry the epoch");
-    } else if (p.max_epoch > 0) {
-      v_.Add(at + "the meta record of an acknowledged profile is gone");
-    }
-    if (!*data) {
-      if (p.exists) v_.Add(at + "the data of an acknowledged profile is gone");
-    } else {
-      const internal::ProfileRecord& r = **data;
+    if (data) {
+      const internal::ProfileRecord& r = *data;
       stored = ParsePayload(r.payload);
       if (!stored) {
         v_.Add(at + "the payload is torn or foreign (" + std::to_string(r.payload.size()) +
@@ -164,24 +138,12 @@ void Checker::VerifyStored() {
           }
         }
       }
-      if (*meta) {
-        if (r.version > (*meta)->last_version) {
-          v_.Add(at + "data version " + std::to_string(r.version) + " above the last version");
-        }
-        CheckVersionHistory(**raw, key, **meta, r, p, v_);
-      }
       stored_payloads_[key] = r.payload;
     }
     // The next run starts from what is stored.
     p.floor = stored;
-    p.exists = data->has_value();
-    if (*meta) {
-      p.max_epoch = std::max(p.max_epoch, (*meta)->epoch);
-      p.orphan.reset();
-      if ((*meta)->lock) {
-        p.orphan = ProfileModel::Lock{(*meta)->lock->incarnation, (*meta)->lock->session_id};
-      }
-    }
+    p.exists = data.has_value();
+    if (meta) RestartFromMeta(*meta, p);
   }
 }
 
@@ -199,11 +161,7 @@ bool Checker::StillDamaged(test::RawDatabase& raw, const std::string& key,
   // loads then is the restored value.
   stored_payloads_[key] = p.damage->source_payload;
   if (meta.ok() && *meta) {
-    p.max_epoch = std::max(p.max_epoch, (*meta)->epoch);
-    p.orphan.reset();
-    if ((*meta)->lock) {
-      p.orphan = ProfileModel::Lock{(*meta)->lock->incarnation, (*meta)->lock->session_id};
-    }
+    RestartFromMeta(**meta, p);
   } else if (!meta.ok()) {
     v_.Add(at + meta.status().ToString());
   }

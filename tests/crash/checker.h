@@ -2,11 +2,13 @@
 //  - RocksDB opens it read-only and its checksum verification passes;
 //  - every record decodes (records.h verifies flatbuffers and checksums) and names a known
 //    profile; the manifest's incarnation never goes back;
-//  - per profile: the stored epoch is at least every acknowledged one, a lock carries the stored
-//    epoch, an acknowledged profile still exists, the payload is whole and was written by the
+//  - per profile, through the shared oracle (tests/support/stored_profile.h): the stored epoch
+//    is at least every acknowledged one, a lock carries the stored epoch, an acknowledged profile
+//    still exists, the data record is the newest version and the version history agrees with
+//    it, version numbers never go back or change payload across kills;
+//  - per profile, with this test's payload tags: the payload is whole and was written by the
 //    session whose epoch it names (no stale write), it is no older than the last acknowledged
-//    save and, when newer, a value that was really in flight; the version history agrees with
-//    the data record;
+//    save and, when newer, a value that was really in flight;
 // and, on some kills, through a real engine: every orphaned lock is taken over at once (a start
 // with a zero timeout) and reported with the dead holder's identity, and loads the stored data;
 // a data record damaged on purpose between kills (DamageOne) is repaired by the next start.

@@ -10,7 +10,8 @@
 //    returned OK must be stored when its session ends without reporting unsaved changes ("ended
 //    ... 0"), and a final save that succeeded (manual, external, shutdown, rollback) may not
 //    report unsaved changes. "saved" (OnAfterSave) only feeds the stale-write checks;
-//  - version numbers never go back and a number never names two payloads, across kills;
+//  - version numbers never go back and a number never names two payloads, across kills
+//    (ProfileModel::versions, the shared oracle's VersionLedger);
 //  - orphaned locks are taken over with a report naming the dead holder;
 //  - a data record the parent damaged is repaired by the next start: quarantined, the newest
 //    valid version restored, and that value loaded (ProfileModel::Damage);
@@ -31,13 +32,16 @@
 #include <vector>
 
 #include "protocol.h"
+#include "stored_profile.h"
+#include "violations.h"
 
 namespace holdfast::crash {
 
-// Collects violations; prints the first ones as they are found.
-class Violations {
+// Collects violations, also those of the shared oracle (tests/support); prints the first ones as
+// they are found.
+class Violations final : public test::ViolationSink {
  public:
-  void Add(const std::string& what);
+  void Add(const std::string& what) override;
   void SetContext(std::string context) { context_ = std::move(context); }
   uint64_t count() const { return count_; }
 
@@ -58,9 +62,8 @@ struct ProfileModel {
   std::optional<Lock> orphan;  // a dead worker's lock, to be taken over
   // Values made current again by a rollback (Tag::Text()) -> the epoch of the latest one.
   std::map<std::string, uint64_t> restored_at;
-  // Every version number seen stored -> a hash of the payload it held; the highest last_version.
-  std::map<uint64_t, size_t> version_payloads;
-  uint64_t last_version = 0;
+  // Every version number seen stored and the payload it held; the highest last_version.
+  test::VersionLedger versions;
   // The parent damaged the stored data record between kills (Checker::DamageOne). The next start
   // must keep the damaged bytes as a kQuarantine version, restore the newest valid version as a
   // kCorruptionRecovery version right after it, and load that version's value.

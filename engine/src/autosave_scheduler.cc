@@ -22,7 +22,7 @@ void AutosaveScheduler::Add(const std::shared_ptr<AutosaveTarget>& target, uint6
 
 void AutosaveScheduler::Schedule(const std::weak_ptr<AutosaveTarget>& target, Clock::Duration due) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (stopping_) return;
     schedule_.emplace(due, target);
   }
@@ -30,57 +30,60 @@ void AutosaveScheduler::Schedule(const std::weak_ptr<AutosaveTarget>& target, Cl
 }
 
 void AutosaveScheduler::Loop() {
-  std::unique_lock lock(mu_);
+  UniqueLock lock(mu_);
   while (!stopping_) {
     if (schedule_.empty()) {
-      changed_.wait(lock);
+      changed_.wait(lock.native());
       continue;
     }
     auto first = schedule_.begin();
     const Clock::Duration due = first->first;
     if (clock_.Monotonic() < due) {
-      clock_.WaitUntil(changed_, lock, due);
+      clock_.WaitUntil(changed_, lock.native(), due);
       continue;
     }
     std::weak_ptr<AutosaveTarget> weak = first->second;
-    std::shared_ptr<AutosaveTarget> target = weak.lock();
     schedule_.erase(first);
-    if (!target || !target->IsActive()) {
-      idle_.notify_all();
-      continue;
-    }
     ++in_flight_;
-    lock.unlock();
-    const bool submitted = workers_.Submit([this, target, weak, due] {
-      (void)target->Save();
-      if (target->IsActive()) {
-        Schedule(weak, std::max(due + target->AutosavePeriod(), clock_.Monotonic()));
-      }
-      std::lock_guard done(mu_);
+    // The target is looked at without mu_: IsActive takes the session's own lock, which comes
+    // before every leaf lock, and dropping the last reference to a session runs its destructor.
+    lock.Unlock();
+    bool submitted = true;
+    bool dispatched = false;
+    if (std::shared_ptr<AutosaveTarget> target = weak.lock(); target && target->IsActive()) {
+      dispatched = true;
+      submitted = workers_.Submit([this, target, weak, due] {
+        (void)target->Save();
+        if (target->IsActive()) {
+          Schedule(weak, std::max(due + target->AutosavePeriod(), clock_.Monotonic()));
+        }
+        MutexLock done(mu_);
+        --in_flight_;
+        idle_.notify_all();
+      });
+    }
+    lock.Lock();
+    if (!dispatched || !submitted) {
       --in_flight_;
       idle_.notify_all();
-    });
-    lock.lock();
-    if (!submitted) {
-      --in_flight_;
-      break;
     }
+    if (!submitted) break;
   }
 }
 
 void AutosaveScheduler::WaitIdle() {
-  std::unique_lock lock(mu_);
+  UniqueLock lock(mu_);
   for (;;) {
     const bool due_pending = !schedule_.empty() && schedule_.begin()->first <= clock_.Monotonic();
     if (stopping_ || (!due_pending && in_flight_ == 0)) return;
     // The scheduler thread re-checks a fake clock every few milliseconds; wake with it.
-    idle_.wait_for(lock, std::chrono::milliseconds(2));
+    idle_.wait_for(lock.native(), std::chrono::milliseconds(2));
   }
 }
 
 void AutosaveScheduler::Stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
     schedule_.clear();
   }

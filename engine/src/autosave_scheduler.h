@@ -19,6 +19,7 @@
 #include "executor.h"
 #include "holdfast/clock.h"
 #include "holdfast/status.h"
+#include "mutex.h"
 
 namespace holdfast::internal {
 
@@ -58,12 +59,12 @@ class AutosaveScheduler {
   const Clock& clock_;
   Executor& workers_;
 
-  std::mutex mu_;
+  Mutex mu_{LockLevel::kLeaf};
   std::condition_variable changed_;
   std::condition_variable idle_;
-  std::multimap<Clock::Duration, std::weak_ptr<AutosaveTarget>> schedule_;  // guarded by mu_
-  bool stopping_ = false;                                                   // guarded by mu_
-  int in_flight_ = 0;                                                       // guarded by mu_
+  std::multimap<Clock::Duration, std::weak_ptr<AutosaveTarget>> schedule_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
+  int in_flight_ GUARDED_BY(mu_) = 0;
   std::thread thread_;
 };
 

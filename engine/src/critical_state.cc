@@ -11,7 +11,7 @@ void CriticalState::Record(const Status& s) {
   std::function<void(bool)> notify;
   bool now_critical = false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     const Clock::Duration now = clock_.Monotonic();
     if (storage_error) {
       EngineCounters::Add(counters_.io_errors);
@@ -36,7 +36,7 @@ void CriticalState::Record(const Status& s) {
 }
 
 bool CriticalState::critical() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return critical_;
 }
 

@@ -13,6 +13,7 @@
 #include "holdfast/clock.h"
 #include "holdfast/options.h"
 #include "holdfast/status.h"
+#include "mutex.h"
 
 namespace holdfast::internal {
 
@@ -31,9 +32,9 @@ class CriticalState {
   const Clock& clock_;
   EngineCounters& counters_;
 
-  mutable std::mutex mu_;
-  std::deque<Clock::Duration> recent_errors_;  // guarded by mu_
-  bool critical_ = false;                      // guarded by mu_
+  mutable Mutex mu_{LockLevel::kLeaf};
+  std::deque<Clock::Duration> recent_errors_ GUARDED_BY(mu_);
+  bool critical_ GUARDED_BY(mu_) = false;
 };
 
 }  // namespace holdfast::internal

@@ -183,9 +183,9 @@ Status Engine::Impl::EndAllSessions() {
 
 Status Engine::Impl::Close() {
   {
-    std::unique_lock lock(close_mu_);
+    internal::UniqueLock lock(close_mu_);
     if (close_started_) {
-      closed_.wait(lock, [&] { return close_status_.has_value(); });
+      while (!close_status_) closed_.wait(lock.native());
       return *close_status_;
     }
     close_started_ = true;
@@ -194,7 +194,7 @@ Status Engine::Impl::Close() {
   Status storage = storage_->Close();
   Status result = sessions.ok() ? storage : sessions;
   {
-    std::lock_guard lock(close_mu_);
+    internal::MutexLock lock(close_mu_);
     close_status_ = result;
   }
   closed_.notify_all();

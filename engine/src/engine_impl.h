@@ -16,6 +16,7 @@
 
 #include "engine_context.h"
 #include "holdfast/engine.h"
+#include "mutex.h"
 #include "records.h"
 #include "storage.h"
 #include "store_registry.h"
@@ -56,10 +57,10 @@ class Engine::Impl {
   const std::shared_ptr<internal::EngineContext> context_;
   internal::StoreRegistry stores_;
 
-  std::mutex close_mu_;
+  internal::Mutex close_mu_{internal::LockLevel::kLeaf};
   std::condition_variable closed_;
-  bool close_started_ = false;          // guarded by close_mu_
-  std::optional<Status> close_status_;  // guarded by close_mu_
+  bool close_started_ GUARDED_BY(close_mu_) = false;
+  std::optional<Status> close_status_ GUARDED_BY(close_mu_);
 };
 
 }  // namespace holdfast

@@ -12,7 +12,7 @@ Executor::~Executor() { Shutdown(); }
 
 bool Executor::Submit(std::function<void()> task) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (stopping_) return false;
     queue_.push_back(std::move(task));
   }
@@ -22,7 +22,7 @@ bool Executor::Submit(std::function<void()> task) {
 
 void Executor::Shutdown() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (stopping_ && workers_.empty()) return;
     stopping_ = true;
   }
@@ -37,8 +37,8 @@ void Executor::Work() {
   for (;;) {
     std::function<void()> task;
     {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      UniqueLock lock(mu_);
+      while (!stopping_ && queue_.empty()) cv_.wait(lock.native());
       if (queue_.empty()) return;  // stopping and drained
       task = std::move(queue_.front());
       queue_.pop_front();

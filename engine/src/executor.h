@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "mutex.h"
+
 namespace holdfast::internal {
 
 class Executor {
@@ -32,10 +34,10 @@ class Executor {
 
   std::vector<std::thread> workers_;  // constant after construction
 
-  std::mutex mu_;
+  Mutex mu_{LockLevel::kLeaf};
   std::condition_variable cv_;
-  std::deque<std::function<void()>> queue_;  // guarded by mu_
-  bool stopping_ = false;                    // guarded by mu_
+  std::deque<std::function<void()>> queue_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
 };
 
 }  // namespace holdfast::internal

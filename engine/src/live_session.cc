@@ -78,7 +78,7 @@ Status RawSession::Impl::SealedStatus(EndReason reason) {
 Result<std::string> RawSession::Impl::Encode(std::optional<EndReason> seal_for) {
   std::shared_ptr<SessionData> slot;
   {
-    std::lock_guard lock(mu_);
+    internal::MutexLock lock(mu_);
     slot = slot_;
     if (!slot) {
       if (seal_for) sealed_for_ = seal_for;
@@ -88,7 +88,7 @@ Result<std::string> RawSession::Impl::Encode(std::optional<EndReason> seal_for) 
   if (!seal_for) return slot->Encode(nullptr);
   // Lock order: the slot's data lock, then mu_.
   return slot->Encode([&] {
-    std::lock_guard lock(mu_);
+    internal::MutexLock lock(mu_);
     sealed_for_ = seal_for;
   });
 }
@@ -99,7 +99,7 @@ Status RawSession::Impl::Finish(EndReason reason) { return Commit(/*final=*/true
 Status RawSession::Impl::CheckNotReentrant() const {
   std::shared_ptr<SessionData> slot;
   {
-    std::lock_guard lock(mu_);
+    internal::MutexLock lock(mu_);
     slot = slot_;
   }
   if (slot && slot->HeldByThisThread()) {
@@ -118,18 +118,20 @@ Status RawSession::Impl::CheckNotReentrant() const {
 Status RawSession::Impl::Commit(bool final, EndReason reason) {
   EngineContext& rt = *engine_;
   if (Status s = CheckNotReentrant(); !s.ok()) return s;
-  std::unique_lock save_lock(save_mu_);
+  internal::UniqueLock save_lock(save_mu_);
   // Marks this thread as the one running the save while it holds save_mu_ (signals run here).
   struct SavingThread {
     std::atomic<std::thread::id>& id;
-    std::unique_lock<std::mutex>& lock;
-    explicit SavingThread(std::atomic<std::thread::id>& i, std::unique_lock<std::mutex>& l)
+    internal::UniqueLock& lock;
+    explicit SavingThread(std::atomic<std::thread::id>& i, internal::UniqueLock& l)
         : id(i), lock(l) {
       id.store(std::this_thread::get_id(), std::memory_order_relaxed);
     }
-    void Unlock() {
+    // Hidden from the static analysis, which cannot follow the lock through this reference;
+    // nothing is guarded by save_mu_, and UniqueLock releases only what it still owns.
+    void Unlock() NO_THREAD_SAFETY_ANALYSIS {
       id.store(std::thread::id(), std::memory_order_relaxed);
-      lock.unlock();
+      lock.Unlock();
     }
     ~SavingThread() {
       if (lock.owns_lock()) id.store(std::thread::id(), std::memory_order_relaxed);
@@ -138,7 +140,7 @@ Status RawSession::Impl::Commit(bool final, EndReason reason) {
   std::function<void()> on_save;
   std::function<void(EndReason)> on_last_save;
   {
-    std::lock_guard lock(mu_);
+    internal::MutexLock lock(mu_);
     if (ended_ && final && reason == EndReason::kManual && ended_->reason == EndReason::kManual) {
       return Status::Ok();  // EndSession is idempotent
     }
@@ -157,7 +159,7 @@ Status RawSession::Impl::Commit(bool final, EndReason reason) {
   }
   std::string& payload = *encoded;
   auto unseal = [&] {
-    std::lock_guard lock(mu_);
+    internal::MutexLock lock(mu_);
     sealed_for_.reset();
   };
   if (Status s = ValidatePayloadSize(payload.size(), rt.options().max_payload_bytes); !s.ok()) {
@@ -171,7 +173,7 @@ Status RawSession::Impl::Commit(bool final, EndReason reason) {
   std::vector<int64_t> user_ids;
   std::map<std::string, std::string> metadata;
   {
-    std::lock_guard lock(mu_);
+    internal::MutexLock lock(mu_);
     payload_changed = payload != last_saved_;
     meta_generation = meta_generation_;
     meta_changed = meta_generation_ != meta_saved_generation_;
@@ -208,7 +210,7 @@ Status RawSession::Impl::Commit(bool final, EndReason reason) {
     }
     bool stolen;
     {
-      std::lock_guard lock(mu_);
+      internal::MutexLock lock(mu_);
       fenced_ = true;
       stolen = stolen_;
     }
@@ -229,7 +231,7 @@ Status RawSession::Impl::Commit(bool final, EndReason reason) {
   rt.counters().save_latency.Record(rt.clock().Monotonic() - started);
   std::function<void(std::string_view)> on_after_save;
   {
-    std::lock_guard lock(mu_);
+    internal::MutexLock lock(mu_);
     if (payload_changed) last_saved_ = payload;
     version_ = saved->version;
     updated_unix_ms_ = saved->updated_unix_ms;
@@ -249,9 +251,9 @@ Status RawSession::Impl::Commit(bool final, EndReason reason) {
 
 Status RawSession::Impl::Abandon() {
   EngineContext& rt = *engine_;
-  std::unique_lock save_lock(save_mu_);
+  internal::UniqueLock save_lock(save_mu_);
   {
-    std::lock_guard lock(mu_);
+    internal::MutexLock lock(mu_);
     if (fenced_) return Status::Ok();
     fenced_ = true;
     ended_ = SessionEnd{EndReason::kManual, false, "abandoned by its start"};
@@ -266,7 +268,7 @@ Status RawSession::Impl::Abandon() {
   request.undo = &acquired_;
   auto released = CommitSave(rt.Transaction(), {store_->name, key_}, request);
   rt.critical_state().Record(released.status());
-  save_lock.unlock();
+  save_lock.Unlock();
   LeaveOwner();
   // LockLost means someone already took the lock over: nothing of ours is left behind.
   if (!released.ok() && released.status().code() != StatusCode::kLockLost) return released.status();
@@ -274,7 +276,7 @@ Status RawSession::Impl::Abandon() {
 }
 
 bool RawSession::Impl::FenceForSteal() {
-  std::lock_guard lock(mu_);
+  internal::MutexLock lock(mu_);
   if (fenced_) return false;
   fenced_ = true;
   stolen_ = true;
@@ -282,7 +284,7 @@ bool RawSession::Impl::FenceForSteal() {
 }
 
 bool RawSession::Impl::MarkReleaseRequested() {
-  std::lock_guard lock(mu_);
+  internal::MutexLock lock(mu_);
   if (release_requested_ || fenced_) return false;
   release_requested_ = true;
   return true;
@@ -290,7 +292,7 @@ bool RawSession::Impl::MarkReleaseRequested() {
 
 void RawSession::Impl::EndOnce(EndReason reason, std::string detail, std::optional<bool> unsaved) {
   {
-    std::lock_guard lock(mu_);
+    internal::MutexLock lock(mu_);
     if (ended_) return;
   }
   bool lost = false;
@@ -298,13 +300,13 @@ void RawSession::Impl::EndOnce(EndReason reason, std::string detail, std::option
     lost = *unsaved;
   } else {
     auto encoded = Encode(std::nullopt);
-    std::lock_guard lock(mu_);
+    internal::MutexLock lock(mu_);
     lost = !encoded.ok() || *encoded != last_saved_ || meta_generation_ != meta_saved_generation_;
   }
   std::function<void(const SessionEnd&)> on_end;
   SessionEnd end{reason, lost, std::move(detail)};
   {
-    std::lock_guard lock(mu_);
+    internal::MutexLock lock(mu_);
     if (ended_) return;  // another thread ended it meanwhile
     fenced_ = true;
     ended_ = end;
@@ -315,7 +317,7 @@ void RawSession::Impl::EndOnce(EndReason reason, std::string detail, std::option
   // before the new session exists.
   if (on_end) on_end(end);
   {
-    std::lock_guard lock(mu_);
+    internal::MutexLock lock(mu_);
     end_signalled_ = true;
   }
   end_cv_.notify_all();
@@ -326,7 +328,7 @@ bool RawSession::Impl::UnsavedAgainst(std::string_view stored_payload,
                                       const std::vector<int64_t>& stored_user_ids,
                                       const std::map<std::string, std::string>& stored_metadata) {
   auto encoded = Encode(std::nullopt);
-  std::lock_guard lock(mu_);
+  internal::MutexLock lock(mu_);
   return !encoded.ok() || *encoded != stored_payload || user_ids_ != stored_user_ids ||
          metadata_ != stored_metadata;
 }
@@ -334,11 +336,11 @@ bool RawSession::Impl::UnsavedAgainst(std::string_view stored_payload,
 void RawSession::Impl::EndAfterItsReleaseWasStored(
     std::string_view stored_payload, const std::vector<int64_t>& stored_user_ids,
     const std::map<std::string, std::string>& stored_metadata) {
-  { std::lock_guard wait_for_the_save(save_mu_); }  // the save that released has returned
+  { internal::MutexLock wait_for_the_save(save_mu_); }  // the save that released has returned
   {
-    std::unique_lock lock(mu_);
+    internal::UniqueLock lock(mu_);
     if (final_committed_ || ended_) {
-      end_cv_.wait(lock, [&] { return end_signalled_; });
+      while (!end_signalled_) end_cv_.wait(lock.native());
       return;
     }
   }
@@ -348,18 +350,18 @@ void RawSession::Impl::EndAfterItsReleaseWasStored(
 }
 
 bool RawSession::Impl::IsActive() const {
-  std::lock_guard lock(mu_);
+  internal::MutexLock lock(mu_);
   return !fenced_;
 }
 
 Status RawSession::Impl::EditStatus() const {
-  std::lock_guard lock(mu_);
+  internal::MutexLock lock(mu_);
   if (fenced_ || sealed_for_) return EndedStatus();
   return Status::Ok();
 }
 
 ProfileInfo RawSession::Impl::Info() const {
-  std::lock_guard lock(mu_);
+  internal::MutexLock lock(mu_);
   ProfileInfo info;
   info.store = store_->name;
   info.key = key_;
@@ -375,12 +377,12 @@ ProfileInfo RawSession::Impl::Info() const {
 }
 
 std::string RawSession::Impl::LastSavedBytes() const {
-  std::lock_guard lock(mu_);
+  internal::MutexLock lock(mu_);
   return last_saved_;
 }
 
 Status RawSession::Impl::EditUserIds(const std::function<void(std::vector<int64_t>&)>& edit) {
-  std::lock_guard lock(mu_);
+  internal::MutexLock lock(mu_);
   if (fenced_ || sealed_for_) return EndedStatus();
   edit(user_ids_);
   std::sort(user_ids_.begin(), user_ids_.end());
@@ -391,7 +393,7 @@ Status RawSession::Impl::EditUserIds(const std::function<void(std::vector<int64_
 
 Status RawSession::Impl::EditMetadata(
     const std::function<Status(std::map<std::string, std::string>&)>& edit) {
-  std::lock_guard lock(mu_);
+  internal::MutexLock lock(mu_);
   if (fenced_ || sealed_for_) return EndedStatus();
   if (Status s = edit(metadata_); !s.ok()) return s;
   ++meta_generation_;
@@ -399,43 +401,43 @@ Status RawSession::Impl::EditMetadata(
 }
 
 std::optional<std::string> RawSession::Impl::Metadata(std::string_view key) const {
-  std::lock_guard lock(mu_);
+  internal::MutexLock lock(mu_);
   auto it = metadata_.find(std::string(key));
   if (it == metadata_.end()) return std::nullopt;
   return it->second;
 }
 
 void RawSession::Impl::SetData(std::shared_ptr<SessionData> data) {
-  std::lock_guard lock(mu_);
+  internal::MutexLock lock(mu_);
   slot_ = std::move(data);
 }
 
 void RawSession::Impl::SetHandlers(const SessionOptions& options) {
-  std::lock_guard lock(mu_);
+  internal::MutexLock lock(mu_);
   on_save_ = options.on_save;
   on_last_save_ = options.on_last_save;
   on_session_end_ = options.on_session_end;
 }
 
 void RawSession::Impl::SetOnSave(std::function<void()> fn) {
-  std::lock_guard lock(mu_);
+  internal::MutexLock lock(mu_);
   on_save_ = std::move(fn);
 }
 
 void RawSession::Impl::SetOnLastSave(std::function<void(EndReason)> fn) {
-  std::lock_guard lock(mu_);
+  internal::MutexLock lock(mu_);
   on_last_save_ = std::move(fn);
 }
 
 void RawSession::Impl::SetOnAfterSave(std::function<void(std::string_view)> fn) {
-  std::lock_guard lock(mu_);
+  internal::MutexLock lock(mu_);
   on_after_save_ = std::move(fn);
 }
 
 void RawSession::Impl::SetOnSessionEnd(std::function<void(const SessionEnd&)> fn) {
   std::optional<SessionEnd> missed;
   {
-    std::lock_guard lock(mu_);
+    internal::MutexLock lock(mu_);
     on_session_end_ = fn;
     // A session can end before its handler is connected (a handoff right after the start):
     // deliver that end now, once, rather than never.

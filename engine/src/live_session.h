@@ -24,6 +24,7 @@
 #include "autosave_scheduler.h"
 #include "engine_context.h"
 #include "holdfast/session.h"
+#include "mutex.h"
 #include "profile_transactions.h"
 #include "store_config.h"
 
@@ -116,8 +117,8 @@ class RawSession::Impl final : public internal::AutosaveTarget {
   // InvalidArgument when the calling thread holds a lock the save needs: inside Edit/Read of
   // this profile, or inside one of its save signals.
   Status CheckNotReentrant() const;
-  // The status for a write attempted after the session ended (mu_ held).
-  Status EndedStatus() const;
+  // The status for a write attempted after the session ended.
+  Status EndedStatus() const REQUIRES(mu_);
   // The status for an edit attempted while a final save for `reason` is in flight (mu_ held).
   static Status SealedStatus(EndReason reason);
   // Encodes the current data: the slot's encoding, or the last saved payload without a slot.
@@ -140,36 +141,37 @@ class RawSession::Impl final : public internal::AutosaveTarget {
   // What Abandon() needs to undo the acquisition.
   const AcquireResult acquired_;
 
-  std::mutex save_mu_;
+  internal::Mutex save_mu_{internal::LockLevel::kSessionSave};
   // The thread holding save_mu_ inside Commit (where signals run); only that thread can match.
   std::atomic<std::thread::id> saving_thread_{};
 
-  mutable std::mutex mu_;
-  // All guarded by mu_.
-  std::shared_ptr<SessionData> slot_;
-  bool fenced_ = false;  // no new writes: ended, or stolen
+  mutable internal::Mutex mu_{internal::LockLevel::kSessionState};
+  std::shared_ptr<SessionData> slot_ GUARDED_BY(mu_);
+  bool fenced_ GUARDED_BY(mu_) = false;  // no new writes: ended, or stolen
   // Set while a final save runs, from its snapshot of the data until its commit: edits and user
   // id / metadata changes are refused (they would not be stored). Cleared if the save fails
   // and the session stays active.
-  std::optional<EndReason> sealed_for_;
-  bool stolen_ = false;
-  bool release_requested_ = false;
-  std::optional<SessionEnd> ended_;  // set once, when the session ended
-  bool end_notified_ = false;
-  bool final_committed_ = false;    // a final save committed; its thread ends the session
-  bool end_signalled_ = false;      // EndOnce (or Abandon) has finished, handler included
+  std::optional<EndReason> sealed_for_ GUARDED_BY(mu_);
+  bool stolen_ GUARDED_BY(mu_) = false;
+  bool release_requested_ GUARDED_BY(mu_) = false;
+  std::optional<SessionEnd> ended_ GUARDED_BY(mu_);  // set once, when the session ended
+  bool end_notified_ GUARDED_BY(mu_) = false;
+  // A final save committed; its thread ends the session.
+  bool final_committed_ GUARDED_BY(mu_) = false;
+  // EndOnce (or Abandon) has finished, handler included.
+  bool end_signalled_ GUARDED_BY(mu_) = false;
   std::condition_variable end_cv_;  // end_signalled_ became true
-  std::string last_saved_;
-  uint64_t version_ = 0;
-  int64_t updated_unix_ms_ = 0;
-  std::vector<int64_t> user_ids_;
-  std::map<std::string, std::string> metadata_;
-  uint64_t meta_generation_ = 0;  // bumped by every user id / metadata change
-  uint64_t meta_saved_generation_ = 0;
-  std::function<void()> on_save_;
-  std::function<void(EndReason)> on_last_save_;
-  std::function<void(std::string_view)> on_after_save_;
-  std::function<void(const SessionEnd&)> on_session_end_;
+  std::string last_saved_ GUARDED_BY(mu_);
+  uint64_t version_ GUARDED_BY(mu_) = 0;
+  int64_t updated_unix_ms_ GUARDED_BY(mu_) = 0;
+  std::vector<int64_t> user_ids_ GUARDED_BY(mu_);
+  std::map<std::string, std::string> metadata_ GUARDED_BY(mu_);
+  uint64_t meta_generation_ GUARDED_BY(mu_) = 0;  // bumped by every user id / metadata change
+  uint64_t meta_saved_generation_ GUARDED_BY(mu_) = 0;
+  std::function<void()> on_save_ GUARDED_BY(mu_);
+  std::function<void(EndReason)> on_last_save_ GUARDED_BY(mu_);
+  std::function<void(std::string_view)> on_after_save_ GUARDED_BY(mu_);
+  std::function<void(const SessionEnd&)> on_session_end_ GUARDED_BY(mu_);
 };
 
 }  // namespace holdfast

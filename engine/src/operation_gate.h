@@ -9,38 +9,40 @@
 #include <condition_variable>
 #include <mutex>
 
+#include "mutex.h"
+
 namespace holdfast::internal {
 
 class OperationGate {
  public:
   // False once closing began: the operation must return Closed without touching storage.
   bool Enter() {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (closing_.load()) return false;
     ++in_flight_;
     return true;
   }
   void Leave() {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (--in_flight_ == 0) idle_.notify_all();
   }
   // Refuses every later Enter.
   void BeginClose() {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     closing_.store(true);
   }
   // Blocks until every admitted operation has left (after BeginClose).
   void WaitIdle() {
-    std::unique_lock lock(mu_);
-    idle_.wait(lock, [&] { return in_flight_ == 0; });
+    UniqueLock lock(mu_);
+    while (in_flight_ != 0) idle_.wait(lock.native());
   }
   bool closing() const { return closing_.load(); }
 
  private:
-  std::mutex mu_;
+  Mutex mu_{LockLevel::kLeaf};
   std::condition_variable idle_;
   std::atomic<bool> closing_{false};  // written under mu_
-  int in_flight_ = 0;                 // guarded by mu_
+  int in_flight_ GUARDED_BY(mu_) = 0;
 };
 
 // Holds the gate for its scope when admitted.

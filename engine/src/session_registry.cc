@@ -23,12 +23,19 @@ RawStore::Impl::Impl(std::shared_ptr<EngineContext> engine,
                      std::shared_ptr<const StoreConfig> config)
     : engine_(std::move(engine)), config_(std::move(config)) {}
 
+bool RawStore::Impl::CancelledWithout(internal::UniqueLock& lock, const SessionOptions& options) {
+  lock.Unlock();
+  const bool cancelled = Cancelled(options);
+  lock.Lock();
+  return cancelled;
+}
+
 bool RawStore::Impl::Cancelled(const SessionOptions& options) {
   if (options.cancel_token && options.cancel_token->IsCancelled()) return true;
   return options.cancel && options.cancel();
 }
 
-Status RawStore::Impl::Claim(std::unique_lock<std::mutex>& lock, KeyEntry& entry, uint64_t me,
+Status RawStore::Impl::Claim(internal::UniqueLock& lock, KeyEntry& entry, uint64_t me,
                              const SessionOptions& options, Clock::Duration deadline,
                              EndReason release_reason, std::shared_ptr<LiveSession>* victim) {
   EngineContext& rt = *engine_;
@@ -39,10 +46,7 @@ Status RawStore::Impl::Claim(std::unique_lock<std::mutex>& lock, KeyEntry& entry
     if (entry.newest_start != me) {
       return Status::Aborted("a newer start or rollback of this profile superseded this one");
     }
-    lock.unlock();
-    bool cancelled = Cancelled(options);  // user code: never under mu_
-    lock.lock();
-    if (cancelled) return Status::Cancelled("StartSession was cancelled");
+    if (CancelledWithout(lock, options)) return Status::Cancelled("StartSession was cancelled");
     const Clock::Duration now = clock.Monotonic();
     // The deadline only limits waiting: a free profile is taken even with a zero timeout.
     const bool must_wait = entry.acquiring || (entry.holder && !options.steal &&
@@ -59,7 +63,7 @@ Status RawStore::Impl::Claim(std::unique_lock<std::mutex>& lock, KeyEntry& entry
     }
     Clock::Duration wake = std::min(deadline, now + kCancelPoll);
     if (entry.acquiring) {
-      clock.WaitUntil(cv_, lock, wake);
+      clock.WaitUntil(cv_, lock.native(), wake);
       continue;
     }
     if (entry.holder) {
@@ -72,13 +76,13 @@ Status RawStore::Impl::Claim(std::unique_lock<std::mutex>& lock, KeyEntry& entry
             rt.workers().Submit([holder, release_reason] { (void)holder->Finish(release_reason); });
           }
         }
-        clock.WaitUntil(cv_, lock, std::min(wake, *handoff_deadline));
+        clock.WaitUntil(cv_, lock.native(), std::min(wake, *handoff_deadline));
         continue;
       }
       if (!entry.holder->FenceForSteal()) {
         // The holder is already finishing (its final save committed, or it lost the lock):
         // it leaves in a moment, and there is nothing to steal.
-        clock.WaitUntil(cv_, lock, wake);
+        clock.WaitUntil(cv_, lock.native(), wake);
         continue;
       }
       *victim = std::move(entry.holder);
@@ -120,7 +124,7 @@ Result<RawSession> RawStore::Impl::Start(std::string_view key_view, const Sessio
       started + options.timeout.value_or(config_->settings.start_timeout);
   const std::string key(key_view);
 
-  std::unique_lock lock(mu_);
+  internal::UniqueLock lock(mu_);
   uint64_t me = 0;
   KeyEntry& entry = EnterEntry(key, &me);
 
@@ -128,7 +132,7 @@ Result<RawSession> RawStore::Impl::Start(std::string_view key_view, const Sessio
   Status failure = Claim(lock, entry, me, options, deadline, EndReason::kExternal, &victim);
   std::shared_ptr<LiveSession> session;
   if (failure.ok()) {
-    lock.unlock();
+    lock.Unlock();
     auto acquired = Acquire(key, template_payload, victim, options);
     // The acquisition committed; keep it only if this start is still wanted and its data can be
     // built. A start that is not gives the lock back before the claim ends, so no other starter
@@ -137,7 +141,7 @@ Result<RawSession> RawStore::Impl::Start(std::string_view key_view, const Sessio
     Status data_failure;
     if (acquired.ok() && make_data) data_failure = AttachData(**acquired, make_data);
     const bool cancelled = acquired.ok() && data_failure.ok() && Cancelled(options);
-    lock.lock();
+    lock.Lock();
     if (!acquired.ok()) {
       failure = acquired.status();
     } else if (!data_failure.ok() || entry.newest_start != me || rt.gate().closing() || cancelled) {
@@ -146,9 +150,9 @@ Result<RawSession> RawStore::Impl::Start(std::string_view key_view, const Sessio
                     ? Status::Aborted("a newer StartSession for this profile superseded this one")
                 : rt.gate().closing() ? Status::Closed("engine is closing")
                                       : Status::Cancelled("StartSession was cancelled");
-      lock.unlock();
+      lock.Unlock();
       (void)(*acquired)->Abandon();  // the stored data is unchanged
-      lock.lock();
+      lock.Lock();
     } else {
       session = std::move(*acquired);
       entry.holder = session;
@@ -156,7 +160,7 @@ Result<RawSession> RawStore::Impl::Start(std::string_view key_view, const Sessio
     Unclaim(entry);
   }
   LeaveEntry(key, entry);
-  lock.unlock();
+  lock.Unlock();
   if (!session) return failure;
   rt.autosaves().Add(session, session->session_id());
   EngineCounters::Add(rt.counters().starts);
@@ -185,15 +189,15 @@ Status RawStore::Impl::Exclusive(
   if (!guard.admitted()) return Status::Closed("engine is closing");
   const std::string key(key_view);
   const Clock::Duration deadline = rt.clock().Monotonic() + config_->settings.start_timeout;
-  std::unique_lock lock(mu_);
+  internal::UniqueLock lock(mu_);
   uint64_t me = 0;
   KeyEntry& entry = EnterEntry(key, &me);
   std::shared_ptr<LiveSession> victim;
   Status s = Claim(lock, entry, me, SessionOptions{}, deadline, release_reason, &victim);
   if (s.ok()) {
-    lock.unlock();
+    lock.Unlock();
     s = fn(key, victim);
-    lock.lock();
+    lock.Lock();
     Unclaim(entry);
   }
   LeaveEntry(key, entry);
@@ -273,7 +277,7 @@ Result<std::shared_ptr<LiveSession>> RawStore::Impl::Acquire(
 
 void RawStore::Impl::SessionEnded(const std::string& key, const LiveSession* session) {
   std::shared_ptr<LiveSession> released;  // dropped after mu_: it may be the last reference
-  std::lock_guard lock(mu_);
+  internal::MutexLock lock(mu_);
   auto it = entries_.find(key);
   if (it == entries_.end()) return;
   if (it->second.holder.get() == session) released = std::move(it->second.holder);
@@ -282,12 +286,12 @@ void RawStore::Impl::SessionEnded(const std::string& key, const LiveSession* ses
 }
 
 void RawStore::Impl::WakeAll() {
-  std::lock_guard lock(mu_);
+  internal::MutexLock lock(mu_);
   cv_.notify_all();
 }
 
 std::vector<std::shared_ptr<LiveSession>> RawStore::Impl::LiveSessions() const {
-  std::lock_guard lock(mu_);
+  internal::MutexLock lock(mu_);
   std::vector<std::shared_ptr<LiveSession>> live;
   for (const auto& [key, entry] : entries_) {
     if (entry.holder) live.push_back(entry.holder);
@@ -296,7 +300,7 @@ std::vector<std::shared_ptr<LiveSession>> RawStore::Impl::LiveSessions() const {
 }
 
 size_t RawStore::Impl::LiveCount() const {
-  std::lock_guard lock(mu_);
+  internal::MutexLock lock(mu_);
   size_t n = 0;
   for (const auto& [key, entry] : entries_) n += entry.holder ? 1 : 0;
   return n;

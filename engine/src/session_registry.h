@@ -26,6 +26,7 @@
 #include "holdfast/raw_store.h"
 #include "holdfast/session.h"
 #include "live_session.h"
+#include "mutex.h"
 #include "profile_transactions.h"
 #include "store_config.h"
 
@@ -82,6 +83,10 @@ class RawStore::Impl final : public internal::SessionOwner,
                                                const std::shared_ptr<LiveSession>& victim,
                                                const SessionOptions& options);
   static bool Cancelled(const SessionOptions& options);
+  // Asks Cancelled with mu_ released for the call (it runs user code). The static analysis cannot
+  // follow `lock` (which holds mu_) through the reference, so it checks the callers instead.
+  bool CancelledWithout(internal::UniqueLock& lock, const SessionOptions& options)
+      REQUIRES(mu_) NO_THREAD_SAFETY_ANALYSIS;
   // Builds the session's live data from its loaded payload; Corruption when the factory
   // refuses it.
   Status AttachData(LiveSession& session, const SessionDataFactory& make_data);
@@ -89,21 +94,21 @@ class RawStore::Impl final : public internal::SessionOwner,
   // no acquisition in flight and no live holder (handed off with `release_reason`, or fenced
   // for a steal and returned in `*victim`) — then marks the entry acquiring. Closed, Aborted,
   // Cancelled or TimedOut otherwise.
-  Status Claim(std::unique_lock<std::mutex>& lock, KeyEntry& entry, uint64_t me,
+  Status Claim(internal::UniqueLock& lock, KeyEntry& entry, uint64_t me,
                const SessionOptions& options, Clock::Duration deadline, EndReason release_reason,
-               std::shared_ptr<LiveSession>* victim);
+               std::shared_ptr<LiveSession>* victim) REQUIRES(mu_);
   // mu_ held: registers a caller of the key as its newest (generation in *generation).
-  KeyEntry& EnterEntry(const std::string& key, uint64_t* generation);
-  void Unclaim(KeyEntry& entry);                             // mu_ held
-  void LeaveEntry(const std::string& key, KeyEntry& entry);  // mu_ held
+  KeyEntry& EnterEntry(const std::string& key, uint64_t* generation) REQUIRES(mu_);
+  void Unclaim(KeyEntry& entry) REQUIRES(mu_);
+  void LeaveEntry(const std::string& key, KeyEntry& entry) REQUIRES(mu_);
 
   // Constant after construction.
   const std::shared_ptr<EngineContext> engine_;
   const std::shared_ptr<const StoreConfig> config_;
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;               // any entry changed
-  std::map<std::string, KeyEntry> entries_;  // guarded by mu_
+  mutable internal::Mutex mu_{internal::LockLevel::kStoreSessions};
+  std::condition_variable cv_;  // any entry changed
+  std::map<std::string, KeyEntry> entries_ GUARDED_BY(mu_);
 };
 
 }  // namespace holdfast

@@ -60,7 +60,7 @@ Status StoreRegistry::Register(std::string_view name, std::string_view codec,
     return txn.Put(Family::kDefault, kManifestKey, EncodeManifest(*manifest));
   });
   if (!s.ok()) return s;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = Find(manifest_.stores, name);
   if (it != manifest_.stores.end() && it->name == name) {
     *it = std::move(registered);
@@ -71,12 +71,12 @@ Status StoreRegistry::Register(std::string_view name, std::string_view codec,
 }
 
 std::vector<StoreEntry> StoreRegistry::Registered() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return manifest_.stores;
 }
 
 uint32_t StoreRegistry::format_version() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return manifest_.format_version;
 }
 
@@ -87,7 +87,7 @@ Result<std::shared_ptr<SessionRegistry>> StoreRegistry::Open(std::string_view na
   // Refuse bad settings before the name is registered: a refused open changes nothing.
   if (Status s = ValidateSettings(settings); !s.ok()) return s;
   if (Status s = Register(name, codec, ""); !s.ok()) return s;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (engine_->gate().closing()) return Status::Closed("engine is closing");
   auto it = open_.find(std::string(name));
   if (it != open_.end()) {
@@ -109,7 +109,7 @@ Result<std::shared_ptr<SessionRegistry>> StoreRegistry::Open(std::string_view na
 }
 
 std::vector<std::shared_ptr<SessionRegistry>> StoreRegistry::OpenStores() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<std::shared_ptr<SessionRegistry>> stores;
   for (const auto& [name, store] : open_) stores.push_back(store);
   return stores;

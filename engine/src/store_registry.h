@@ -15,6 +15,7 @@
 
 #include "engine_context.h"
 #include "holdfast/raw_store.h"
+#include "mutex.h"
 #include "records.h"
 #include "session_registry.h"
 
@@ -44,9 +45,9 @@ class StoreRegistry {
  private:
   const std::shared_ptr<EngineContext> engine_;
 
-  mutable std::mutex mu_;
-  Manifest manifest_;                                             // guarded by mu_
-  std::map<std::string, std::shared_ptr<SessionRegistry>> open_;  // guarded by mu_
+  mutable Mutex mu_{LockLevel::kLeaf};
+  Manifest manifest_ GUARDED_BY(mu_);
+  std::map<std::string, std::shared_ptr<SessionRegistry>> open_ GUARDED_BY(mu_);
 };
 
 }  // namespace holdfast::internal

@@ -42,14 +42,30 @@ Status CheckFence(const ProfileMeta& meta, const LockIdentity& me) {
   return Status::Ok();
 }
 
-Status BeforeCommit(const TransactionContext& ctx, const CommitPoint& point) {
-  return ctx.hooks ? ctx.hooks->BeforeCommit(point) : Status::Ok();
-}
+// What a profile transaction's body stages: the commit it is (for the fault hooks) and the
+// payload version it writes (0: none).
+struct StagedCommit {
+  CommitPoint point{};
+  uint64_t version = 0;
+};
 
-Status Run(const TransactionContext& ctx, const std::function<Status(StorageTransaction&)>& body) {
+// Runs one profile transaction (restarts counted as conflicts). `body` stages the writes and
+// fills `*staged`; the fault hooks see the point just before the commit and, once it committed,
+// the point and the version written. Every write to meta, data and versions goes through here.
+Status RunProfileCommit(const TransactionContext& ctx,
+                        const std::function<Status(StorageTransaction&, StagedCommit*)>& body) {
+  StagedCommit staged;
   uint64_t retries = 0;
-  Status s = RunTransaction(*ctx.storage, body, kDefaultTransactionAttempts, &retries);
+  Status s = RunTransaction(
+      *ctx.storage,
+      [&](StorageTransaction& txn) -> Status {
+        staged = StagedCommit{};
+        if (Status b = body(txn, &staged); !b.ok()) return b;
+        return ctx.hooks ? ctx.hooks->BeforeCommit(staged.point) : Status::Ok();
+      },
+      kDefaultTransactionAttempts, &retries);
   if (ctx.conflicts && retries > 0) ctx.conflicts->fetch_add(retries, std::memory_order_relaxed);
+  if (s.ok() && ctx.hooks) ctx.hooks->AfterCommit(staged.point, staged.version);
   return s;
 }
 
@@ -122,7 +138,7 @@ Result<AcquireResult> AcquireProfile(const TransactionContext& ctx, ProfileAddre
   const std::string& template_payload =
       request.template_payload ? *request.template_payload : empty_template;
   AcquireResult result;
-  Status s = Run(ctx, [&](StorageTransaction& txn) -> Status {
+  Status s = RunProfileCommit(ctx, [&](StorageTransaction& txn, StagedCommit* staged) -> Status {
     result = AcquireResult{};
     ProfileMeta& meta = result.meta;
     bool exists = false;
@@ -165,8 +181,8 @@ Result<AcquireResult> AcquireProfile(const TransactionContext& ctx, ProfileAddre
       CorruptionRepair repair;
       repair.reason = *corrupt;
       VersionWrite quarantine{
-          raw, request.codec, VersionReason::kQuarantine, meta.epoch, 0, ctx.now_unix_ms, false,
-          protect};
+          raw,   request.codec, VersionReason::kQuarantine, meta.epoch, 0, ctx.now_unix_ms,
+          false, protect};
       auto quarantined = AppendVersion(txn, key, meta, quarantine, history.retention);
       if (!quarantined.ok()) return quarantined.status();
       repair.quarantined_version = *quarantined;
@@ -190,15 +206,11 @@ Result<AcquireResult> AcquireProfile(const TransactionContext& ctx, ProfileAddre
       result.version = *created;
     }
     if (Status w = txn.Put(Family::kMeta, key, EncodeProfileMeta(meta)); !w.ok()) return w;
-    return BeforeCommit(ctx,
-                        {CommitKind::kAcquire, at.store, at.key, meta.epoch, request.session_id});
+    staged->point = {CommitKind::kAcquire, at.store, at.key, meta.epoch, request.session_id};
+    staged->version = (result.created || result.repair) ? result.version : 0;
+    return Status::Ok();
   });
   if (!s.ok()) return s;
-  if (ctx.hooks) {
-    ctx.hooks->AfterCommit(
-        {CommitKind::kAcquire, at.store, at.key, result.epoch, request.session_id},
-        (result.created || result.repair) ? result.version : 0);
-  }
   return result;
 }
 
@@ -206,7 +218,7 @@ Result<SaveResult> CommitSave(const TransactionContext& ctx, ProfileAddress at,
                               const SaveRequest& request) {
   const std::string key = EncodeProfileKey(at.store, at.key);
   SaveResult result;
-  Status s = Run(ctx, [&](StorageTransaction& txn) -> Status {
+  Status s = RunProfileCommit(ctx, [&](StorageTransaction& txn, StagedCommit* staged) -> Status {
     ProfileMeta meta;
     bool exists = false;
     if (Status r = ReadMetaForUpdate(txn, key, &meta, &exists); !r.ok()) return r;
@@ -245,8 +257,8 @@ Result<SaveResult> CommitSave(const TransactionContext& ctx, ProfileAddress at,
       }
       meta = std::move(restored);
       if (Status w = txn.Put(Family::kMeta, key, EncodeProfileMeta(meta)); !w.ok()) return w;
-      return BeforeCommit(
-          ctx, {request.kind, at.store, at.key, request.lock.epoch, request.lock.session_id});
+      staged->point = {request.kind, at.store, at.key, request.lock.epoch, request.lock.session_id};
+      return Status::Ok();
     }
     if (request.user_ids) meta.user_ids = *request.user_ids;
     if (request.metadata) meta.metadata = *request.metadata;
@@ -259,15 +271,11 @@ Result<SaveResult> CommitSave(const TransactionContext& ctx, ProfileAddress at,
     meta.updated_unix_ms = ctx.now_unix_ms;
     result.updated_unix_ms = ctx.now_unix_ms;
     if (Status w = txn.Put(Family::kMeta, key, EncodeProfileMeta(meta)); !w.ok()) return w;
-    return BeforeCommit(
-        ctx, {request.kind, at.store, at.key, request.lock.epoch, request.lock.session_id});
+    staged->point = {request.kind, at.store, at.key, request.lock.epoch, request.lock.session_id};
+    staged->version = request.payload ? result.version : 0;
+    return Status::Ok();
   });
   if (!s.ok()) return s;
-  if (ctx.hooks) {
-    ctx.hooks->AfterCommit(
-        {request.kind, at.store, at.key, request.lock.epoch, request.lock.session_id},
-        request.payload ? result.version : 0);
-  }
   return result;
 }
 
@@ -278,7 +286,7 @@ Result<RollbackResult> CommitRollback(const TransactionContext& ctx, ProfileAddr
   const VersionRecord& source = *request.source;
   const std::string key = EncodeProfileKey(at.store, at.key);
   RollbackResult result;
-  Status s = Run(ctx, [&](StorageTransaction& txn) -> Status {
+  Status s = RunProfileCommit(ctx, [&](StorageTransaction& txn, StagedCommit* staged) -> Status {
     result = RollbackResult{};
     ProfileMeta meta;
     bool exists = false;
@@ -299,28 +307,28 @@ Result<RollbackResult> CommitRollback(const TransactionContext& ctx, ProfileAddr
     if (damaged) {
       // The rollback replaces a damaged data record: keep its bytes as evidence first, as a
       // start's repair would. Nothing is ever silently discarded.
-      VersionWrite quarantine{current, source.codec, VersionReason::kQuarantine, meta.epoch, 0,
-                              ctx.now_unix_ms, false, source.version};
+      VersionWrite quarantine{
+          current, source.codec,  VersionReason::kQuarantine, meta.epoch, 0, ctx.now_unix_ms,
+          false,   source.version};
       auto kept = AppendVersion(txn, key, meta, quarantine, history.retention);
       if (!kept.ok()) return kept.status();
     }
     meta.lock.reset();
     meta.release_request.reset();
     meta.updated_unix_ms = ctx.now_unix_ms;
-    VersionWrite write{source.payload,  source.codec,      VersionReason::kRollback, meta.epoch,
-                       source.version, ctx.now_unix_ms, true};
+    VersionWrite write{
+        source.payload,  source.codec, VersionReason::kRollback, meta.epoch, source.version,
+        ctx.now_unix_ms, true};
     auto appended = AppendVersion(txn, key, meta, write, history.retention);
     if (!appended.ok()) return appended.status();
     result.version = *appended;
     result.epoch = meta.epoch;
     if (Status w = txn.Put(Family::kMeta, key, EncodeProfileMeta(meta)); !w.ok()) return w;
-    return BeforeCommit(ctx, {CommitKind::kRollback, at.store, at.key, meta.epoch, 0});
+    staged->point = {CommitKind::kRollback, at.store, at.key, meta.epoch, 0};
+    staged->version = result.version;
+    return Status::Ok();
   });
   if (!s.ok()) return s;
-  if (ctx.hooks) {
-    ctx.hooks->AfterCommit({CommitKind::kRollback, at.store, at.key, result.epoch, 0},
-                           result.version);
-  }
   return result;
 }
 

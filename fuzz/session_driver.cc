@@ -25,7 +25,7 @@
 //    exist); an orphaned lock stays an orphan. A steal whose acquisition fails still ends the
 //    holder it fenced (kStolen, unsaved judged against the holder's last save) and leaves that
 //    holder's lock stored; the next start takes it at once and it is not an orphan
-//    (store_core.cc, Acquire; holdfast/store.h says "nothing changed" — see the fuzz README);
+//    (session_registry.cc, Acquire; holdfast/raw_store.h says "nothing changed" — see the fuzz README);
 //  - a handoff whose final save fails: the holder stays until handoff_timeout, then the starter
 //    steals (kStolen, unsaved against what is stored; a steal, not a handoff). The driver makes
 //    that wait deterministic: the start runs on a helper thread whose clock jumps past the

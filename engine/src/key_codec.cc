@@ -33,7 +33,11 @@ std::string EncodeProfileKey(std::string_view store, std::string_view key) {
 }
 
 std::string EncodeVersionKey(std::string_view store, std::string_view key, uint64_t version) {
-  std::string out = EncodeProfileKey(store, key);
+  return VersionKeyOf(EncodeProfileKey(store, key), version);
+}
+
+std::string VersionKeyOf(std::string_view profile_key, uint64_t version) {
+  std::string out(profile_key);
   AppendBigEndian64(&out, version);
   return out;
 }

@@ -26,6 +26,8 @@ inline constexpr std::string_view kManifestKey = "holdfast.manifest";
 std::string EncodeStorePrefix(std::string_view store);
 std::string EncodeProfileKey(std::string_view store, std::string_view key);
 std::string EncodeVersionKey(std::string_view store, std::string_view key, uint64_t version);
+// The same key from an already encoded profile key (EncodeProfileKey).
+std::string VersionKeyOf(std::string_view profile_key, uint64_t version);
 std::string EncodeMessageKey(std::string_view store, std::string_view key, uint64_t sequence);
 
 // Appends / reads a big-endian 64-bit number.

@@ -244,9 +244,7 @@ Result<SaveResult> CommitSave(const TransactionContext& ctx, ProfileAddress at,
       restored.release_request.reset();
       if (request.undo->created) {
         for (const VersionIndexEntry& v : meta.versions) {
-          if (Status w =
-                  txn.Delete(Family::kVersions, EncodeVersionKey(at.store, at.key, v.version));
-              !w.ok()) {
+          if (Status w = txn.Delete(Family::kVersions, VersionKeyOf(key, v.version)); !w.ok()) {
             return w;
           }
         }

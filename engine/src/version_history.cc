@@ -13,12 +13,6 @@ constexpr int64_t kDayMs = 24 * kHourMs;
 
 int64_t FloorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
-std::string VersionKey(const std::string& profile_key, uint64_t version) {
-  std::string key = profile_key;
-  AppendBigEndian64(&key, version);
-  return key;
-}
-
 // Decodes the record read for `version` and checks that it is that version's.
 Result<VersionRecord> DecodeVersionAt(const std::string& bytes, uint64_t version) {
   auto record = DecodeVersionRecord(bytes);
@@ -77,8 +71,8 @@ Result<uint64_t> AppendVersion(StorageTransaction& txn, const std::string& profi
   std::string payload(write.payload);
   VersionRecord record{version,      payload,     std::string(write.codec), write.now_unix_ms,
                        write.reason, write.epoch, write.source_version};
-  if (Status s =
-          txn.Put(Family::kVersions, VersionKey(profile_key, version), EncodeVersionRecord(record));
+  if (Status s = txn.Put(Family::kVersions, VersionKeyOf(profile_key, version),
+                         EncodeVersionRecord(record));
       !s.ok()) {
     return s;
   }
@@ -90,11 +84,12 @@ Result<uint64_t> AppendVersion(StorageTransaction& txn, const std::string& profi
     }
   }
   meta.versions.push_back({version, write.now_unix_ms, static_cast<uint8_t>(write.reason)});
-  std::vector<uint64_t> prune = VersionsToPrune(meta.versions, write.now_unix_ms, retention, write.protect_version);
+  std::vector<uint64_t> prune =
+      VersionsToPrune(meta.versions, write.now_unix_ms, retention, write.protect_version);
   if (!prune.empty()) {
     std::sort(prune.begin(), prune.end());
     for (uint64_t v : prune) {
-      if (Status s = txn.Delete(Family::kVersions, VersionKey(profile_key, v)); !s.ok()) return s;
+      if (Status s = txn.Delete(Family::kVersions, VersionKeyOf(profile_key, v)); !s.ok()) return s;
     }
     std::erase_if(meta.versions, [&](const VersionIndexEntry& e) {
       return std::binary_search(prune.begin(), prune.end(), e.version);
@@ -106,7 +101,7 @@ Result<uint64_t> AppendVersion(StorageTransaction& txn, const std::string& profi
 Result<VersionRecord> ReadVersion(StorageTransaction& txn, const std::string& profile_key,
                                   uint64_t version) {
   std::string bytes;
-  if (Status s = txn.Get(Family::kVersions, VersionKey(profile_key, version), &bytes); !s.ok()) {
+  if (Status s = txn.Get(Family::kVersions, VersionKeyOf(profile_key, version), &bytes); !s.ok()) {
     return s;
   }
   return DecodeVersionAt(bytes, version);
@@ -115,7 +110,7 @@ Result<VersionRecord> ReadVersion(StorageTransaction& txn, const std::string& pr
 Result<VersionRecord> ReadVersion(Storage& storage, const std::string& profile_key,
                                   uint64_t version) {
   std::string bytes;
-  if (Status s = storage.Get(Family::kVersions, VersionKey(profile_key, version), &bytes);
+  if (Status s = storage.Get(Family::kVersions, VersionKeyOf(profile_key, version), &bytes);
       !s.ok()) {
     return s;
   }

@@ -53,7 +53,7 @@ void AutosaveScheduler::Loop() {
     if (std::shared_ptr<AutosaveTarget> target = weak.lock(); target && target->IsActive()) {
       dispatched = true;
       submitted = workers_.Submit([this, target, weak, due] {
-        (void)target->Save();
+        (void)target->AutoSave();
         if (target->IsActive()) {
           Schedule(weak, std::max(due + target->AutosavePeriod(), clock_.Monotonic()));
         }

@@ -27,7 +27,7 @@ namespace holdfast::internal {
 class AutosaveTarget {
  public:
   virtual ~AutosaveTarget() = default;
-  virtual Status Save() = 0;  // failures are counted by the session and retried next period
+  virtual Status AutoSave() = 0;  // failures are reported by the session and retried next period
   virtual bool IsActive() const = 0;
   virtual Clock::Duration AutosavePeriod() const = 0;
 };

@@ -32,7 +32,12 @@ void CriticalState::Record(const Status& s) {
       notify = options_.on_critical_state;
     }
   }
-  if (notify) notify(now_critical);
+  if (!notify) return;
+  try {
+    notify(now_critical);
+  } catch (...) {
+    if (on_exception_) on_exception_();
+  }
 }
 
 bool CriticalState::critical() const {

@@ -7,6 +7,7 @@
 #define HOLDFAST_SRC_CRITICAL_STATE_H_
 
 #include <deque>
+#include <functional>
 #include <mutex>
 
 #include "engine_counters.h"
@@ -19,8 +20,13 @@ namespace holdfast::internal {
 
 class CriticalState {
  public:
-  CriticalState(const EngineOptions& options, const Clock& clock, EngineCounters& counters)
-      : options_(options), clock_(clock), counters_(counters) {}
+  // `on_exception` is called from inside the catch block when on_critical_state throws.
+  CriticalState(const EngineOptions& options, const Clock& clock, EngineCounters& counters,
+                std::function<void()> on_exception)
+      : options_(options),
+        clock_(clock),
+        counters_(counters),
+        on_exception_(std::move(on_exception)) {}
 
   // Accounts the result of a storage operation: IOError and ResourceExhausted count as storage
   // errors; any other failure (LockLost, Corruption, ...) is not storage trouble and is ignored.
@@ -31,6 +37,7 @@ class CriticalState {
   const EngineOptions& options_;
   const Clock& clock_;
   EngineCounters& counters_;
+  const std::function<void()> on_exception_;
 
   mutable Mutex mu_{LockLevel::kLeaf};
   std::deque<Clock::Duration> recent_errors_ GUARDED_BY(mu_);

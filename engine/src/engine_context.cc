@@ -10,7 +10,8 @@ EngineContext::EngineContext(Storage* storage, EngineOptions options, std::share
       options_(std::move(options)),
       clock_(std::move(clock)),
       incarnation_(incarnation),
-      critical_state_(options_, *clock_, counters_),
+      critical_state_(options_, *clock_, counters_,
+                      [this] { ReportException("", "", "on_critical_state", Status::Ok()); }),
       workers_(options_.worker_threads),
       autosaves_(*clock_, workers_) {}
 
@@ -28,9 +29,13 @@ TransactionContext EngineContext::Transaction() {
   return ctx;
 }
 
-void EngineContext::ReportOrphan(const OrphanTakeover& orphan) const {
+void EngineContext::ReportOrphan(const OrphanTakeover& orphan) {
   if (options_.on_orphan_takeover) {
-    options_.on_orphan_takeover(orphan);
+    try {
+      options_.on_orphan_takeover(orphan);
+    } catch (...) {
+      ReportException(orphan.store, orphan.key, "on_orphan_takeover", Status::Ok());
+    }
     return;
   }
   std::fprintf(stderr,
@@ -42,4 +47,57 @@ void EngineContext::ReportOrphan(const OrphanTakeover& orphan) const {
                orphan.previous_owner.c_str());
 }
 
+void EngineContext::ReportError(const ErrorEvent& event) {
+  if (options_.on_error) {
+    try {
+      options_.on_error(event);
+    } catch (...) {
+      // on_error must not throw; there is nobody left to tell.
+    }
+    return;
+  }
+  if (event.operation != FailedOperation::kHandler) return;  // counted, and returned to callers
+  std::fprintf(stderr, "holdfast: profile '%s' of store '%s': %s (%s)\n", event.key.c_str(),
+               event.store.c_str(), event.exception.c_str(), event.status.ToString().c_str());
+}
+
+void EngineContext::ReportException(std::string_view store, std::string_view key,
+                                    std::string_view doing, Status outcome) {
+  EngineCounters::Add(counters_.handler_exceptions);
+  std::string what = "an exception that is not a std::exception";
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    what = e.what();
+  } catch (...) {
+  }
+  ErrorEvent event;
+  event.store = std::string(store);
+  event.key = std::string(key);
+  event.operation = FailedOperation::kHandler;
+  event.status = std::move(outcome);
+  event.exception = std::string(doing) + " threw: " + what;
+  ReportError(event);
+}
+
 }  // namespace holdfast::internal
+
+namespace holdfast {
+
+std::string_view FailedOperationName(FailedOperation operation) {
+  switch (operation) {
+    case FailedOperation::kStart:
+      return "start";
+    case FailedOperation::kSave:
+      return "save";
+    case FailedOperation::kAutoSave:
+      return "auto-save";
+    case FailedOperation::kFinalSave:
+      return "final-save";
+    case FailedOperation::kHandler:
+      return "handler";
+  }
+  return "unknown";
+}
+
+}  // namespace holdfast

@@ -49,7 +49,13 @@ class EngineContext {
   uint64_t NextSessionId() { return next_session_id_.fetch_add(1) + 1; }
   // Tells the game (EngineOptions::on_orphan_takeover, or stderr) that a lock left by a crashed
   // engine was taken over.
-  void ReportOrphan(const OrphanTakeover& orphan) const;
+  void ReportOrphan(const OrphanTakeover& orphan);
+  // Tells the game (EngineOptions::on_error) that an operation failed.
+  void ReportError(const ErrorEvent& event);
+  // Counts and reports an exception that game code threw while the engine ran `doing` (e.g.
+  // "OnSave"); `outcome` says what became of the operation. Call from inside a catch block.
+  void ReportException(std::string_view store, std::string_view key, std::string_view doing,
+                       Status outcome);
 
  private:
   Storage* const storage_;  // owned by the engine facade; closed after every session ended

@@ -17,6 +17,7 @@ EngineStats EngineCounters::Snapshot() const {
   s.critical_state_entries = get(critical_state_entries);
   s.corruptions_repaired = get(corruptions_repaired);
   s.rollbacks = get(rollbacks);
+  s.handler_exceptions = get(handler_exceptions);
   s.start_latency = start_latency.Summary();
   s.save_latency = save_latency.Summary();
   return s;

@@ -24,6 +24,7 @@ struct EngineCounters {
   std::atomic<uint64_t> critical_state_entries{0};
   std::atomic<uint64_t> corruptions_repaired{0};
   std::atomic<uint64_t> rollbacks{0};
+  std::atomic<uint64_t> handler_exceptions{0};
   LatencyHistogram start_latency;
   LatencyHistogram save_latency;
 

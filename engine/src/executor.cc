@@ -1,5 +1,7 @@
 #include "executor.h"
 
+#include <cstdio>
+
 namespace holdfast::internal {
 
 Executor::Executor(int threads) {
@@ -43,7 +45,12 @@ void Executor::Work() {
       task = std::move(queue_.front());
       queue_.pop_front();
     }
-    task();
+    try {
+      task();
+    } catch (...) {
+      // Engine tasks catch game code's exceptions themselves; this only keeps a worker alive.
+      std::fprintf(stderr, "holdfast: an engine task threw; the worker goes on\n");
+    }
   }
 }
 

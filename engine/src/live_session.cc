@@ -85,16 +85,60 @@ Result<std::string> RawSession::Impl::Encode(std::optional<EndReason> seal_for) 
       return last_saved_;
     }
   }
-  if (!seal_for) return slot->Encode(nullptr);
-  // Lock order: the slot's data lock, then mu_.
-  return slot->Encode([&] {
-    internal::MutexLock lock(mu_);
-    sealed_for_ = seal_for;
-  });
+  try {
+    if (!seal_for) return slot->Encode(nullptr);
+    // Lock order: the slot's data lock, then mu_.
+    return slot->Encode([&] {
+      internal::MutexLock lock(mu_);
+      sealed_for_ = seal_for;
+    });
+  } catch (...) {
+    Status failed = Status::Internal("the codec threw while encoding the profile data");
+    engine_->ReportException(store_->name, key_, "Encode", failed);
+    return failed;
+  }
 }
 
-Status RawSession::Impl::Save() { return Commit(/*final=*/false, EndReason::kManual); }
-Status RawSession::Impl::Finish(EndReason reason) { return Commit(/*final=*/true, reason); }
+void RawSession::Impl::Guarded(std::string_view doing, const std::function<void()>& call,
+                               std::exception_ptr* thrown) {
+  try {
+    call();
+  } catch (...) {
+    engine_->ReportException(store_->name, key_, doing, Status::Ok());
+    if (thrown && !*thrown) *thrown = std::current_exception();
+  }
+}
+
+Status RawSession::Impl::Save() {
+  return Run(/*final=*/false, EndReason::kManual, FailedOperation::kSave, /*rethrow=*/true);
+}
+Status RawSession::Impl::AutoSave() {
+  return Run(/*final=*/false, EndReason::kManual, FailedOperation::kAutoSave, /*rethrow=*/false);
+}
+Status RawSession::Impl::EndSession() {
+  return Run(/*final=*/true, EndReason::kManual, FailedOperation::kFinalSave, /*rethrow=*/true);
+}
+Status RawSession::Impl::Finish(EndReason reason) {
+  return Run(/*final=*/true, reason, FailedOperation::kFinalSave, /*rethrow=*/false);
+}
+
+Status RawSession::Impl::Run(bool final, EndReason reason, FailedOperation operation,
+                             bool rethrow) {
+  std::exception_ptr thrown;
+  bool attempted = false;
+  Status s = Commit(final, reason, &attempted, &thrown);
+  if (!s.ok() && attempted) {
+    ErrorEvent event;
+    event.store = store_->name;
+    event.key = key_;
+    event.operation = operation;
+    event.status = s;
+    event.will_retry = operation == FailedOperation::kAutoSave && IsActive();
+    engine_->ReportError(event);
+  }
+  if (thrown && rethrow) std::rethrow_exception(thrown);
+  return s;
+}
 
 Status RawSession::Impl::CheckNotReentrant() const {
   std::shared_ptr<SessionData> slot;
@@ -115,7 +159,8 @@ Status RawSession::Impl::CheckNotReentrant() const {
   return Status::Ok();
 }
 
-Status RawSession::Impl::Commit(bool final, EndReason reason) {
+Status RawSession::Impl::Commit(bool final, EndReason reason, bool* attempted,
+                                std::exception_ptr* thrown) {
   EngineContext& rt = *engine_;
   if (Status s = CheckNotReentrant(); !s.ok()) return s;
   internal::UniqueLock save_lock(save_mu_);
@@ -148,8 +193,13 @@ Status RawSession::Impl::Commit(bool final, EndReason reason) {
     on_save = on_save_;
     on_last_save = on_last_save_;
   }
-  if (final && on_last_save) on_last_save(reason);
-  if (on_save) on_save();
+  *attempted = true;
+  // ProfileStore's order: OnSave first, then (for a final save) OnLastSave; edits made in either
+  // are in the snapshot below. A handler that throws does not stop the save.
+  if (on_save) Guarded("OnSave", on_save, thrown);
+  if (final && on_last_save)
+    Guarded(
+        "OnLastSave", [&] { on_last_save(reason); }, thrown);
 
   // A final save seals the session with its snapshot: an edit after this point fails instead of
   // returning OK and being dropped. A save that fails below (other than LockLost) unseals.
@@ -218,7 +268,7 @@ Status RawSession::Impl::Commit(bool final, EndReason reason) {
     // Sealed or not, edits after the snapshot were refused: what this save carried is exactly
     // what was not stored.
     EndOnce(stolen ? EndReason::kStolen : EndReason::kLockLost, saved.status().message(),
-            payload_changed || meta_changed);
+            payload_changed || meta_changed, thrown);
     return saved.status().WithContext(payload_changed || meta_changed
                                           ? "this save stored nothing; its changes are unsaved"
                                           : "this save stored nothing; there were no changes");
@@ -239,12 +289,14 @@ Status RawSession::Impl::Commit(bool final, EndReason reason) {
     if (final) fenced_ = final_committed_ = true;
     on_after_save = on_after_save_;
   }
-  if (on_after_save) on_after_save(payload);
+  if (on_after_save)
+    Guarded(
+        "OnAfterSave", [&] { on_after_save(payload); }, thrown);
   if (final) {
     if (reason == EndReason::kExternal) EngineCounters::Add(rt.counters().handoffs, 1);
     saving.Unlock();
     // The session was sealed with the snapshot this save stored: no change is unsaved.
-    EndOnce(reason, "", false);
+    EndOnce(reason, "", false, thrown);
   }
   return Status::Ok();
 }
@@ -290,7 +342,8 @@ bool RawSession::Impl::MarkReleaseRequested() {
   return true;
 }
 
-void RawSession::Impl::EndOnce(EndReason reason, std::string detail, std::optional<bool> unsaved) {
+void RawSession::Impl::EndOnce(EndReason reason, std::string detail, std::optional<bool> unsaved,
+                               std::exception_ptr* thrown) {
   {
     internal::MutexLock lock(mu_);
     if (ended_) return;
@@ -315,7 +368,9 @@ void RawSession::Impl::EndOnce(EndReason reason, std::string detail, std::option
   }
   // The handler runs before a waiting starter is woken, so a handoff's OnSessionEnd comes
   // before the new session exists.
-  if (on_end) on_end(end);
+  if (on_end)
+    Guarded(
+        "OnSessionEnd", [&] { on_end(end); }, thrown);
   {
     internal::MutexLock lock(mu_);
     end_signalled_ = true;

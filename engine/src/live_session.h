@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <exception>
 #include <functional>
 #include <map>
 #include <memory>
@@ -59,11 +60,19 @@ class RawSession::Impl final : public internal::AutosaveTarget {
   uint64_t epoch() const { return epoch_; }
   const StoreConfig& store() const { return *store_; }
 
-  // A save that keeps the lock (Save(), auto-save). OK without a write when nothing changed.
-  Status Save() override;
+  // Save(): a save that keeps the lock. OK without a write when nothing changed. Failures are
+  // reported (EngineOptions::on_error); an exception a save signal threw is reported and, once
+  // the save is done, rethrown to the caller.
+  Status Save();
+  // The same save run by the auto-saver: exceptions are reported, never rethrown.
+  Status AutoSave() override;
+  // EndSession(): the final save that releases the lock (kManual); like Save for failures and
+  // exceptions.
+  Status EndSession();
   Clock::Duration AutosavePeriod() const override;
-  // The final save that releases the lock and ends the session with `reason` (kManual,
-  // kExternal, kShutdown). Fires OnLastSave first.
+  // The final save that releases the lock and ends the session with `reason` (kExternal,
+  // kShutdown, kRollback), run by the engine: exceptions are reported, never rethrown. Fires
+  // OnSave, then OnLastSave.
   Status Finish(EndReason reason);
   // Gives the lock back without saving and ends the session silently: for a start that was
   // superseded, cancelled or failed to decode after its acquisition committed.
@@ -75,7 +84,9 @@ class RawSession::Impl final : public internal::AutosaveTarget {
   bool FenceForSteal();
   // Ends the session (once) with `reason`, firing OnSessionEnd. `unsaved` is computed against
   // the last saved payload when unset; a steal passes it (its save may still be in flight).
-  void EndOnce(EndReason reason, std::string detail, std::optional<bool> unsaved = std::nullopt);
+  // An exception OnSessionEnd throws is reported and, with `thrown`, kept there for the caller.
+  void EndOnce(EndReason reason, std::string detail, std::optional<bool> unsaved = std::nullopt,
+               std::exception_ptr* thrown = nullptr);
   // Whether this session's data, user ids or metadata differ from what is stored: for a steal,
   // which knows the stored state from its own transaction even while this session's last save
   // is still finishing on another thread.
@@ -112,8 +123,15 @@ class RawSession::Impl final : public internal::AutosaveTarget {
   void SetHandlers(const SessionOptions& options);
 
  private:
-  // The shared body of Save and Finish.
-  Status Commit(bool final, EndReason reason);
+  // Runs Commit for `operation` and reports a failure; rethrows a handler's exception when the
+  // caller is the game's own thread (`rethrow`).
+  Status Run(bool final, EndReason reason, FailedOperation operation, bool rethrow);
+  // The shared body of every save. `*attempted`: it got past the checks (a failure is worth
+  // reporting); `*thrown`: the first exception a handler threw (the save went on regardless).
+  Status Commit(bool final, EndReason reason, bool* attempted, std::exception_ptr* thrown);
+  // Runs game code: an exception is reported and kept in `*thrown` (when set and still empty).
+  void Guarded(std::string_view doing, const std::function<void()>& call,
+               std::exception_ptr* thrown);
   // InvalidArgument when the calling thread holds a lock the save needs: inside Edit/Read of
   // this profile, or inside one of its save signals.
   Status CheckNotReentrant() const;

@@ -144,6 +144,7 @@ Result<VersionRecord> ReadRollbackSource(Storage& storage, ProfileRef at, uint64
   }
   if (history.check) {
     if (Status valid = history.check(source->payload); !valid.ok()) {
+      if (valid.code() == StatusCode::kInternal) return valid;  // no verdict
       return Status::InvalidArgument("version " + std::to_string(version) +
                                      " fails the store's check: " + valid.ToString());
     }

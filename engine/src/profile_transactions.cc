@@ -91,6 +91,9 @@ Status ReadCurrent(StorageTransaction& txn, const std::string& key, const Payloa
   }
   if (check) {
     if (Status valid = check(record->payload); !valid.ok()) {
+      // A check that could not decide (game code threw) is no verdict of corruption: the
+      // acquisition fails and writes nothing.
+      if (valid.code() == StatusCode::kInternal) return valid;
       *corrupt = "payload of version " + std::to_string(record->version) +
                  " fails the store's check: " + valid.ToString();
       *raw = record->payload;
@@ -121,7 +124,11 @@ Result<std::optional<VersionRecord>> NewestValidVersion(StorageTransaction& txn,
       }
       return record.status();
     }
-    if (check && !check(record->payload).ok()) continue;
+    if (check) {
+      Status valid = check(record->payload);
+      if (valid.code() == StatusCode::kInternal) return valid;  // no verdict: stop
+      if (!valid.ok()) continue;
+    }
     return std::optional<VersionRecord>(std::move(*record));
   }
   return std::optional<VersionRecord>();

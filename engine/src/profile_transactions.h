@@ -43,7 +43,8 @@ struct TransactionContext {
 };
 
 // Judges a payload: OK, or why it is corrupt (the codec cannot decode it, the store's validate
-// hook refuses it). Must be pure: a transaction may run it more than once.
+// hook refuses it). Internal means no verdict (the game's code threw): the operation fails and
+// writes nothing. Must be pure: a transaction may run it more than once.
 using PayloadCheck = std::function<Status(std::string_view payload)>;
 
 // How the history is kept and how a corrupt payload is handled; set per store.
@@ -91,7 +92,7 @@ Result<AcquireResult> AcquireProfile(const TransactionContext& ctx, ProfileAddre
 
 struct SaveRequest {
   LockIdentity lock;
-  CommitKind kind = CommitKind::kSave;        // kSave keeps the lock; kRelease / kAbandon drop it
+  CommitKind kind = CommitKind::kSave;          // kSave keeps the lock; kRelease / kAbandon drop it
   VersionReason reason = VersionReason::kSave;  // recorded with a new payload's version
   const HistoryPolicy* history = nullptr;
   // New payload to write as the next version; null writes none (a pure release or meta change).

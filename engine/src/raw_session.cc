@@ -29,7 +29,7 @@ Status NoSession() { return Status::InvalidArgument("empty session handle"); }
 }  // namespace
 
 Status RawSession::Save() { return impl_ ? impl_->Save() : NoSession(); }
-Status RawSession::EndSession() { return impl_ ? impl_->Finish(EndReason::kManual) : NoSession(); }
+Status RawSession::EndSession() { return impl_ ? impl_->EndSession() : NoSession(); }
 bool RawSession::IsActive() const { return impl_ && impl_->IsActive(); }
 Status RawSession::EditStatus() const { return impl_ ? impl_->EditStatus() : NoSession(); }
 ProfileInfo RawSession::Info() const { return impl_ ? impl_->Info() : ProfileInfo{}; }

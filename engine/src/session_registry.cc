@@ -15,6 +15,20 @@ using internal::LiveSession;
 using internal::SessionLock;
 
 namespace {
+
+// A start that failed because the profile could not be loaded (not a wait that gave up).
+bool IsLoadFailure(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kIOError:
+    case StatusCode::kResourceExhausted:
+    case StatusCode::kBusy:
+    case StatusCode::kCorruption:
+    case StatusCode::kInternal:
+      return true;
+    default:
+      return false;
+  }
+}
 // Longest real wait between checks of a cancel predicate or token.
 constexpr Clock::Duration kCancelPoll = std::chrono::milliseconds(10);
 }  // namespace
@@ -23,20 +37,27 @@ RawStore::Impl::Impl(std::shared_ptr<EngineContext> engine,
                      std::shared_ptr<const StoreConfig> config)
     : engine_(std::move(engine)), config_(std::move(config)) {}
 
-bool RawStore::Impl::CancelledWithout(internal::UniqueLock& lock, const SessionOptions& options) {
+bool RawStore::Impl::CancelledWithout(internal::UniqueLock& lock, const SessionOptions& options,
+                                      std::string_view key) {
   lock.Unlock();
-  const bool cancelled = Cancelled(options);
+  const bool cancelled = Cancelled(options, key);
   lock.Lock();
   return cancelled;
 }
 
-bool RawStore::Impl::Cancelled(const SessionOptions& options) {
+bool RawStore::Impl::Cancelled(const SessionOptions& options, std::string_view key) {
   if (options.cancel_token && options.cancel_token->IsCancelled()) return true;
-  return options.cancel && options.cancel();
+  try {
+    return options.cancel && options.cancel();
+  } catch (...) {
+    engine_->ReportException(config_->name, key, "the cancel predicate",
+                             Status::Cancelled("a cancel predicate that throws cancels the start"));
+    return true;
+  }
 }
 
-Status RawStore::Impl::Claim(internal::UniqueLock& lock, KeyEntry& entry, uint64_t me,
-                             const SessionOptions& options, Clock::Duration deadline,
+Status RawStore::Impl::Claim(internal::UniqueLock& lock, const std::string& key, KeyEntry& entry,
+                             uint64_t me, const SessionOptions& options, Clock::Duration deadline,
                              EndReason release_reason, std::shared_ptr<LiveSession>* victim) {
   EngineContext& rt = *engine_;
   Clock& clock = rt.clock();
@@ -46,7 +67,8 @@ Status RawStore::Impl::Claim(internal::UniqueLock& lock, KeyEntry& entry, uint64
     if (entry.newest_start != me) {
       return Status::Aborted("a newer start or rollback of this profile superseded this one");
     }
-    if (CancelledWithout(lock, options)) return Status::Cancelled("StartSession was cancelled");
+    if (CancelledWithout(lock, options, key))
+      return Status::Cancelled("StartSession was cancelled");
     const Clock::Duration now = clock.Monotonic();
     // The deadline only limits waiting: a free profile is taken even with a zero timeout.
     const bool must_wait = entry.acquiring || (entry.holder && !options.steal &&
@@ -129,7 +151,7 @@ Result<RawSession> RawStore::Impl::Start(std::string_view key_view, const Sessio
   KeyEntry& entry = EnterEntry(key, &me);
 
   std::shared_ptr<LiveSession> victim;
-  Status failure = Claim(lock, entry, me, options, deadline, EndReason::kExternal, &victim);
+  Status failure = Claim(lock, key, entry, me, options, deadline, EndReason::kExternal, &victim);
   std::shared_ptr<LiveSession> session;
   if (failure.ok()) {
     lock.Unlock();
@@ -140,7 +162,7 @@ Result<RawSession> RawStore::Impl::Start(std::string_view key_view, const Sessio
     // never called under mu_.
     Status data_failure;
     if (acquired.ok() && make_data) data_failure = AttachData(**acquired, make_data);
-    const bool cancelled = acquired.ok() && data_failure.ok() && Cancelled(options);
+    const bool cancelled = acquired.ok() && data_failure.ok() && Cancelled(options, key);
     lock.Lock();
     if (!acquired.ok()) {
       failure = acquired.status();
@@ -161,7 +183,17 @@ Result<RawSession> RawStore::Impl::Start(std::string_view key_view, const Sessio
   }
   LeaveEntry(key, entry);
   lock.Unlock();
-  if (!session) return failure;
+  if (!session) {
+    if (IsLoadFailure(failure)) {
+      ErrorEvent event;
+      event.store = config_->name;
+      event.key = key;
+      event.operation = FailedOperation::kStart;
+      event.status = failure;
+      rt.ReportError(event);
+    }
+    return failure;
+  }
   rt.autosaves().Add(session, session->session_id());
   EngineCounters::Add(rt.counters().starts);
   rt.counters().start_latency.Record(clock.Monotonic() - started);
@@ -169,7 +201,14 @@ Result<RawSession> RawStore::Impl::Start(std::string_view key_view, const Sessio
 }
 
 Status RawStore::Impl::AttachData(LiveSession& session, const SessionDataFactory& make_data) {
-  auto data = make_data(session.LastSavedBytes());
+  Result<std::shared_ptr<SessionData>> data = Status::Internal("");
+  try {
+    data = make_data(session.LastSavedBytes());
+  } catch (...) {
+    Status failed = Status::Internal("building the session's data from its payload threw");
+    engine_->ReportException(config_->name, session.key(), "the session data factory", failed);
+    return failed;
+  }
   if (data.ok()) {
     session.SetData(std::move(*data));
     return Status::Ok();
@@ -193,7 +232,7 @@ Status RawStore::Impl::Exclusive(
   uint64_t me = 0;
   KeyEntry& entry = EnterEntry(key, &me);
   std::shared_ptr<LiveSession> victim;
-  Status s = Claim(lock, entry, me, SessionOptions{}, deadline, release_reason, &victim);
+  Status s = Claim(lock, key, entry, me, SessionOptions{}, deadline, release_reason, &victim);
   if (s.ok()) {
     lock.Unlock();
     s = fn(key, victim);
@@ -255,8 +294,12 @@ Result<std::shared_ptr<LiveSession>> RawStore::Impl::Acquire(
     EngineCounters::Add(rt.counters().corruptions_repaired);
     if (config_->settings.on_corruption) {
       const CorruptionRepair& r = *acquired->repair;
-      config_->settings.on_corruption(CorruptionEvent{config_->name, key, r.quarantined_version,
-                                                      r.restored_from, r.restored_as, r.reason});
+      try {
+        config_->settings.on_corruption(CorruptionEvent{config_->name, key, r.quarantined_version,
+                                                        r.restored_from, r.restored_as, r.reason});
+      } catch (...) {
+        rt.ReportException(config_->name, key, "on_corruption", Status::Ok());
+      }
     }
   }
   // A lock of an earlier incarnation is an orphan. One of this incarnation that is not the

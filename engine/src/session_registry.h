@@ -82,11 +82,13 @@ class RawStore::Impl final : public internal::SessionOwner,
                                                const std::string& template_payload,
                                                const std::shared_ptr<LiveSession>& victim,
                                                const SessionOptions& options);
-  static bool Cancelled(const SessionOptions& options);
+  // The start's cancel token or predicate says stop; a predicate that throws counts as a cancel
+  // (reported).
+  bool Cancelled(const SessionOptions& options, std::string_view key);
   // Asks Cancelled with mu_ released for the call (it runs user code). The static analysis cannot
   // follow `lock` (which holds mu_) through the reference, so it checks the callers instead.
-  bool CancelledWithout(internal::UniqueLock& lock, const SessionOptions& options)
-      REQUIRES(mu_) NO_THREAD_SAFETY_ANALYSIS;
+  bool CancelledWithout(internal::UniqueLock& lock, const SessionOptions& options,
+                        std::string_view key) REQUIRES(mu_) NO_THREAD_SAFETY_ANALYSIS;
   // Builds the session's live data from its loaded payload; Corruption when the factory
   // refuses it.
   Status AttachData(LiveSession& session, const SessionDataFactory& make_data);
@@ -94,7 +96,7 @@ class RawStore::Impl final : public internal::SessionOwner,
   // no acquisition in flight and no live holder (handed off with `release_reason`, or fenced
   // for a steal and returned in `*victim`) — then marks the entry acquiring. Closed, Aborted,
   // Cancelled or TimedOut otherwise.
-  Status Claim(internal::UniqueLock& lock, KeyEntry& entry, uint64_t me,
+  Status Claim(internal::UniqueLock& lock, const std::string& key, KeyEntry& entry, uint64_t me,
                const SessionOptions& options, Clock::Duration deadline, EndReason release_reason,
                std::shared_ptr<LiveSession>* victim) REQUIRES(mu_);
   // mu_ held: registers a caller of the key as its newest (generation in *generation).

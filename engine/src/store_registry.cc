@@ -25,6 +25,22 @@ std::vector<StoreEntry>::iterator Find(std::vector<StoreEntry>& stores, std::str
 
 }  // namespace
 
+PayloadCheck StoreRegistry::Guard(std::string store, PayloadValidator check) const {
+  if (!check) return nullptr;
+  // The context outlives every holder of the store's config (they all hold the context too).
+  EngineContext* engine = engine_.get();
+  return [engine, store = std::move(store), check = std::move(check)](std::string_view payload) {
+    try {
+      return check(payload);
+    } catch (...) {
+      Status no_verdict =
+          Status::Internal("the store's check (decode or validate) threw; nothing was changed");
+      engine->ReportException(store, "", "the store's check (decode or validate)", no_verdict);
+      return no_verdict;
+    }
+  };
+}
+
 StoreRegistry::StoreRegistry(std::shared_ptr<EngineContext> engine, Manifest manifest)
     : engine_(std::move(engine)), manifest_(std::move(manifest)) {}
 
@@ -102,7 +118,8 @@ Result<std::shared_ptr<SessionRegistry>> StoreRegistry::Open(std::string_view na
   config->name = std::string(name);
   config->codec = std::string(codec);
   config->settings = settings;
-  config->history = HistoryPolicy{settings.retention, settings.corruption_policy, std::move(check)};
+  config->history = HistoryPolicy{settings.retention, settings.corruption_policy,
+                                  Guard(config->name, std::move(check))};
   auto store = std::make_shared<SessionRegistry>(engine_, std::move(config));
   open_.emplace(std::string(name), store);
   return store;

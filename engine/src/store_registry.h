@@ -43,6 +43,9 @@ class StoreRegistry {
   std::vector<std::shared_ptr<SessionRegistry>> OpenStores() const;
 
  private:
+  // The store's check with game-code exceptions reported and turned into Internal (no verdict).
+  PayloadCheck Guard(std::string store, PayloadValidator check) const;
+
   const std::shared_ptr<EngineContext> engine_;
 
   mutable Mutex mu_{LockLevel::kLeaf};

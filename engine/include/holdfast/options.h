@@ -9,10 +9,12 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "holdfast/clock.h"
 #include "holdfast/hooks.h"
 #include "holdfast/limits.h"
+#include "holdfast/status.h"
 
 namespace holdfast {
 
@@ -36,6 +38,26 @@ struct OrphanTakeover {
   uint64_t previous_session_id = 0;
   std::string previous_owner;
   int64_t lock_acquired_unix_ms = 0;
+};
+
+// What failed, in an ErrorEvent.
+enum class FailedOperation : uint8_t {
+  kStart,      // a StartSession that could not load the profile (storage, corruption)
+  kSave,       // Save()
+  kAutoSave,   // an auto-save; retried at the next period while the session is active
+  kFinalSave,  // EndSession, a handoff's, a rollback's or Close's final save
+  kHandler,    // game code the engine called threw (a signal, a codec, validate, a callback)
+};
+std::string_view FailedOperationName(FailedOperation operation);  // "start", "save", ...
+
+// A failure the game should hear about, for EngineOptions::on_error.
+struct ErrorEvent {
+  std::string store;
+  std::string key;
+  FailedOperation operation = FailedOperation::kSave;
+  Status status;            // what the operation returned (for kHandler: what became of it)
+  bool will_retry = false;  // the engine retries by itself (an auto-save, next period)
+  std::string exception;    // for kHandler: the exception's what() ("" if not a std::exception)
 };
 
 struct EngineOptions {
@@ -81,6 +103,15 @@ struct EngineOptions {
   // Called when StartSession takes over a lock that a previous engine (a crashed process) left
   // behind, on the starting thread. Default: a line on stderr.
   std::function<void(const OrphanTakeover&)> on_orphan_takeover;
+
+  // Called for every failed save (including auto-saves and final saves of handoffs and Close),
+  // every start that failed to load (storage trouble, corruption), and every exception thrown by
+  // game code the engine called, on the thread where it happened (the caller's, or an engine
+  // worker's), with no engine lock held except, for save failures and handler exceptions, the
+  // session's save lock (so it must not Save/EndSession that same profile). Must not throw; if
+  // it does, the exception is swallowed. Default: handler exceptions are written to stderr;
+  // other failures are only counted (Stats()) and returned where there is a caller.
+  std::function<void(const ErrorEvent&)> on_error;
 
   // Test seams inside commits (holdfast/hooks.h). Default: none.
   std::shared_ptr<FaultHooks> fault_hooks;

@@ -164,6 +164,7 @@ class RawSession {
   // auto-saves, handoffs and shutdown) with the session's save lock held: a handler may
   // Edit/Read the profile; Save or EndSession of the same profile from OnSave, OnLastSave or
   // OnAfterSave returns InvalidArgument (it would wait for the save that is running it).
+  // On a final save OnSave fires first, then OnLastSave; edits made in either are in that save.
   void OnSave(std::function<void()> fn);                         // before every save
   void OnLastSave(std::function<void(EndReason)> fn);            // before the final save
   void OnAfterSave(std::function<void(std::string_view)> fn);    // after a save, with its payload

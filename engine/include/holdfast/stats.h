@@ -31,6 +31,7 @@ struct EngineStats {
   uint64_t critical_state_entries = 0;
   uint64_t corruptions_repaired = 0;  // corrupt payloads quarantined and replaced at start
   uint64_t rollbacks = 0;
+  uint64_t handler_exceptions = 0;  // exceptions thrown by game code the engine called
   bool critical = false;  // the engine is in its critical state now
   LatencySummary start_latency;
   LatencySummary save_latency;

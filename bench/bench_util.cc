@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <latch>
@@ -76,6 +77,17 @@ void FillRandomBytes(std::string* out, size_t bytes, uint64_t seed) {
 
 void StampCounter(std::string* bytes, uint64_t value) {
   std::memcpy(bytes->data(), &value, std::min<size_t>(sizeof value, bytes->size()));
+}
+
+void Fail(const std::string& what) {
+  std::fprintf(stderr, "bench: %s\n", what.c_str());
+  std::exit(1);
+}
+
+std::string CountName(size_t n) {
+  if (n >= 1'000'000 && n % 1'000'000 == 0) return std::to_string(n / 1'000'000) + "M";
+  if (n >= 1'000 && n % 1'000 == 0) return std::to_string(n / 1'000) + "k";
+  return std::to_string(n);
 }
 
 std::string ProfileKey(size_t i) {

@@ -40,6 +40,13 @@ void FillRandomBytes(std::string* out, size_t bytes, uint64_t seed);
 // write of a record differs from the previous one without regenerating it.
 void StampCounter(std::string* bytes, uint64_t value);
 
+// Prints "bench: <what>" on stderr and exits 1: a case that cannot set itself up has nothing
+// to report.
+[[noreturn]] void Fail(const std::string& what);
+
+// "10k", "1M", "300": a count as the tables name it.
+std::string CountName(size_t n);
+
 // The key of the i-th profile of a populated database ("player-00000042").
 std::string ProfileKey(size_t i);
 

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 
 #include "bench_util.h"
 #include "internals.h"
@@ -10,8 +11,7 @@ namespace holdfast::bench {
 namespace {
 
 [[noreturn]] void Die(const std::string& what, const Status& s) {
-  std::fprintf(stderr, "bench: %s: %s\n", what.c_str(), s.ToString().c_str());
-  std::exit(1);
+  Fail(what + ": " + s.ToString());
 }
 
 }  // namespace
@@ -23,13 +23,13 @@ EngineOptions BenchEngineOptions(bool sync) {
   return options;
 }
 
-std::unique_ptr<Engine> OpenEngineOrDie(const std::string& dir, EngineOptions options) {
+std::unique_ptr<Engine> OpenEngineOrFail(const std::string& dir, EngineOptions options) {
   auto engine = Engine::Open(dir, std::move(options));
   if (!engine.ok()) Die("opening " + dir, engine.status());
   return std::move(*engine);
 }
 
-Store<BytesCodec> OpenStoreOrDie(Engine& engine, const StoreOptions<std::string>& options) {
+Store<BytesCodec> OpenStoreOrFail(Engine& engine, const StoreOptions<std::string>& options) {
   auto store = engine.OpenStore<BytesCodec>(kStoreName, options);
   if (!store.ok()) Die("opening the store", store.status());
   return std::move(*store);
@@ -37,10 +37,10 @@ Store<BytesCodec> OpenStoreOrDie(Engine& engine, const StoreOptions<std::string>
 
 void PopulateProfiles(const std::string& dir, size_t count, size_t payload_bytes, int threads) {
   FreshDirectory(dir);
-  auto engine = OpenEngineOrDie(dir, BenchEngineOptions(/*sync=*/false));
+  auto engine = OpenEngineOrFail(dir, BenchEngineOptions(/*sync=*/false));
   StoreOptions<std::string> options;
   FillRandomBytes(&options.template_value, payload_bytes, count);
-  auto store = OpenStoreOrDie(*engine, options);
+  auto store = OpenStoreOrFail(*engine, options);
   const uint64_t failures = ParallelFor(count, threads, [&](size_t i) {
     auto profile = store.StartSession(ProfileKey(i));
     return profile.ok() && profile->EndSession().ok();
@@ -48,6 +48,22 @@ void PopulateProfiles(const std::string& dir, size_t count, size_t payload_bytes
   if (failures != 0)
     Die("populating " + dir, Status::IOError(std::to_string(failures) + " failed"));
   if (Status s = engine->Close(); !s.ok()) Die("closing " + dir, s);
+}
+
+std::vector<Profile<BytesCodec>> StartSessions(Store<BytesCodec>& store, size_t count,
+                                               int threads) {
+  std::vector<std::optional<Profile<BytesCodec>>> started(count);
+  const uint64_t failures = ParallelFor(count, threads, [&](size_t i) {
+    auto profile = store.StartSession(ProfileKey(i));
+    if (profile.ok()) started[i].emplace(std::move(*profile));
+    return profile.ok();
+  });
+  if (failures != 0)
+    Fail(std::to_string(failures) + " of " + std::to_string(count) + " starts failed");
+  std::vector<Profile<BytesCodec>> profiles;
+  profiles.reserve(count);
+  for (auto& p : started) profiles.push_back(std::move(*p));
+  return profiles;
 }
 
 RecordSizes StoredRecordSizes(Engine& engine, const std::string& key) {

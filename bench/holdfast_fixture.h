@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "holdfast/holdfast.h"
 #include "raw_rocksdb_baseline.h"
@@ -21,13 +22,17 @@ EngineOptions BenchEngineOptions(bool sync);
 
 // Opens an engine; on failure prints the status and exits (a benchmark that cannot open its
 // database has nothing to report).
-std::unique_ptr<Engine> OpenEngineOrDie(const std::string& dir, EngineOptions options);
-Store<BytesCodec> OpenStoreOrDie(Engine& engine, const StoreOptions<std::string>& options = {});
+std::unique_ptr<Engine> OpenEngineOrFail(const std::string& dir, EngineOptions options);
+Store<BytesCodec> OpenStoreOrFail(Engine& engine, const StoreOptions<std::string>& options = {});
 
 // Creates profiles ProfileKey(0..count-1) in a fresh database at `dir`, each holding
 // `payload_bytes` bytes (the template, as a new player's first save would), with one start and
 // one end per profile, unsynced, on `threads` threads. Exits on failure.
 void PopulateProfiles(const std::string& dir, size_t count, size_t payload_bytes, int threads);
+
+// Starts sessions on ProfileKey(0..count-1) from `threads` threads (more threads share more
+// synced commits) and returns their handles in key order. Exits on failure.
+std::vector<Profile<BytesCodec>> StartSessions(Store<BytesCodec>& store, size_t count, int threads);
 
 // The sizes of the data, meta and newest history record of `key`, as stored now.
 RecordSizes StoredRecordSizes(Engine& engine, const std::string& key);

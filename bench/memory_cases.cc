@@ -40,10 +40,6 @@ std::optional<ChildResult> RunChild(const std::string& self, const std::string& 
   return r;
 }
 
-std::string Count(size_t n) {
-  return n >= 1000 ? std::to_string(n / 1000) + "k" : std::to_string(n);
-}
-
 }  // namespace
 
 int MemoryChildMain(int argc, char** argv) {
@@ -53,23 +49,13 @@ int MemoryChildMain(int argc, char** argv) {
   }
   const std::string db = argv[2];
   const size_t sessions = std::stoull(argv[3]);
-  auto engine = OpenEngineOrDie(db, BenchEngineOptions(/*sync=*/false));
-  auto store = OpenStoreOrDie(*engine);
-  std::vector<std::optional<Profile<BytesCodec>>> profiles(sessions);
+  auto engine = OpenEngineOrFail(db, BenchEngineOptions(/*sync=*/false));
+  auto store = OpenStoreOrFail(*engine);
   const uint64_t rss_before = ResidentBytes();
   auto start = SteadyClock::now();
-  const uint64_t failures = ParallelFor(sessions, kStartThreads, [&](size_t i) {
-    auto profile = store.StartSession(ProfileKey(i));
-    if (!profile.ok()) return false;
-    profiles[i].emplace(std::move(*profile));
-    return true;
-  });
+  auto profiles = StartSessions(store, sessions, kStartThreads);
   const double start_seconds = SecondsSince(start);
   const uint64_t rss_after = ResidentBytes();
-  if (failures != 0) {
-    std::fprintf(stderr, "bench: %llu starts failed\n", static_cast<unsigned long long>(failures));
-    return 1;
-  }
   start = SteadyClock::now();
   Status closed = engine->Close();
   const double close_seconds = SecondsSince(start);
@@ -98,21 +84,21 @@ void RunMemory(const BenchConfig& config, const std::string& large_db, Report& r
     auto r = RunChild(config.self_path, large_db, sessions);
     if (!r) {
       std::fprintf(stderr, "bench: the memory child for %zu sessions failed\n", sessions);
-      report.NotMeasured("memory and close at " + Count(sessions) + " sessions",
+      report.NotMeasured("memory and close at " + CountName(sessions) + " sessions",
                          "the measuring process failed (see the run's stderr)");
       continue;
     }
     const double per_session =
         (static_cast<double>(r->rss_after) - static_cast<double>(r->rss_before)) /
         static_cast<double>(sessions);
-    report.Add({kFamily, "resident memory per active session, " + Count(sessions) + " sessions",
+    report.Add({kFamily, "resident memory per active session, " + CountName(sessions) + " sessions",
                 "bytes", per_session, payload, "payload bytes",
                 Target::ValueAtMost(2 * payload + 1024)});
-    report.Add({kFamily, "Close() with " + Count(sessions) + " live sessions (sync off)", "s",
+    report.Add({kFamily, "Close() with " + CountName(sessions) + " live sessions (sync off)", "s",
                 r->close_seconds, std::nullopt, "",
                 sessions >= 100'000 ? Target::ValueBelow(1.0) : Target::None()});
     report.Add({kFamily,
-                "starting " + Count(sessions) + " sessions (sync off, " +
+                "starting " + CountName(sessions) + " sessions (sync off, " +
                     std::to_string(kStartThreads) + " threads)",
                 "s", r->start_seconds, std::nullopt, "", Target::None()});
     std::fprintf(stderr, "bench: memory at %zu sessions done\n", sessions);

@@ -30,11 +30,6 @@ struct System {
   double PerSecond() const { return seconds > 0 ? static_cast<double>(ok) / seconds : 0; }
 };
 
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "bench: %s\n", what.c_str());
-  std::exit(1);
-}
-
 std::string SizeName(size_t bytes) { return std::to_string(bytes / 1024) + " KiB"; }
 
 // The targets: synced saves at 16 and 32 threads >= 0.9x raw RocksDB and >= 4x SQLite
@@ -54,15 +49,15 @@ void RunGroup(const BenchConfig& config, bool sync, size_t payload_bytes, std::o
   const std::string dir =
       config.data_dir + "/saves-" + (sync ? "sync-" : "nosync-") + std::to_string(payload_bytes);
   FreshDirectory(dir);
-  auto engine = OpenEngineOrDie(dir + "/holdfast", BenchEngineOptions(sync));
-  auto store = OpenStoreOrDie(*engine);
+  auto engine = OpenEngineOrFail(dir + "/holdfast", BenchEngineOptions(sync));
+  auto store = OpenStoreOrFail(*engine);
   const RecordSizes sizes = SteadyStateRecordSizes(*engine, store, "calibration", payload_bytes);
 
   std::vector<Profile<BytesCodec>> profiles;
   std::vector<uint64_t> counters(kMaxThreads, 0);
   for (int t = 0; t < kMaxThreads; ++t) {
     auto profile = store.StartSession(ProfileKey(t));
-    if (!profile.ok()) Die("starting a writer: " + profile.status().ToString());
+    if (!profile.ok()) Fail("starting a writer: " + profile.status().ToString());
     std::string payload;
     FillRandomBytes(&payload, payload_bytes, 100 + t);
     (void)profile->Edit([&](std::string& d) { d = std::move(payload); });
@@ -73,14 +68,14 @@ void RunGroup(const BenchConfig& config, bool sync, size_t payload_bytes, std::o
   auto fenced = RawRocksBaseline::Open(dir + "/raw-fenced", sync, &error);
   auto batch = RawRocksBaseline::Open(dir + "/raw-batch", sync, &error);
   auto sqlite = SqliteBaseline::Create(dir + "/sqlite.db", kMaxThreads, sizes, sync, &error);
-  if (!fenced || !batch || !sqlite) Die("opening a baseline: " + error);
+  if (!fenced || !batch || !sqlite) Fail("opening a baseline: " + error);
   std::vector<RawRocksBaseline::Writer> fenced_writers, batch_writers;
   std::vector<std::unique_ptr<SqliteBaseline::Connection>> connections;
   for (int t = 0; t < kMaxThreads; ++t) {
     fenced_writers.push_back(RawRocksBaseline::MakeWriter(ProfileKey(t), sizes, 200 + t));
     batch_writers.push_back(RawRocksBaseline::MakeWriter(ProfileKey(t), sizes, 300 + t));
     connections.push_back(sqlite->Connect(&error));
-    if (!connections.back()) Die("connecting to SQLite: " + error);
+    if (!connections.back()) Fail("connecting to SQLite: " + error);
   }
 
   const std::string sqlite_name =
@@ -132,12 +127,12 @@ void RunGroup(const BenchConfig& config, bool sync, size_t payload_bytes, std::o
     chart << threads;
     for (const System& s : systems) chart << " " << s.PerSecond();
     chart << "\n";
-    std::fprintf(stderr, "bench: %s%d threads done\n", prefix.substr(0, prefix.find(',')).c_str(),
+    std::fprintf(stderr, "bench: %s, %d threads done\n", prefix.substr(0, prefix.find(',')).c_str(),
                  threads);
   }
   chart << "\n\n";  // gnuplot: a new data block (index)
   for (auto& p : profiles) (void)p.EndSession();
-  if (Status s = engine->Close(); !s.ok()) Die("closing: " + s.ToString());
+  if (Status s = engine->Close(); !s.ok()) Fail("closing: " + s.ToString());
   engine.reset();
   std::filesystem::remove_all(dir);
 }

@@ -51,11 +51,6 @@ double TimedStart(Store<BytesCodec>& store, size_t key) {
   return micros;
 }
 
-std::string ScaleName(size_t profiles) {
-  return profiles >= 1'000'000 ? std::to_string(profiles / 1'000'000) + "M"
-                               : std::to_string(profiles / 1'000) + "k";
-}
-
 }  // namespace
 
 void RunStartLatency(const BenchConfig& config, const std::string& small_db,
@@ -70,15 +65,15 @@ void RunStartLatency(const BenchConfig& config, const std::string& small_db,
                   std::to_string(config.start_samples) +
                   " starts per database and phase; each session is ended (untimed) before the "
                   "next start. The baseline of each row is the same statistic at " +
-                  ScaleName(config.small_profiles) + " profiles.");
-  auto small_engine = OpenEngineOrDie(small_db, BenchEngineOptions(/*sync=*/true));
-  auto large_engine = OpenEngineOrDie(large_db, BenchEngineOptions(/*sync=*/true));
-  auto small_store = OpenStoreOrDie(*small_engine);
-  auto large_store = OpenStoreOrDie(*large_engine);
+                  CountName(config.small_profiles) + " profiles.");
+  auto small_engine = OpenEngineOrFail(small_db, BenchEngineOptions(/*sync=*/true));
+  auto large_engine = OpenEngineOrFail(large_db, BenchEngineOptions(/*sync=*/true));
+  auto small_store = OpenStoreOrFail(*small_engine);
+  auto large_store = OpenStoreOrFail(*large_engine);
   const auto small_keys = SampleKeys(config.small_profiles, config.start_samples, 1);
   const auto large_keys = SampleKeys(config.large_profiles, config.start_samples, 2);
-  const std::string small_name = ScaleName(config.small_profiles);
-  const std::string large_name = ScaleName(config.large_profiles);
+  const std::string small_name = CountName(config.small_profiles);
+  const std::string large_name = CountName(config.large_profiles);
   for (const char* phase : {"cold", "warm"}) {
     std::vector<double> small_micros, large_micros;
     for (size_t i = 0; i < std::min(small_keys.size(), large_keys.size()); ++i) {
@@ -117,15 +112,12 @@ void RunHandoff(const BenchConfig& config, Report& report) {
   auto counter = std::make_shared<CommitCounter>();
   EngineOptions options = BenchEngineOptions(/*sync=*/true);
   options.fault_hooks = counter;
-  auto engine = OpenEngineOrDie(dir + "/holdfast", options);
-  auto store = OpenStoreOrDie(*engine);
+  auto engine = OpenEngineOrFail(dir + "/holdfast", options);
+  auto store = OpenStoreOrFail(*engine);
   const RecordSizes sizes = SteadyStateRecordSizes(*engine, store, "calibration", 1024);
   std::string error;
   auto raw = RawRocksBaseline::Open(dir + "/raw", /*sync=*/true, &error);
-  if (!raw) {
-    std::fprintf(stderr, "bench: %s\n", error.c_str());
-    std::exit(1);
-  }
+  if (!raw) Fail(error);
   auto writer = RawRocksBaseline::MakeWriter("player", sizes, 7);
 
   auto holder = store.StartSession("player");

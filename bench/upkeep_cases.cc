@@ -17,26 +17,6 @@ constexpr const char* kHistoryFamily = "Version history disk use";
 constexpr const char* kAutosaveFamily = "Auto-save CPU";
 constexpr int kThreads = 4;  // Holdfast's default worker_threads
 
-[[noreturn]] void Die(const std::string& what) {
-  std::fprintf(stderr, "bench: %s\n", what.c_str());
-  std::exit(1);
-}
-
-// Starts sessions on ProfileKey(0..count-1) from `threads` threads (more threads share more
-// synced commits).
-std::vector<Profile<BytesCodec>> StartAll(Store<BytesCodec>& store, size_t count, int threads) {
-  std::vector<std::optional<Profile<BytesCodec>>> started(count);
-  const uint64_t failures = ParallelFor(count, threads, [&](size_t i) {
-    auto profile = store.StartSession(ProfileKey(i));
-    if (profile.ok()) started[i].emplace(std::move(*profile));
-    return profile.ok();
-  });
-  if (failures != 0) Die(std::to_string(failures) + " starts failed");
-  std::vector<Profile<BytesCodec>> profiles;
-  for (auto& p : started) profiles.push_back(std::move(*p));
-  return profiles;
-}
-
 }  // namespace
 
 void RunHistoryDiskUse(const BenchConfig& config, Report& report) {
@@ -61,11 +41,11 @@ void RunHistoryDiskUse(const BenchConfig& config, Report& report) {
   auto clock = std::make_shared<FakeClock>();
   EngineOptions options = BenchEngineOptions(/*sync=*/false);
   options.clock = clock;
-  auto engine = OpenEngineOrDie(dir, options);
+  auto engine = OpenEngineOrFail(dir, options);
   StoreOptions<std::string> store_options;
   store_options.autosave_period = std::chrono::hours(24 * 365);  // only the explicit saves
-  auto store = OpenStoreOrDie(*engine, store_options);
-  auto profiles = StartAll(store, config.history_profiles, kThreads);
+  auto store = OpenStoreOrFail(*engine, store_options);
+  auto profiles = StartSessions(store, config.history_profiles, kThreads);
   uint64_t failures = 0;
   for (int day = 0; day < config.history_days; ++day) {
     for (int s = 0; s < config.history_saves_per_day; ++s) {
@@ -94,7 +74,7 @@ void RunHistoryDiskUse(const BenchConfig& config, Report& report) {
     for (const auto& v : *versions) kept_bytes += static_cast<double>(v.payload_bytes);
   }
   for (auto& p : profiles) (void)p.EndSession();
-  if (Status s = engine->Close(); !s.ok()) Die("closing: " + s.ToString());
+  if (Status s = engine->Close(); !s.ok()) Fail("closing: " + s.ToString());
   engine.reset();
   const double n = static_cast<double>(config.history_profiles);
   report.Note(kHistoryFamily,
@@ -119,10 +99,10 @@ void RunAutosaveCpu(const BenchConfig& config, const std::string& small_db, Repo
                   "to one period. The baseline does the same number of saves as synced raw "
                   "RocksDB fenced transactions of the same records on " +
                   std::to_string(kThreads) + " threads, also measured in CPU seconds.");
-  auto engine = OpenEngineOrDie(small_db, BenchEngineOptions(/*sync=*/true));
-  auto store = OpenStoreOrDie(*engine);
+  auto engine = OpenEngineOrFail(small_db, BenchEngineOptions(/*sync=*/true));
+  auto store = OpenStoreOrFail(*engine);
   const size_t sessions = std::min(config.autosave_sessions, config.small_profiles);
-  auto profiles = StartAll(store, sessions, /*threads=*/16);
+  auto profiles = StartSessions(store, sessions, /*threads=*/16);
   for (size_t i = 0; i < profiles.size(); ++i) {
     (void)profiles[i].Edit([&](std::string& d) { StampCounter(&d, i + 1); });
   }
@@ -139,7 +119,7 @@ void RunAutosaveCpu(const BenchConfig& config, const std::string& small_db, Repo
   FreshDirectory(raw_dir);
   std::string error;
   auto raw = RawRocksBaseline::Open(raw_dir, /*sync=*/true, &error);
-  if (!raw) Die(error);
+  if (!raw) Fail(error);
   std::vector<RawRocksBaseline::Writer> writers;
   for (size_t i = 0; i < saves; ++i)
     writers.push_back(RawRocksBaseline::MakeWriter(ProfileKey(i), sizes, i));
@@ -160,9 +140,9 @@ void RunAutosaveCpu(const BenchConfig& config, const std::string& small_db, Repo
                   FormatNumber(100 * holdfast_cpu / config.autosave_window_seconds) +
                   "% of one core.");
   report.Add({kAutosaveFamily,
-              "CPU of auto-saving " + std::to_string(sessions) + " sessions per 60 s period",
-              "CPU s", holdfast_cpu * scale, raw_cpu * scale,
-              "the same saves as raw fenced transactions", Target::None()});
+              "CPU of auto-saving " + CountName(sessions) + " sessions per 60 s period", "CPU s",
+              holdfast_cpu * scale, raw_cpu * scale, "the same saves as raw fenced transactions",
+              Target::None()});
   std::fprintf(stderr, "bench: auto-save CPU done\n");
 }
 

@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 CTEST_FLAGS ?=
 
-.PHONY: all deps build test demo clean asan-test tsan-test thread-safety fuzz crashtest
+.PHONY: all deps build test demo clean asan-test tsan-test thread-safety fuzz crashtest bench
 
 all: build
 
@@ -55,5 +55,22 @@ fuzz:
 crashtest: build
 	bash scripts/crashtest.sh $(BUILD)
 
+# Measures Holdfast against raw RocksDB and SQLite in one run, on one disk (issue 17), and writes
+# docs/benchmarks.md, docs/benchmarks.json and the chart docs/benchmarks-throughput.svg.
+# BENCH=full (default; the issue's sizes, up to ~15 minutes) or BENCH=quick (scaled down, under
+# 2 minutes). Its own build folder: no tests, no run-time lock-order check.
+BENCH ?= full
+bench:
+	@bash scripts/install-deps.sh --with-bench
+	cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHOLDFAST_BUILD_BENCH=ON \
+	  -DHOLDFAST_BUILD_TESTS=OFF -DHOLDFAST_CHECK_LOCK_ORDER=OFF -DHOLDFAST_BUILD_EXAMPLES=OFF \
+	  -DHOLDFAST_FUZZ_REPLAY=OFF
+	cmake --build build-bench -j $(JOBS) --target holdfast_bench
+	./build-bench/bench/holdfast_bench --mode $(BENCH) --data build-bench/bench-data \
+	  --json docs/benchmarks.json --markdown docs/benchmarks.md \
+	  --chart-data build-bench/benchmarks-throughput.dat
+	gnuplot -e "data='build-bench/benchmarks-throughput.dat'; out='docs/benchmarks-throughput.svg'" \
+	  bench/throughput.gp
+
 clean:
-	rm -rf build build-asan build-tsan build-tsa build-fuzz holdfast-demo-data
+	rm -rf build build-asan build-tsan build-tsa build-fuzz build-bench holdfast-demo-data

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Holdfast builds against, when they are missing.
 # Idempotent: a machine that has everything is left alone and no package index is fetched.
-# Usage: scripts/install-deps.sh [--with-fuzz]   (--with-fuzz adds clang for libFuzzer builds)
+# Usage: scripts/install-deps.sh [--with-fuzz] [--with-bench]
+#   --with-fuzz   adds clang for libFuzzer builds
+#   --with-bench  adds SQLite (a baseline of `make bench`) and gnuplot (its chart)
 set -euo pipefail
 
 packages=(
@@ -9,9 +11,13 @@ packages=(
   librocksdb-dev libflatbuffers-dev flatbuffers-compiler libcxxopts-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
-if [[ "${1:-}" == "--with-fuzz" ]]; then
-  packages+=(clang libclang-rt-14-dev)
-fi
+for option in "$@"; do
+  case "$option" in
+    --with-fuzz) packages+=(clang libclang-rt-14-dev) ;;
+    --with-bench) packages+=(libsqlite3-dev gnuplot-nox) ;;
+    *) echo "install-deps: unknown option $option" >&2; exit 2 ;;
+  esac
+done
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
   echo "install-deps: this system has no apt/dpkg. Install these Debian-named packages (or your" >&2

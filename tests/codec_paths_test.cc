@@ -248,7 +248,9 @@ TEST_F(CodecPathsTest, TemplateThatDoesNotDecodeFailsTheStartAndLeavesNothing) {
   EXPECT_EQ(commits[0].kind, CommitKind::kAcquire);
   EXPECT_EQ(commits[1].kind, CommitKind::kAbandon);
 
-  // The same store opened with a decodable template creates the profile afresh.
+  // The store opened (by the next engine: one engine keeps one set of options per store) with a
+  // decodable template creates the profile afresh.
+  ReopenEngine();
   auto fixed = OpenInventory();
   auto p = fixed.StartSession("erin");
   ASSERT_OK(p);

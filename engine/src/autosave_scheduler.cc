@@ -17,14 +17,29 @@ void AutosaveScheduler::Add(const std::shared_ptr<AutosaveTarget>& target, uint6
   const Clock::Duration period = target->AutosavePeriod();
   const auto offset =
       Clock::Duration(static_cast<int64_t>(fraction * static_cast<double>(period.count())));
-  Schedule(target, clock_.Monotonic() + offset + Clock::Duration(1));
+  Schedule(Entry{target, target.get()}, clock_.Monotonic() + offset + Clock::Duration(1));
 }
 
-void AutosaveScheduler::Schedule(const std::weak_ptr<AutosaveTarget>& target, Clock::Duration due) {
+void AutosaveScheduler::Remove(const AutosaveTarget* target) {
+  MutexLock lock(mu_);
+  auto it = index_.find(target);
+  if (it == index_.end()) return;
+  schedule_.erase(it->second);
+  index_.erase(it);
+}
+
+size_t AutosaveScheduler::Size() {
+  MutexLock lock(mu_);
+  return schedule_.size();
+}
+
+void AutosaveScheduler::Schedule(Entry entry, Clock::Duration due) {
   {
     MutexLock lock(mu_);
     if (stopping_) return;
-    schedule_.emplace(due, target);
+    if (auto old = index_.find(entry.id); old != index_.end()) schedule_.erase(old->second);
+    const AutosaveTarget* id = entry.id;
+    index_[id] = schedule_.emplace(due, std::move(entry));
   }
   changed_.notify_all();
 }
@@ -42,7 +57,8 @@ void AutosaveScheduler::Loop() {
       clock_.WaitUntil(changed_, lock.native(), due);
       continue;
     }
-    std::weak_ptr<AutosaveTarget> weak = first->second;
+    Entry entry = first->second;
+    index_.erase(entry.id);
     schedule_.erase(first);
     ++in_flight_;
     // The target is looked at without mu_: IsActive takes the session's own lock, which comes
@@ -50,12 +66,13 @@ void AutosaveScheduler::Loop() {
     lock.Unlock();
     bool submitted = true;
     bool dispatched = false;
-    if (std::shared_ptr<AutosaveTarget> target = weak.lock(); target && target->IsActive()) {
+    if (std::shared_ptr<AutosaveTarget> target = entry.target.lock();
+        target && target->IsActive()) {
       dispatched = true;
-      submitted = workers_.Submit([this, target, weak, due] {
+      submitted = workers_.Submit([this, target, entry, due] {
         (void)target->AutoSave();
         if (target->IsActive()) {
-          Schedule(weak, std::max(due + target->AutosavePeriod(), clock_.Monotonic()));
+          Schedule(entry, std::max(due + target->AutosavePeriod(), clock_.Monotonic()));
         }
         MutexLock done(mu_);
         --in_flight_;
@@ -86,6 +103,7 @@ void AutosaveScheduler::Stop() {
     MutexLock lock(mu_);
     stopping_ = true;
     schedule_.clear();
+    index_.clear();
   }
   changed_.notify_all();
   idle_.notify_all();

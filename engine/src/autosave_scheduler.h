@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 #include "executor.h"
 #include "holdfast/clock.h"
@@ -43,6 +44,11 @@ class AutosaveScheduler {
   // the period along the golden-ratio sequence, which fills the period evenly whatever the order
   // of starts.
   void Add(const std::shared_ptr<AutosaveTarget>& target, uint64_t spread_key);
+  // Forgets `target` (a session that ended), so nothing is kept for it. A save of it already
+  // handed to a worker still runs (and finds the session ended).
+  void Remove(const AutosaveTarget* target);
+  // Sessions in the schedule (for tests: nothing is kept for ended sessions).
+  size_t Size();
 
   // For tests on a fake clock: blocks until every auto-save due at or before the clock's current
   // time has been dispatched and has finished.
@@ -53,7 +59,12 @@ class AutosaveScheduler {
   void Stop();
 
  private:
-  void Schedule(const std::weak_ptr<AutosaveTarget>& target, Clock::Duration due);
+  struct Entry {
+    std::weak_ptr<AutosaveTarget> target;
+    const AutosaveTarget* id;  // the target's address, for Remove (never dereferenced)
+  };
+
+  void Schedule(Entry entry, Clock::Duration due);
   void Loop();
 
   const Clock& clock_;
@@ -62,7 +73,10 @@ class AutosaveScheduler {
   Mutex mu_{LockLevel::kLeaf};
   std::condition_variable changed_;
   std::condition_variable idle_;
-  std::multimap<Clock::Duration, std::weak_ptr<AutosaveTarget>> schedule_ GUARDED_BY(mu_);
+  using Timeline = std::multimap<Clock::Duration, Entry>;
+  Timeline schedule_ GUARDED_BY(mu_);
+  // Where each target sits in schedule_.
+  std::unordered_map<const AutosaveTarget*, Timeline::iterator> index_ GUARDED_BY(mu_);
   bool stopping_ GUARDED_BY(mu_) = false;
   int in_flight_ GUARDED_BY(mu_) = 0;
   std::thread thread_;

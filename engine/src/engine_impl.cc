@@ -139,10 +139,9 @@ Engine::Impl::~Impl() { (void)Close(); }
 Result<RawStore> Engine::Impl::OpenStore(std::string_view name, std::string_view codec,
                                          const StoreSettings& settings,
                                          std::string template_payload, PayloadValidator check) {
-  auto store = stores_.Open(name, codec, settings, std::move(check));
+  auto store = stores_.Open(name, codec, settings, std::move(template_payload), std::move(check));
   if (!store.ok()) return store.status();
-  return ImplAccess::Wrap(std::move(*store),
-                          std::make_shared<const std::string>(std::move(template_payload)));
+  return ImplAccess::Wrap(std::move(*store));
 }
 
 Status Engine::Impl::EndAllSessions() {

@@ -19,10 +19,7 @@ struct ImplAccess {
     return session.impl_;
   }
 
-  static RawStore Wrap(std::shared_ptr<RawStore::Impl> impl,
-                       std::shared_ptr<const std::string> template_payload) {
-    return RawStore(std::move(impl), std::move(template_payload));
-  }
+  static RawStore Wrap(std::shared_ptr<RawStore::Impl> impl) { return RawStore(std::move(impl)); }
   static RawSession Wrap(std::shared_ptr<RawSession::Impl> impl) {
     return RawSession(std::move(impl));
   }

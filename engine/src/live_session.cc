@@ -41,6 +41,7 @@ Clock::Duration RawSession::Impl::AutosavePeriod() const {
 }
 
 void RawSession::Impl::LeaveOwner() {
+  engine_->autosaves().Remove(this);  // nothing is kept for an ended session
   if (auto owner = owner_.lock()) owner->SessionEnded(key_, this);
 }
 

@@ -143,7 +143,8 @@ class RawSession::Impl final : public internal::AutosaveTarget {
   // With `seal_for`, the session is sealed for that final save in the same critical section as
   // the snapshot (under the slot's data lock), so no edit lands between the two.
   Result<std::string> Encode(std::optional<EndReason> seal_for = std::nullopt);
-  // Tells the owner (if it still exists) that this session no longer holds the key.
+  // Leaves the auto-save schedule and tells the owner (if it still exists) that this session no
+  // longer holds the key.
   void LeaveOwner();
 
   // Constant after construction.

@@ -25,7 +25,7 @@ auto GatedRead(RawStore::Impl& store, Fn&& fn) -> decltype(fn()) {
 Result<RawSession> RawStore::StartSession(std::string_view key, const SessionOptions& options,
                                           const SessionDataFactory& make_data) {
   if (!impl_) return NoStore();
-  return impl_->Start(key, options, *template_payload_, make_data);
+  return impl_->Start(key, options, make_data);
 }
 
 Result<std::vector<VersionInfo>> RawStore::Versions(std::string_view key,

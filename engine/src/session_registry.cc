@@ -133,7 +133,6 @@ void RawStore::Impl::LeaveEntry(const std::string& key, KeyEntry& entry) {
 }
 
 Result<RawSession> RawStore::Impl::Start(std::string_view key_view, const SessionOptions& options,
-                                         const std::string& template_payload,
                                          const SessionDataFactory& make_data) {
   if (Status s = ValidateProfileKey(key_view); !s.ok()) return s;
   EngineContext& rt = *engine_;
@@ -155,7 +154,7 @@ Result<RawSession> RawStore::Impl::Start(std::string_view key_view, const Sessio
   std::shared_ptr<LiveSession> session;
   if (failure.ok()) {
     lock.Unlock();
-    auto acquired = Acquire(key, template_payload, victim, options);
+    auto acquired = Acquire(key, victim, options);
     // The acquisition committed; keep it only if this start is still wanted and its data can be
     // built. A start that is not gives the lock back before the claim ends, so no other starter
     // can mistake the lock for an orphan. User code (the data factory, cancel predicates) is
@@ -194,7 +193,7 @@ Result<RawSession> RawStore::Impl::Start(std::string_view key_view, const Sessio
     }
     return failure;
   }
-  rt.autosaves().Add(session, session->session_id());
+  if (config_->settings.autosave) rt.autosaves().Add(session, session->session_id());
   EngineCounters::Add(rt.counters().starts);
   rt.counters().start_latency.Record(clock.Monotonic() - started);
   return ImplAccess::Wrap(std::move(session));
@@ -244,15 +243,15 @@ Status RawStore::Impl::Exclusive(
 }
 
 Result<std::shared_ptr<LiveSession>> RawStore::Impl::Acquire(
-    const std::string& key, const std::string& template_payload,
-    const std::shared_ptr<LiveSession>& victim, const SessionOptions& options) {
+    const std::string& key, const std::shared_ptr<LiveSession>& victim,
+    const SessionOptions& options) {
   EngineContext& rt = *engine_;
   AcquireRequest request;
   request.incarnation = rt.incarnation();
   request.session_id = rt.NextSessionId();
   request.owner = rt.options().owner_description;
   request.codec = config_->codec;
-  request.template_payload = &template_payload;
+  request.template_payload = &config_->template_payload;
   request.history = &config_->history;
   auto acquired = AcquireProfile(rt.Transaction(), {config_->name, key}, request);
   rt.critical_state().Record(acquired.status());
@@ -340,6 +339,11 @@ std::vector<std::shared_ptr<LiveSession>> RawStore::Impl::LiveSessions() const {
     if (entry.holder) live.push_back(entry.holder);
   }
   return live;
+}
+
+size_t RawStore::Impl::EntryCount() const {
+  internal::MutexLock lock(mu_);
+  return entries_.size();
 }
 
 size_t RawStore::Impl::LiveCount() const {

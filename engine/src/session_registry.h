@@ -49,7 +49,6 @@ class RawStore::Impl final : public internal::SessionOwner,
 
   // See RawStore::StartSession for the contract.
   Result<RawSession> Start(std::string_view key, const SessionOptions& options,
-                           const std::string& template_payload,
                            const SessionDataFactory& make_data);
 
   // Runs `fn` with the key claimed (no session of this engine holds it; a live holder is asked
@@ -62,6 +61,9 @@ class RawStore::Impl final : public internal::SessionOwner,
   // The sessions that hold a key of this store now.
   std::vector<std::shared_ptr<LiveSession>> LiveSessions() const;
   size_t LiveCount() const;
+  // Keys with any state here (a holder, a claim, a waiting starter); for tests: an ended
+  // profile leaves none.
+  size_t EntryCount() const;
 
   // A session ended: forget it as the key's holder and wake waiting starters.
   void SessionEnded(const std::string& key, const LiveSession* session) override;
@@ -79,7 +81,6 @@ class RawStore::Impl final : public internal::SessionOwner,
   // Runs the acquire transaction and builds the session (not yet registered). Called without
   // mu_; `victim` is the session being stolen from, if any.
   Result<std::shared_ptr<LiveSession>> Acquire(const std::string& key,
-                                               const std::string& template_payload,
                                                const std::shared_ptr<LiveSession>& victim,
                                                const SessionOptions& options);
   // The start's cancel token or predicate says stop; a predicate that throws counts as a cancel

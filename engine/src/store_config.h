@@ -1,6 +1,6 @@
-// StoreConfig: what a store was first opened with in this engine — its name, codec, timing and
-// history policy. Immutable; shared by the store's session registry and every session of the
-// store. (The template belongs to each RawStore handle.)
+// StoreConfig: what a store was opened with in this engine — its name, codec, timing, history
+// policy and template. Immutable; shared by the store's session registry and every session of
+// the store. A later open must agree with it (StoreRegistry::Open).
 #ifndef HOLDFAST_SRC_STORE_CONFIG_H_
 #define HOLDFAST_SRC_STORE_CONFIG_H_
 
@@ -15,7 +15,8 @@ struct StoreConfig {
   std::string name;
   std::string codec;
   StoreSettings settings;
-  HistoryPolicy history;  // retention, corruption policy, payload check
+  HistoryPolicy history;         // retention, corruption policy, payload check
+  std::string template_payload;  // the data of a profile that was never saved
 };
 
 }  // namespace holdfast::internal

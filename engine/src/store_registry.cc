@@ -1,6 +1,9 @@
 #include "store_registry.h"
 
 #include <algorithm>
+#include <chrono>
+#include <string>
+#include <vector>
 
 #include "holdfast/limits.h"
 #include "key_codec.h"
@@ -15,6 +18,35 @@ Status ValidateSettings(const StoreSettings& settings) {
         "autosave_period must be positive; handoff_timeout and start_timeout not negative");
   }
   return Status::Ok();
+}
+
+std::string Ms(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
+std::string Hours(std::chrono::hours h) { return std::to_string(h.count()) + " h"; }
+
+// What a second open of a store asks for that differs from the open store ("" when nothing):
+// "autosave_period 60000 ms (asked 30000 ms), template (differs)".
+std::string Differences(const StoreConfig& open, const StoreSettings& asked,
+                        const std::string& template_payload) {
+  std::vector<std::string> found;
+  auto differ = [&](const char* what, const std::string& was, const std::string& now) {
+    if (was != now) found.push_back(std::string(what) + " " + was + " (asked " + now + ")");
+  };
+  const StoreSettings& was = open.settings;
+  differ("autosave", was.autosave ? "on" : "off", asked.autosave ? "on" : "off");
+  differ("autosave_period", Ms(was.autosave_period), Ms(asked.autosave_period));
+  differ("handoff_timeout", Ms(was.handoff_timeout), Ms(asked.handoff_timeout));
+  differ("start_timeout", Ms(was.start_timeout), Ms(asked.start_timeout));
+  differ("retention.keep_newest", std::to_string(was.retention.keep_newest),
+         std::to_string(asked.retention.keep_newest));
+  differ("retention.hourly_for", Hours(was.retention.hourly_for),
+         Hours(asked.retention.hourly_for));
+  differ("retention.daily_for", Hours(was.retention.daily_for), Hours(asked.retention.daily_for));
+  differ("corruption_policy", std::to_string(static_cast<int>(was.corruption_policy)),
+         std::to_string(static_cast<int>(asked.corruption_policy)));
+  if (open.template_payload != template_payload) found.push_back("template (differs)");
+  std::string out;
+  for (const auto& f : found) out += (out.empty() ? "" : ", ") + f;
+  return out;
 }
 
 // The position of `name` in a manifest's sorted store list.
@@ -99,6 +131,7 @@ uint32_t StoreRegistry::format_version() const {
 Result<std::shared_ptr<SessionRegistry>> StoreRegistry::Open(std::string_view name,
                                                              std::string_view codec,
                                                              const StoreSettings& settings,
+                                                             std::string template_payload,
                                                              PayloadValidator check) {
   // Refuse bad settings before the name is registered: a refused open changes nothing.
   if (Status s = ValidateSettings(settings); !s.ok()) return s;
@@ -107,10 +140,16 @@ Result<std::shared_ptr<SessionRegistry>> StoreRegistry::Open(std::string_view na
   if (engine_->gate().closing()) return Status::Closed("engine is closing");
   auto it = open_.find(std::string(name));
   if (it != open_.end()) {
-    if (it->second->config().codec != codec) {
+    const StoreConfig& open = it->second->config();
+    if (open.codec != codec) {
       return Status::InvalidArgument("store '" + std::string(name) + "' is open with codec '" +
-                                     it->second->config().codec + "', not '" + std::string(codec) +
-                                     "'");
+                                     open.codec + "', not '" + std::string(codec) + "'");
+    }
+    if (std::string differences = Differences(open, settings, template_payload);
+        !differences.empty()) {
+      return Status::InvalidArgument(
+          "store '" + std::string(name) +
+          "' is already open in this engine with other options: " + differences);
     }
     return it->second;
   }
@@ -120,6 +159,7 @@ Result<std::shared_ptr<SessionRegistry>> StoreRegistry::Open(std::string_view na
   config->settings = settings;
   config->history = HistoryPolicy{settings.retention, settings.corruption_policy,
                                   Guard(config->name, std::move(check))};
+  config->template_payload = std::move(template_payload);
   auto store = std::make_shared<SessionRegistry>(engine_, std::move(config));
   open_.emplace(std::string(name), store);
   return store;

@@ -34,10 +34,11 @@ class StoreRegistry {
   uint32_t format_version() const;
 
   // Registers the store and returns its session registry (the same one for every open of the
-  // name in this engine). InvalidArgument for bad timing settings or another codec than the
-  // open store's; Closed once the engine is closing.
+  // name in this engine). InvalidArgument for bad timing settings, or for another codec or other
+  // options than the open store's (naming each difference); Closed once the engine is closing.
   Result<std::shared_ptr<SessionRegistry>> Open(std::string_view name, std::string_view codec,
                                                 const StoreSettings& settings,
+                                                std::string template_payload,
                                                 PayloadValidator check);
   // Every store opened by this engine.
   std::vector<std::shared_ptr<SessionRegistry>> OpenStores() const;

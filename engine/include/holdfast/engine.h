@@ -59,8 +59,12 @@ class Engine {
   EngineStats Stats() const;
 
   // Opens the store `name` (registering it in the database on first use) with the codec `Codec`.
+  // Opening a store that is already open in this engine returns the same store when the options
+  // agree; callbacks (validate, on_corruption) are not compared, the first open's are kept.
   // Returns InvalidArgument for a bad name, a store registered with another codec, a template
-  // the codec cannot encode, or bad timing options; Closed after Close().
+  // the codec cannot encode, bad timing options, or options (timing, auto-save, retention,
+  // corruption policy, template) that differ from those the store is already open with — the
+  // message names each difference; Closed after Close().
   template <ProfileCodec Codec>
   Result<Store<Codec>> OpenStore(std::string_view name,
                                  StoreOptions<typename Codec::Value> options = {}) {

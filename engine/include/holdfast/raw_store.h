@@ -103,11 +103,8 @@ class RawStore {
 
  private:
   friend struct ImplAccess;
-  RawStore(std::shared_ptr<Impl> impl, std::shared_ptr<const std::string> template_payload)
-      : impl_(std::move(impl)), template_payload_(std::move(template_payload)) {}
+  explicit RawStore(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
   std::shared_ptr<Impl> impl_;
-  // The data of a profile that was never saved, as given to this handle's open.
-  std::shared_ptr<const std::string> template_payload_;
 };
 
 }  // namespace holdfast

@@ -36,6 +36,9 @@ struct SessionTiming {
   // Every active profile is saved about once per period, spread evenly over it. Default 60 s:
   // local commits are cheap, so Holdfast saves five times as often as ProfileStore's 300 s.
   std::chrono::milliseconds autosave_period{60'000};
+  // False: no auto-saves in this store; data is saved only by Save(), EndSession, a handoff, a
+  // rollback's final save and Close.
+  bool autosave = true;
   // How long a handoff waits for the holder's final save before stealing. Default 5 s; a healthy
   // holder finishes in one commit (milliseconds).
   std::chrono::milliseconds handoff_timeout{5'000};

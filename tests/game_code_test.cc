@@ -11,13 +11,16 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <future>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "internals.h"
 #include "session_test_util.h"
+#include "test_util.h"
 
 namespace holdfast::test {
 namespace {
@@ -274,6 +277,111 @@ TEST_F(GameCodeTest, AFailedFinalSaveIsHeardAndTheSessionStaysActive) {
   EXPECT_FALSE(errors[0].will_retry);
   ASSERT_OK(p->EndSession());
   EXPECT_EQ(StoredPayload("Players", "kim"), "loot");
+}
+
+// Waiting starters decide (SessionOptions::on_held): told who holds the profile, a start may
+// cancel, steal, wait for the holder to leave by itself, or take over (the default handoff).
+TEST_F(GameCodeTest, AStartThatChoosesToCancelIsToldWhoHoldsAndLeavesEverythingAsItWas) {
+  auto players = OpenPlayers();
+  auto holder = players.StartSession("lea");
+  ASSERT_OK(holder);
+  ASSERT_OK(holder->Edit([](std::string& d) { d = "unsaved"; }));
+  const auto before = RawRecords("Players", "lea");
+  const auto lock = StoredMeta("Players", "lea")->lock;
+  ASSERT_TRUE(lock.has_value());
+  std::vector<HolderInfo> asked;
+  SessionOptions options;
+  options.on_held = [&](const HolderInfo& h) {
+    asked.push_back(h);
+    return HeldChoice::kCancel;
+  };
+  auto refused = players.StartSession("lea", options);
+  ASSERT_CODE(refused, kCancelled);
+  EXPECT_EQ(refused.status().message(),
+            "the start chose not to wait: the profile is held by session " +
+                std::to_string(holder->Info().session_id));
+  ASSERT_EQ(asked.size(), 1u);
+  EXPECT_EQ(asked[0].session_id, holder->Info().session_id);
+  EXPECT_EQ(asked[0].epoch, holder->Info().epoch);
+  EXPECT_EQ(asked[0].owner, lock->owner);
+  EXPECT_EQ(asked[0].since_unix_ms, lock->acquired_unix_ms);
+  EXPECT_EQ(asked[0].attempt, 1);
+  EXPECT_TRUE(holder->IsActive());  // never asked to hand off
+  EXPECT_EQ(holder->Data(), "unsaved");
+  EXPECT_EQ(RawRecords("Players", "lea"), before);
+  EXPECT_EQ(engine_->Stats().handoffs, 0u);
+}
+
+TEST_F(GameCodeTest, AStartThatChoosesToStealTakesTheProfileWithoutTheFinalSave) {
+  auto players = OpenPlayers();
+  auto holder = players.StartSession("max");
+  ASSERT_OK(holder);
+  ASSERT_OK(holder->Edit([](std::string& d) { d = "unsaved"; }));
+  std::optional<SessionEnd> end;
+  holder->OnSessionEnd([&](const SessionEnd& e) { end = e; });
+  SessionOptions options;
+  options.on_held = [](const HolderInfo&) { return HeldChoice::kSteal; };
+  auto thief = players.StartSession("max", options);
+  ASSERT_OK(thief);
+  EXPECT_EQ(thief->Data(), "new-player");  // the holder's edit was never saved
+  ASSERT_TRUE(end.has_value());
+  EXPECT_EQ(end->reason, EndReason::kStolen);
+  EXPECT_TRUE(end->unsaved_changes);
+  EXPECT_EQ(engine_->Stats().steals, 1u);
+  EXPECT_EQ(engine_->Stats().handoffs, 0u);
+}
+
+TEST_F(GameCodeTest, AStartThatChoosesToWaitDoesNotAskTheHolderAndTakesTheProfileWhenItEnds) {
+  Watchdog watchdog("AStartThatChoosesToWait", 60s);
+  auto players = OpenPlayers();
+  auto holder = players.StartSession("ned");
+  ASSERT_OK(holder);
+  std::promise<void> asked;
+  SessionOptions options;
+  options.on_held = [&](const HolderInfo&) {
+    asked.set_value();
+    return HeldChoice::kWait;
+  };
+  auto starter = std::async(std::launch::async, [players, options]() mutable {
+    return players.StartSession("ned", options);
+  });
+  asked.get_future().wait();
+  EXPECT_TRUE(holder->IsActive());
+  ASSERT_OK(holder->Edit([](std::string& d) { d = "logged-out"; }));
+  std::optional<SessionEnd> end;
+  holder->OnSessionEnd([&](const SessionEnd& e) { end = e; });
+  ASSERT_OK(holder->EndSession());  // the holder leaves by itself
+  auto next = starter.get();
+  ASSERT_OK(next);
+  EXPECT_EQ(next->Data(), "logged-out");
+  ASSERT_TRUE(end.has_value());
+  EXPECT_EQ(end->reason, EndReason::kManual);  // not handed off
+  EXPECT_EQ(engine_->Stats().handoffs, 0u);
+}
+
+TEST_F(GameCodeTest, AWaitingStartThatTimesOutNeverEndsTheHolder) {
+  Watchdog watchdog("AWaitingStartThatTimesOutNeverEndsTheHolder", 60s);
+  auto players = OpenPlayers();
+  auto holder = players.StartSession("ola");
+  ASSERT_OK(holder);
+  ASSERT_OK(holder->Edit([](std::string& d) { d = "unsaved"; }));
+  const auto before = RawRecords("Players", "ola");
+  std::promise<void> asked;
+  SessionOptions options;
+  options.timeout = 2s;
+  options.on_held = [&](const HolderInfo&) {
+    asked.set_value();
+    return HeldChoice::kWait;
+  };
+  auto starter = std::async(std::launch::async, [players, options]() mutable {
+    return players.StartSession("ola", options);
+  });
+  asked.get_future().wait();
+  clock_->Advance(3s);  // past the start's timeout (the handoff timeout, 5 s, is not reached)
+  EXPECT_CODE(starter.get(), kTimedOut);
+  EXPECT_TRUE(holder->IsActive());
+  EXPECT_EQ(holder->Data(), "unsaved");
+  EXPECT_EQ(RawRecords("Players", "ola"), before);
 }
 
 }  // namespace

@@ -58,6 +58,7 @@ class RawSession::Impl final : public internal::AutosaveTarget {
   const std::string& key() const { return key_; }
   uint64_t session_id() const { return session_id_; }
   uint64_t epoch() const { return epoch_; }
+  int64_t started_unix_ms() const { return started_unix_ms_; }
   const StoreConfig& store() const { return *store_; }
 
   // Save(): a save that keeps the lock. OK without a write when nothing changed. Failures are
@@ -157,6 +158,7 @@ class RawSession::Impl final : public internal::AutosaveTarget {
   const int64_t created_unix_ms_;
   const uint64_t load_count_;
   const int64_t first_session_unix_ms_;
+  const int64_t started_unix_ms_;  // when this session took the lock
   // What Abandon() needs to undo the acquisition.
   const AcquireResult acquired_;
 

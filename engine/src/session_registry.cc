@@ -45,6 +45,20 @@ bool RawStore::Impl::CancelledWithout(internal::UniqueLock& lock, const SessionO
   return cancelled;
 }
 
+HeldChoice RawStore::Impl::AskWithout(internal::UniqueLock& lock, const SessionOptions& options,
+                                      std::string_view key, const HolderInfo& holder) {
+  lock.Unlock();
+  HeldChoice choice = HeldChoice::kCancel;
+  try {
+    choice = options.on_held(holder);
+  } catch (...) {
+    engine_->ReportException(config_->name, key, "on_held",
+                             Status::Cancelled("an on_held handler that throws cancels the start"));
+  }
+  lock.Lock();
+  return choice;
+}
+
 bool RawStore::Impl::Cancelled(const SessionOptions& options, std::string_view key) {
   if (options.cancel_token && options.cancel_token->IsCancelled()) return true;
   try {
@@ -62,6 +76,11 @@ Status RawStore::Impl::Claim(internal::UniqueLock& lock, const std::string& key,
   EngineContext& rt = *engine_;
   Clock& clock = rt.clock();
   std::optional<Clock::Duration> handoff_deadline;
+  // The start's decision about the current holder (SessionOptions::on_held).
+  HeldChoice choice = options.steal ? HeldChoice::kSteal : HeldChoice::kTakeOver;
+  uint64_t asked_about = 0;  // session id of the holder the start last asked about
+  Clock::Duration ask_again{};
+  int attempts = 0;
   for (;;) {
     if (rt.gate().closing()) return Status::Closed("engine is closing");
     if (entry.newest_start != me) {
@@ -71,7 +90,7 @@ Status RawStore::Impl::Claim(internal::UniqueLock& lock, const std::string& key,
       return Status::Cancelled("StartSession was cancelled");
     const Clock::Duration now = clock.Monotonic();
     // The deadline only limits waiting: a free profile is taken even with a zero timeout.
-    const bool must_wait = entry.acquiring || (entry.holder && !options.steal &&
+    const bool must_wait = entry.acquiring || (entry.holder && choice != HeldChoice::kSteal &&
                                                !(handoff_deadline && now >= *handoff_deadline));
     if (must_wait && now >= deadline) {
       return Status::TimedOut("timed out waiting for the profile");
@@ -89,7 +108,26 @@ Status RawStore::Impl::Claim(internal::UniqueLock& lock, const std::string& key,
       continue;
     }
     if (entry.holder) {
-      bool steal = options.steal || (handoff_deadline && now >= *handoff_deadline);
+      const bool ask = options.on_held && (entry.holder->session_id() != asked_about ||
+                                           (choice == HeldChoice::kWait && now >= ask_again));
+      if (ask) {
+        const LiveSession& holder = *entry.holder;
+        asked_about = holder.session_id();
+        HolderInfo info{holder.session_id(), holder.epoch(), rt.options().owner_description,
+                        holder.started_unix_ms(), ++attempts};
+        choice = AskWithout(lock, options, key, info);
+        ask_again = clock.Monotonic() + config_->settings.handoff_timeout;
+        continue;  // everything may have changed while the game decided
+      }
+      if (choice == HeldChoice::kCancel) {
+        return Status::Cancelled("the start chose not to wait: the profile is held by session " +
+                                 std::to_string(asked_about));
+      }
+      if (choice == HeldChoice::kWait) {
+        clock.WaitUntil(cv_, lock.native(), std::min(wake, ask_again));
+        continue;
+      }
+      bool steal = choice == HeldChoice::kSteal || (handoff_deadline && now >= *handoff_deadline);
       if (!steal) {
         if (!handoff_deadline) {
           handoff_deadline = now + config_->settings.handoff_timeout;

@@ -90,6 +90,11 @@ class RawStore::Impl final : public internal::SessionOwner,
   // follow `lock` (which holds mu_) through the reference, so it checks the callers instead.
   bool CancelledWithout(internal::UniqueLock& lock, const SessionOptions& options,
                         std::string_view key) REQUIRES(mu_) NO_THREAD_SAFETY_ANALYSIS;
+  // Asks options.on_held about `holder` with mu_ released (user code); a handler that throws
+  // cancels (reported). Same analysis note as CancelledWithout.
+  HeldChoice AskWithout(internal::UniqueLock& lock, const SessionOptions& options,
+                        std::string_view key, const HolderInfo& holder)
+      REQUIRES(mu_) NO_THREAD_SAFETY_ANALYSIS;
   // Builds the session's live data from its loaded payload; Corruption when the factory
   // refuses it.
   Status AttachData(LiveSession& session, const SessionDataFactory& make_data);

@@ -65,6 +65,24 @@ struct SessionEnd {
   std::string detail;
 };
 
+// What a start does while the profile is held by a live session of this engine
+// (SessionOptions::on_held).
+enum class HeldChoice : uint8_t {
+  kTakeOver,  // ask the holder to hand off (final save, release); steal after handoff_timeout
+  kWait,      // wait for the holder to end by itself, without asking it to (until the timeout)
+  kSteal,     // take the lock now, without the holder's final save
+  kCancel,    // give up: the start returns Cancelled and the holder is left alone
+};
+
+// Who holds the profile a start is waiting for.
+struct HolderInfo {
+  uint64_t session_id = 0;
+  uint64_t epoch = 0;
+  std::string owner;          // the holder's engine (EngineOptions::owner_description)
+  int64_t since_unix_ms = 0;  // when the holder took the lock
+  int attempt = 0;            // 1 for the first question of this start, then 2, 3, ...
+};
+
 struct SessionOptions {
   // Take the profile at once from a live session instead of asking it to hand off. The old
   // session is fenced out (its later writes fail with LockLost) and its unsaved changes are lost
@@ -86,6 +104,11 @@ struct SessionOptions {
   // profile (or another start is taking it), instead of asking the holder to hand off. The
   // message names the holder. Ignored with `steal`. Default false: hand off.
   bool fail_if_held = false;
+  // Asked when the start finds the profile held by a live session (once per holder, and again
+  // every handoff_timeout while the answer is kWait), on the starting thread with no engine lock
+  // held. Default (unset): kTakeOver, or kSteal with `steal`. A handler that throws cancels the
+  // start (reported through EngineOptions::on_error).
+  std::function<HeldChoice(const HolderInfo&)> on_held;
 };
 
 struct ProfileInfo {

@@ -146,6 +146,7 @@ Status RawStore::Impl::Claim(internal::UniqueLock& lock, const std::string& key,
         continue;
       }
       *victim = std::move(entry.holder);
+      --live_;
     }
     entry.acquiring = true;
     return Status::Ok();
@@ -215,6 +216,7 @@ Result<RawSession> RawStore::Impl::Start(std::string_view key_view, const Sessio
     } else {
       session = std::move(*acquired);
       entry.holder = session;
+      ++live_;
     }
     Unclaim(entry);
   }
@@ -360,7 +362,10 @@ void RawStore::Impl::SessionEnded(const std::string& key, const LiveSession* ses
   internal::MutexLock lock(mu_);
   auto it = entries_.find(key);
   if (it == entries_.end()) return;
-  if (it->second.holder.get() == session) released = std::move(it->second.holder);
+  if (it->second.holder.get() == session) {
+    released = std::move(it->second.holder);
+    --live_;
+  }
   if (!it->second.holder && !it->second.acquiring && it->second.starters == 0) entries_.erase(it);
   cv_.notify_all();
 }
@@ -386,9 +391,7 @@ size_t RawStore::Impl::EntryCount() const {
 
 size_t RawStore::Impl::LiveCount() const {
   internal::MutexLock lock(mu_);
-  size_t n = 0;
-  for (const auto& [key, entry] : entries_) n += entry.holder ? 1 : 0;
-  return n;
+  return live_;
 }
 
 }  // namespace holdfast

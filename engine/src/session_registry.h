@@ -117,6 +117,8 @@ class RawStore::Impl final : public internal::SessionOwner,
   mutable internal::Mutex mu_{internal::LockLevel::kStoreSessions};
   std::condition_variable cv_;  // any entry changed
   std::map<std::string, KeyEntry> entries_ GUARDED_BY(mu_);
+  // Entries with a holder: Stats() reads it for every store, so it is counted, not scanned.
+  size_t live_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace holdfast

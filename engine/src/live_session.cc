@@ -344,6 +344,11 @@ bool RawSession::Impl::MarkReleaseRequested() {
   return true;
 }
 
+void RawSession::Impl::WithdrawReleaseRequest() {
+  internal::MutexLock lock(mu_);
+  release_requested_ = false;
+}
+
 void RawSession::Impl::EndOnce(EndReason reason, std::string detail, std::optional<bool> unsaved,
                                std::exception_ptr* thrown) {
   {

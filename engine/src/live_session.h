@@ -93,8 +93,12 @@ class RawSession::Impl final : public internal::AutosaveTarget {
   // is still finishing on another thread.
   bool UnsavedAgainst(std::string_view stored_payload, const std::vector<int64_t>& stored_user_ids,
                       const std::map<std::string, std::string>& stored_metadata);
-  // Marks that a handoff asked this session to release; true only for the first request.
+  // Marks that a handoff asked this session to release; true only for the first request (until
+  // it is withdrawn).
   bool MarkReleaseRequested();
+  // The handoff request was withdrawn (every start that asked gave up before the release
+  // began) or its release failed: a later start may ask again.
+  void WithdrawReleaseRequest();
   // For a starter whose steal found the lock already released by this session's own final save
   // (no engine lock held): waits for that save to return, then for its OnSessionEnd, so the new
   // session never exists before the old one's end is signalled. If that save reported a failure

@@ -131,10 +131,7 @@ Status RawStore::Impl::Claim(internal::UniqueLock& lock, const std::string& key,
       if (!steal) {
         if (!handoff_deadline) {
           handoff_deadline = now + config_->settings.handoff_timeout;
-          std::shared_ptr<LiveSession> holder = entry.holder;
-          if (holder->MarkReleaseRequested()) {
-            rt.workers().Submit([holder, release_reason] { (void)holder->Finish(release_reason); });
-          }
+          RequestRelease(key, entry, release_reason);
         }
         clock.WaitUntil(cv_, lock.native(), std::min(wake, *handoff_deadline));
         continue;
@@ -145,8 +142,8 @@ Status RawStore::Impl::Claim(internal::UniqueLock& lock, const std::string& key,
         clock.WaitUntil(cv_, lock.native(), wake);
         continue;
       }
-      *victim = std::move(entry.holder);
-      --live_;
+      *victim = entry.holder;
+      DropHolder(entry);
     }
     entry.acquiring = true;
     return Status::Ok();
@@ -156,6 +153,52 @@ Status RawStore::Impl::Claim(internal::UniqueLock& lock, const std::string& key,
 void RawStore::Impl::Unclaim(KeyEntry& entry) {
   entry.acquiring = false;
   cv_.notify_all();
+}
+
+void RawStore::Impl::RequestRelease(const std::string& key, KeyEntry& entry,
+                                    EndReason release_reason) {
+  entry.release_wanted = true;
+  std::shared_ptr<LiveSession> holder = entry.holder;
+  if (!holder->MarkReleaseRequested()) return;  // already asked (and not withdrawn since)
+  // The release runs on a worker, which first asks whether it is still wanted: a start that
+  // gave up in the meantime withdrew it, and the holder then keeps its session.
+  engine_->workers().Submit([registry = weak_from_this(), key, holder, release_reason] {
+    auto self = registry.lock();
+    if (self && !self->ConfirmRelease(key, *holder)) return;
+    (void)holder->Finish(release_reason);
+    if (self) self->ReleaseReturned(key, *holder);
+  });
+}
+
+bool RawStore::Impl::ConfirmRelease(const std::string& key, LiveSession& holder) {
+  internal::MutexLock lock(mu_);
+  auto it = entries_.find(key);
+  if (it == entries_.end() || it->second.holder.get() != &holder) {
+    return false;  // the holder already ended (or was stolen): nothing to release
+  }
+  KeyEntry& entry = it->second;
+  if (entry.release_wanted) {
+    entry.releasing = true;
+    return true;
+  }
+  holder.WithdrawReleaseRequest();
+  return false;
+}
+
+void RawStore::Impl::ReleaseReturned(const std::string& key, LiveSession& holder) {
+  internal::MutexLock lock(mu_);
+  auto it = entries_.find(key);
+  if (it == entries_.end() || it->second.holder.get() != &holder) return;
+  it->second.releasing = false;
+  holder.WithdrawReleaseRequest();
+  cv_.notify_all();
+}
+
+void RawStore::Impl::DropHolder(KeyEntry& entry) {
+  entry.holder.reset();
+  entry.release_wanted = false;
+  entry.releasing = false;
+  --live_;
 }
 
 RawStore::Impl::KeyEntry& RawStore::Impl::EnterEntry(const std::string& key, uint64_t* generation) {
@@ -168,6 +211,8 @@ RawStore::Impl::KeyEntry& RawStore::Impl::EnterEntry(const std::string& key, uin
 
 void RawStore::Impl::LeaveEntry(const std::string& key, KeyEntry& entry) {
   --entry.starters;
+  // The last starter is gone (done, or given up): nobody waits for a release it asked for.
+  if (entry.starters == 0 && !entry.releasing) entry.release_wanted = false;
   if (!entry.holder && !entry.acquiring && entry.starters == 0) entries_.erase(key);
 }
 
@@ -363,8 +408,8 @@ void RawStore::Impl::SessionEnded(const std::string& key, const LiveSession* ses
   auto it = entries_.find(key);
   if (it == entries_.end()) return;
   if (it->second.holder.get() == session) {
-    released = std::move(it->second.holder);
-    --live_;
+    released = it->second.holder;
+    DropHolder(it->second);
   }
   if (!it->second.holder && !it->second.acquiring && it->second.starters == 0) entries_.erase(it);
   cv_.notify_all();

@@ -70,10 +70,24 @@ class RawStore::Impl final : public internal::SessionOwner,
   // Wakes every waiting starter (engine closing).
   void WakeAll();
 
+  // Run by the worker that is about to make `holder`'s handoff release: true when a starter
+  // still wants it (the release can no longer be withdrawn from then on); false when every
+  // starter that asked has given up — the request is withdrawn and the holder keeps its session.
+  bool ConfirmRelease(const std::string& key, LiveSession& holder);
+  // The handoff release of `holder` returned; if the session is still the key's holder (the
+  // release failed), a later start may ask again.
+  void ReleaseReturned(const std::string& key, LiveSession& holder);
+
  private:
   struct KeyEntry {
     std::shared_ptr<LiveSession> holder;  // the live session of this engine, if any
     bool acquiring = false;               // a starter is running the acquire transaction
+    // A starter asked the holder to hand off and still waits for it; cleared when the last
+    // starter leaves (the request is withdrawn) unless the holder's release has begun.
+    bool release_wanted = false;
+    // The holder's handoff release has begun (ConfirmRelease said yes): it can no longer be
+    // withdrawn.
+    bool releasing = false;
     uint64_t newest_start = 0;            // generation of the newest starter
     int starters = 0;                     // starters currently inside Start for this key
   };
@@ -108,6 +122,12 @@ class RawStore::Impl final : public internal::SessionOwner,
   // mu_ held: registers a caller of the key as its newest (generation in *generation).
   KeyEntry& EnterEntry(const std::string& key, uint64_t* generation) REQUIRES(mu_);
   void Unclaim(KeyEntry& entry) REQUIRES(mu_);
+  // Asks the holder of `entry` to hand off with `release_reason` (once per holder; a request
+  // that was withdrawn is renewed).
+  void RequestRelease(const std::string& key, KeyEntry& entry, EndReason release_reason)
+      REQUIRES(mu_);
+  // The key's holder is gone (ended, or taken by a steal).
+  void DropHolder(KeyEntry& entry) REQUIRES(mu_);
   void LeaveEntry(const std::string& key, KeyEntry& entry) REQUIRES(mu_);
 
   // Constant after construction.

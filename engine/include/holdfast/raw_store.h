@@ -64,7 +64,9 @@ class RawStore {
   //   Corruption       the stored record failed verification, or `make_data` refused the
   //                    payload (nothing changed);
   //   IOError / ResourceExhausted / Busy  storage trouble (nothing changed).
-  // A start that fails takes no lock and changes no stored data. One exception: a steal
+  // A start that fails takes no lock and changes no stored data, and withdraws the handoff it
+  // asked for: the holder keeps its session unless its final save had already begun (that save
+  // then completes and leaves the profile free). One exception: a steal
   // (options.steal, or a handoff that timed out) has already fenced the holder before its
   // acquisition runs; if that acquisition fails, the holder stays ended (OnSessionEnd kStolen)
   // and its lock stays stored, to be taken by the next start of this engine.

@@ -68,7 +68,9 @@ struct SessionEnd {
 // What a start does while the profile is held by a live session of this engine
 // (SessionOptions::on_held).
 enum class HeldChoice : uint8_t {
-  kTakeOver,  // ask the holder to hand off (final save, release); steal after handoff_timeout
+  kTakeOver,  // ask the holder to hand off (final save, release); steal after handoff_timeout.
+              // A start that then gives up withdraws the request: the holder stays unless its
+              // final save had already begun.
   kWait,      // wait for the holder to end by itself, without asking it to (until the timeout)
   kSteal,     // take the lock now, without the holder's final save
   kCancel,    // give up: the start returns Cancelled and the holder is left alone

@@ -6,9 +6,9 @@
 //
 // FieldsCodec stores named fields as "name=value" lines and fails on command through markers in
 // the data: a field holding kUnencodable cannot be encoded (InvalidArgument), a field holding
-// kUndecodable is written but refused on reading (Corruption, as a stricter newer decoder would),
-// and one holding kWrongSchema is refused on reading with InvalidArgument (a codec that breaks
-// the Decode contract, which the engine must still report as Corruption).
+// kUndecodable is written but refused on reading as damaged (Corruption, as a flatbuffers verifier
+// would), and one holding kWrongSchema is refused on reading with InvalidArgument (intact bytes
+// this code does not accept: a disagreement, which the engine never repairs by default).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -218,13 +218,20 @@ TEST_F(CodecPathsTest, UndecodablePayloadUnderTheResetPolicyStartsFromTheTemplat
   EXPECT_EQ((*versions)[1].reason, VersionReason::kQuarantine);
 }
 
-TEST_F(CodecPathsTest, DecodeErrorOfAnotherCodeCountsAsCorruption) {
-  auto inventory =
-      OpenInventory([](StoreOptions<Fields>& o) { o.corruption_policy = CorruptionPolicy::kFail; });
+// Intact bytes the codec refuses with a status other than Corruption are a disagreement between
+// the stored data and the running code: the start fails and nothing is restored, whatever the
+// corruption policy (issue 13).
+TEST_F(CodecPathsTest, IntactBytesTheCodecRefusesAreADisagreementAndChangeNothing) {
+  auto inventory = OpenInventory();  // default policy: restore the newest valid version
   WriteHistoryEndingUndecodable(inventory, "dave", kWrongSchema);
   const auto before = RawRecords("Inventory", "dave");
-  EXPECT_CODE(inventory.StartSession("dave"), kCorruption);
+  auto refused = inventory.StartSession("dave");
+  EXPECT_CODE(refused, kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("does not match the schema"), std::string::npos)
+      << refused.status();
   EXPECT_EQ(RawRecords("Inventory", "dave"), before);
+  EXPECT_EQ(engine_->Stats().disagreements, 1u);
+  EXPECT_EQ(engine_->Stats().corruptions_repaired, 0u);
 }
 
 TEST_F(CodecPathsTest, TemplateThatDoesNotDecodeFailsTheStartAndLeavesNothing) {
@@ -278,7 +285,7 @@ TEST_F(CodecPathsTest, GetOfBytesThatDoNotDecodeIsCorruptionAndChangesNothing) {
   const auto before = RawRecords("Inventory", "gus");
   auto current = inventory.Get("gus");
   EXPECT_CODE(current, kCorruption);
-  EXPECT_NE(current.status().message().find("version 4 does not decode"), std::string::npos)
+  EXPECT_NE(current.status().message().find("version 4 is damaged"), std::string::npos)
       << current.status();
   EXPECT_CODE(inventory.Get("gus", 4), kCorruption);
   auto good = inventory.Get("gus", 3);
@@ -288,11 +295,15 @@ TEST_F(CodecPathsTest, GetOfBytesThatDoNotDecodeIsCorruptionAndChangesNothing) {
   EXPECT_EQ(RawRecords("Inventory", "gus"), before);  // a read-only view never repairs
 }
 
-TEST_F(CodecPathsTest, GetDecodeErrorOfAnotherCodeIsReportedAsCorruption) {
+TEST_F(CodecPathsTest, GetOfIntactBytesTheCodecRefusesIsInvalidArgument) {
   auto inventory = OpenInventory();
   WriteHistoryEndingUndecodable(inventory, "hal", kWrongSchema);
-  EXPECT_CODE(inventory.Get("hal"), kCorruption);
-  EXPECT_CODE(inventory.Get("hal", 4), kCorruption);
+  auto current = inventory.Get("hal");
+  EXPECT_CODE(current, kInvalidArgument);
+  EXPECT_NE(current.status().message().find("does not decode with codec 'test-fields'"),
+            std::string::npos)
+      << current.status();
+  EXPECT_CODE(inventory.Get("hal", 4), kInvalidArgument);
   ASSERT_OK(inventory.Get("hal", 3));
 }
 
@@ -444,7 +455,7 @@ TEST_F(CodecPathsTest, ReconcileFillsMissingFieldsFromTheTemplateWhenTheCodecSup
   EXPECT_EQ(p->Data(), (Fields{{"gold", "5"}, {"gems", "0"}}));
 }
 
-TEST_F(CodecPathsTest, ReconcileWithoutCodecSupportLeavesTheDataAsItIs) {
+TEST_F(CodecPathsTest, ReconcileWithoutCodecSupportSaysSoAndLeavesTheDataAsItIs) {
   auto inventory = OpenInventory([](StoreOptions<Fields>& o) {
     o.template_value = {{"gold", "0"}, {"gems", "0"}};
   });
@@ -453,12 +464,14 @@ TEST_F(CodecPathsTest, ReconcileWithoutCodecSupportLeavesTheDataAsItIs) {
   ASSERT_OK(p->Edit([](Fields& d) { d = {{"gold", "5"}}; }));
   ASSERT_OK(p->Save());
   const auto before = RawRecords("Inventory", "oli");
-  ASSERT_OK(p->Reconcile());
+  auto refused = p->Reconcile();
+  EXPECT_CODE(refused, kInvalidArgument);
+  EXPECT_NE(refused.message().find("cannot reconcile"), std::string::npos) << refused;
   EXPECT_EQ(p->Data(), (Fields{{"gold", "5"}}));
   ASSERT_OK(p->Save());  // nothing changed: nothing written
   EXPECT_EQ(RawRecords("Inventory", "oli"), before);
   ASSERT_OK(p->EndSession());
-  EXPECT_CODE(p->Reconcile(), kLockLost);
+  EXPECT_CODE(p->Reconcile(), kInvalidArgument);
 }
 
 }  // namespace

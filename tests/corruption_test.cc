@@ -79,26 +79,6 @@ TEST_F(CorruptionTest, DamagedVersionsInTheMiddleOfHistoryAreSkipped) {
   EXPECT_CODE(players.Get("bob", 3), kCorruption);
 }
 
-TEST_F(CorruptionTest, ValidateHookFailureCountsAsCorruption) {
-  auto players = OpenPlayers([](StoreOptions<std::string>& o) {
-    o.validate = [](const std::string& d) {
-      return d.find("poison") == std::string::npos ? Status::Ok()
-                                                   : Status::InvalidArgument("poisoned item");
-    };
-  });
-  WriteHistory(players, "carol");
-  {
-    auto p = players.StartSession("carol");
-    ASSERT_OK(p);
-    ASSERT_OK(p->Edit([](std::string& d) { d = "poison"; }));  // saves are not validated
-    ASSERT_OK(p->EndSession());
-  }
-  auto p = players.StartSession("carol");
-  ASSERT_OK(p);
-  EXPECT_EQ(p->Data(), "good-2");
-  EXPECT_EQ(engine_->Stats().corruptions_repaired, 1u);
-}
-
 TEST_F(CorruptionTest, FailPolicyRefusesTheStartAndTouchesNothing) {
   auto players = OpenPlayers(
       [](StoreOptions<std::string>& o) { o.corruption_policy = CorruptionPolicy::kFail; });
@@ -150,15 +130,12 @@ TEST_F(CorruptionTest, NoValidVersionFallsBackToTheTemplateKeepingTheEvidence) {
 // last valid version out of the history before the restore looked for it.
 TEST_F(CorruptionTest, QuarantineNeverPrunesTheVersionItRestoresWithSmallRetention) {
   std::vector<CorruptionEvent> events;
-  auto players = OpenPlayers([&](StoreOptions<std::string>& o) {
+  auto retention = [](StoreOptions<std::string>& o) {
     o.retention.keep_newest = 2;
     o.retention.hourly_for = std::chrono::hours(0);
     o.retention.daily_for = std::chrono::hours(0);
-    o.validate = [](const std::string& d) {
-      return d == "poison" ? Status::InvalidArgument("poisoned item") : Status::Ok();
-    };
-    o.on_corruption = [&](const CorruptionEvent& e) { events.push_back(e); };
-  });
+  };
+  auto players = OpenPlayers(retention);  // no validate yet: "poison" can be saved
   {
     auto p = players.StartSession("gus");  // v1 template
     ASSERT_OK(p);
@@ -167,8 +144,17 @@ TEST_F(CorruptionTest, QuarantineNeverPrunesTheVersionItRestoresWithSmallRetenti
     ASSERT_OK(p->Edit([](std::string& d) { d = "better"; }));
     ASSERT_OK(p->Save());  // v3 (v1, v2 pruned)
     ASSERT_OK(p->Edit([](std::string& d) { d = "poison"; }));
-    ASSERT_OK(p->EndSession());  // v4, invalid: saves are not validated yet
+    ASSERT_OK(p->EndSession());  // v4, refused by the validate deployed below
   }
+  ReopenEngine();
+  players = OpenPlayers([&](StoreOptions<std::string>& o) {
+    retention(o);
+    o.validate = [](const std::string& d) {
+      return d == "poison" ? Status::InvalidArgument("poisoned item") : Status::Ok();
+    };
+    o.repair_disagreement = true;  // restore what the new validate refuses
+    o.on_corruption = [&](const CorruptionEvent& e) { events.push_back(e); };
+  });
   auto p = players.StartSession("gus");  // quarantines v4 as v5, restores v3 as v6
   ASSERT_OK(p);
   EXPECT_EQ(p->Data(), "better");

@@ -38,31 +38,7 @@ struct ThrowingCodec {
   static Result<Value> Decode(std::string_view bytes) { return std::string(bytes); }
 };
 
-class GameCodeTest : public SessionTest {
- protected:
-  void SetUp() override {
-    SessionTest::SetUp();
-    // Reopen with a recorder of every ErrorEvent.
-    ASSERT_OK(engine_->Close());
-    engine_.reset();
-    EngineOptions options = Options();
-    options.on_error = [this](const ErrorEvent& e) {
-      std::lock_guard lock(mu_);
-      errors_.push_back(e);
-    };
-    auto engine = Engine::Open("/sessions", options);
-    ASSERT_OK(engine);
-    engine_ = std::move(*engine);
-  }
-
-  std::vector<ErrorEvent> Errors() {
-    std::lock_guard lock(mu_);
-    return errors_;
-  }
-
-  std::mutex mu_;
-  std::vector<ErrorEvent> errors_;
-};
+using GameCodeTest = SessionTest;  // SessionTest records every ErrorEvent (Errors())
 
 TEST_F(GameCodeTest, OnSaveThrowingStillSavesThenRethrowsToTheCaller) {
   auto players = OpenPlayers();

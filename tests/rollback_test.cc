@@ -139,21 +139,25 @@ TEST_F(RollbackTest, BadTargetsAreClearErrorsAndChangeNothing) {
 // Regression test for issue 10, part 2: a rollback that is refused used to end the live session
 // (final save, release) before checking its target.
 TEST_F(RollbackTest, RefusedRollbackLeavesTheLiveSessionAndEveryRecordUntouched) {
-  auto players = OpenPlayers([](StoreOptions<std::string>& o) {
-    o.validate = [](const std::string& d) {
-      return d == "cursed" ? Status::InvalidArgument("cursed item") : Status::Ok();
-    };
-  });
+  auto players = OpenPlayers();
   WriteAB(players, "gina");  // v2 "a", v3 "b"
   {
     auto p = players.StartSession("gina");
     ASSERT_OK(p);
-    ASSERT_OK(p->Edit([](std::string& d) { d = "cursed"; }));  // v4: saves are not validated yet
+    ASSERT_OK(p->Edit([](std::string& d) { d = "cursed"; }));  // v4, before validate refused it
     ASSERT_OK(p->EndSession());
   }
+  ReopenEngine();  // a stricter validate is deployed, and told to restore what it refuses
+  players = OpenPlayers([](StoreOptions<std::string>& o) {
+    o.validate = [](const std::string& d) {
+      return d == "cursed" ? Status::InvalidArgument("cursed item") : Status::Ok();
+    };
+    o.repair_disagreement = true;
+  });
   auto holder = players.StartSession("gina");  // v4 is quarantined as v5, v3 restored as v6
   ASSERT_OK(holder);
-  ASSERT_EQ(players.Get("gina", 5)->version.reason, VersionReason::kQuarantine);
+  RawStore raw = players.raw();  // the typed view applies validate, which refuses version 5
+  ASSERT_EQ(raw.Get("gina", 5)->version.reason, VersionReason::kQuarantine);
   std::optional<SessionEnd> end;
   holder->OnSessionEnd([&](const SessionEnd& e) { end = e; });
   auto close_first = CloseEngineAtExit();

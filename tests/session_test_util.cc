@@ -80,6 +80,7 @@ EngineOptions SessionTest::Options() {
   o.fault_hooks = gate_;
   o.conflict_buckets = 1024;
   o.worker_threads = 2;
+  o.on_error = errors_->Hook();
   return o;
 }
 

@@ -67,7 +67,27 @@ class CommitGate : public FaultHooks {
   std::vector<CommitRecord> committed_;
 };
 
+// Records every EngineOptions::on_error event; thread-safe (events come from engine workers too).
+class ErrorLog {
+ public:
+  std::function<void(const ErrorEvent&)> Hook() {
+    return [this](const ErrorEvent& e) {
+      std::lock_guard lock(mu_);
+      events_.push_back(e);
+    };
+  }
+  std::vector<ErrorEvent> Events() {
+    std::lock_guard lock(mu_);
+    return events_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<ErrorEvent> events_;
+};
+
 // An engine on a MemoryVolume with a FakeClock and a CommitGate, and helpers to reopen it.
+// Every ErrorEvent the engine reports is recorded (Errors()).
 class SessionTest : public ::testing::Test {
  protected:
   void SetUp() override;
@@ -96,6 +116,10 @@ class SessionTest : public ::testing::Test {
   };
   CloseAtExit CloseEngineAtExit() { return CloseAtExit{this}; }
 
+  // Every ErrorEvent reported so far, by every engine this test opened.
+  std::vector<ErrorEvent> Errors() { return errors_->Events(); }
+
+  std::shared_ptr<ErrorLog> errors_ = std::make_shared<ErrorLog>();
   std::shared_ptr<MemoryVolume> volume_ = MemoryVolume::Create();
   std::shared_ptr<FakeClock> clock_ = std::make_shared<FakeClock>();
   std::shared_ptr<CommitGate> gate_ = std::make_shared<CommitGate>();

@@ -16,6 +16,8 @@ EngineStats EngineCounters::Snapshot() const {
   s.io_errors = get(io_errors);
   s.critical_state_entries = get(critical_state_entries);
   s.corruptions_repaired = get(corruptions_repaired);
+  s.disagreements = get(disagreements);
+  s.repairs_refused = get(repairs_refused);
   s.rollbacks = get(rollbacks);
   s.handler_exceptions = get(handler_exceptions);
   s.start_latency = start_latency.Summary();

@@ -23,6 +23,8 @@ struct EngineCounters {
   std::atomic<uint64_t> io_errors{0};
   std::atomic<uint64_t> critical_state_entries{0};
   std::atomic<uint64_t> corruptions_repaired{0};
+  std::atomic<uint64_t> disagreements{0};
+  std::atomic<uint64_t> repairs_refused{0};
   std::atomic<uint64_t> rollbacks{0};
   std::atomic<uint64_t> handler_exceptions{0};
   LatencyHistogram start_latency;

@@ -95,7 +95,7 @@ Result<std::string> RawSession::Impl::Encode(std::optional<EndReason> seal_for) 
       sealed_for_ = seal_for;
     });
   } catch (...) {
-    Status failed = Status::Internal("the codec threw while encoding the profile data");
+    Status failed = Status::Internal("validate or the codec threw while encoding the profile data");
     engine_->ReportException(store_->name, key_, "Encode", failed);
     return failed;
   }

@@ -74,10 +74,12 @@ Status RunProfileCommit(const TransactionContext& ctx,
 namespace {
 
 // Reads the current payload for an acquisition. `*corrupt` says why it cannot be used (the
-// record fails verification or the payload fails the store's check); `*raw` then holds the bytes
-// to quarantine.
-Status ReadCurrent(StorageTransaction& txn, const std::string& key, const PayloadCheck& check,
-                   AcquireResult* result, std::string* raw, std::optional<std::string>* corrupt) {
+// record fails verification, or the payload fails the store's check and the policy repairs
+// disagreements); `*raw` then holds the bytes to quarantine. A disagreement the policy does not
+// repair fails with InvalidArgument.
+Status ReadCurrent(StorageTransaction& txn, std::string_view profile, const std::string& key,
+                   const HistoryPolicy& history, AcquireResult* result, std::string* raw,
+                   std::optional<std::string>* corrupt) {
   Status read = txn.GetForUpdate(Family::kData, key, raw);
   if (read.code() == StatusCode::kNotFound) {
     result->created = true;
@@ -89,13 +91,21 @@ Status ReadCurrent(StorageTransaction& txn, const std::string& key, const Payloa
     *corrupt = record.status().message();
     return Status::Ok();
   }
-  if (check) {
-    if (Status valid = check(record->payload); !valid.ok()) {
+  if (history.check) {
+    if (Status valid = history.check(record->payload); !valid.ok()) {
       // A check that could not decide (game code threw) is no verdict of corruption: the
       // acquisition fails and writes nothing.
       if (valid.code() == StatusCode::kInternal) return valid;
-      *corrupt = "payload of version " + std::to_string(record->version) +
-                 " fails the store's check: " + valid.ToString();
+      const std::string which = "version " + std::to_string(record->version);
+      if (valid.code() != StatusCode::kCorruption && !history.repair_disagreement) {
+        return Status::InvalidArgument(
+            "profile '" + std::string(profile) + "': " + which +
+            " is intact but this server refuses it (" + valid.message() +
+            "): the stored data and the running code disagree — a bad deploy or a stricter "
+            "validate, not damage; nothing was changed or restored "
+            "(StoreSettings::repair_disagreement restores instead)");
+      }
+      *corrupt = "payload of " + which + " fails the store's check: " + valid.ToString();
       *raw = record->payload;
       return Status::Ok();
     }
@@ -152,12 +162,15 @@ Result<AcquireResult> AcquireProfile(const TransactionContext& ctx, ProfileAddre
     if (Status r = ReadMetaForUpdate(txn, key, &meta, &exists); !r.ok()) return r;
     std::string raw;
     std::optional<std::string> corrupt;
-    if (Status r = ReadCurrent(txn, key, history.check, &result, &raw, &corrupt); !r.ok()) {
+    if (Status r = ReadCurrent(txn, at.key, key, history, &result, &raw, &corrupt); !r.ok()) {
       return r;
     }
     if (corrupt && history.corruption == CorruptionPolicy::kFail) {
       return Status::Corruption("profile '" + std::string(at.key) + "': " + *corrupt +
                                 " (corruption policy: fail; nothing was changed)");
+    }
+    if (corrupt && request.before_repair) {
+      if (Status allowed = request.before_repair(*corrupt); !allowed.ok()) return allowed;
     }
     // A meta record can outlive its data: an undone creating start keeps one (its epoch and
     // version counter never go back). Creating the data again is the profile's creation.

@@ -42,9 +42,10 @@ struct TransactionContext {
   int64_t now_unix_ms = 0;
 };
 
-// Judges a payload: OK, or why it is corrupt (the codec cannot decode it, the store's validate
-// hook refuses it). Internal means no verdict (the game's code threw): the operation fails and
-// writes nothing. Must be pure: a transaction may run it more than once.
+// Judges a payload: OK; Corruption when it is damaged; any other status when it is intact but the
+// running code refuses it (a disagreement: the codec cannot decode it, validate refuses it).
+// Internal means no verdict (the game's code threw): the operation fails and writes nothing.
+// Must be pure: a transaction may run it more than once.
 using PayloadCheck = std::function<Status(std::string_view payload)>;
 
 // How the history is kept and how a corrupt payload is handled; set per store.
@@ -52,6 +53,8 @@ struct HistoryPolicy {
   VersionRetention retention;
   CorruptionPolicy corruption = CorruptionPolicy::kRestoreNewestValid;
   PayloadCheck check;  // null: every payload that passes the record checksums is valid
+  // A disagreement is repaired like damage (true) or fails the start, changing nothing (false).
+  bool repair_disagreement = false;
 };
 
 struct AcquireRequest {
@@ -63,6 +66,10 @@ struct AcquireRequest {
   // when a corrupt profile has no valid version to restore.
   const std::string* template_payload = nullptr;
   const HistoryPolicy* history = nullptr;
+  // Asked (inside the transaction, so possibly more than once) before a corrupt payload is
+  // repaired, with why it is corrupt: a non-OK status fails the acquisition with it, writing
+  // nothing. Null: repairs are always allowed.
+  std::function<Status(const std::string& why)> before_repair;
 };
 
 // What an acquisition did about a corrupt payload.
@@ -85,8 +92,10 @@ struct AcquireResult {
 };
 
 // Takes the lock whatever its state (the caller decided that it may: free, an orphan, a stale
-// lock of this engine, or a steal), bumping the epoch and the load count.
-// Corruption when meta or data fails verification (nothing written).
+// lock of this engine, or a steal), bumping the epoch and the load count. A corrupt payload is
+// repaired by the history policy. Nothing is written when it fails: Corruption when meta fails
+// verification or the policy (or before_repair) refuses a repair; InvalidArgument for a
+// disagreement the policy does not repair.
 Result<AcquireResult> AcquireProfile(const TransactionContext& ctx, ProfileAddress at,
                                      const AcquireRequest& request);
 

@@ -24,6 +24,7 @@ bool IsLoadFailure(const Status& s) {
     case StatusCode::kBusy:
     case StatusCode::kCorruption:
     case StatusCode::kInternal:
+    case StatusCode::kInvalidArgument:  // a disagreement (the key was checked before)
       return true;
     default:
       return false;
@@ -35,7 +36,9 @@ constexpr Clock::Duration kCancelPoll = std::chrono::milliseconds(10);
 
 RawStore::Impl::Impl(std::shared_ptr<EngineContext> engine,
                      std::shared_ptr<const StoreConfig> config)
-    : engine_(std::move(engine)), config_(std::move(config)) {}
+    : engine_(std::move(engine)),
+      config_(std::move(config)),
+      breaker_(config_->settings.repair_breaker) {}
 
 bool RawStore::Impl::CancelledWithout(internal::UniqueLock& lock, const SessionOptions& options,
                                       std::string_view key) {
@@ -338,8 +341,23 @@ Result<std::shared_ptr<LiveSession>> RawStore::Impl::Acquire(
   request.codec = config_->codec;
   request.template_payload = &config_->template_payload;
   request.history = &config_->history;
+  const Clock::Duration now = rt.clock().Monotonic();
+  breaker_.RecordStart(now);
+  bool repair_refused = false;
+  request.before_repair = [&](const std::string&) {
+    bool opened = false;
+    Status allowed = breaker_.AllowRepair(now, &opened);
+    repair_refused = !allowed.ok();
+    return allowed.ok() ? allowed
+                        : allowed.WithContext("profile '" + key + "' of store '" + config_->name +
+                                              "' is corrupt");
+  };
   auto acquired = AcquireProfile(rt.Transaction(), {config_->name, key}, request);
   rt.critical_state().Record(acquired.status());
+  if (!acquired.ok() && repair_refused) EngineCounters::Add(rt.counters().repairs_refused);
+  if (acquired.status().code() == StatusCode::kInvalidArgument) {
+    EngineCounters::Add(rt.counters().disagreements);
+  }
   bool stole = false;
   if (acquired.ok() && victim && acquired->previous_lock &&
       acquired->previous_lock->session_id == victim->session_id() &&

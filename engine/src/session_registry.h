@@ -28,6 +28,7 @@
 #include "live_session.h"
 #include "mutex.h"
 #include "profile_transactions.h"
+#include "repair_breaker.h"
 #include "store_config.h"
 
 namespace holdfast {
@@ -133,6 +134,8 @@ class RawStore::Impl final : public internal::SessionOwner,
   // Constant after construction.
   const std::shared_ptr<EngineContext> engine_;
   const std::shared_ptr<const StoreConfig> config_;
+
+  internal::RepairBreakerState breaker_;  // thread-safe itself
 
   mutable internal::Mutex mu_{internal::LockLevel::kStoreSessions};
   std::condition_variable cv_;  // any entry changed

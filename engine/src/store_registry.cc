@@ -17,6 +17,11 @@ Status ValidateSettings(const StoreSettings& settings) {
     return Status::InvalidArgument(
         "autosave_period must be positive; handoff_timeout and start_timeout not negative");
   }
+  const RepairBreaker& breaker = settings.repair_breaker;
+  if (!(breaker.max_share >= 0.0) || breaker.window.count() <= 0) {
+    return Status::InvalidArgument(
+        "repair_breaker: max_share must be a number >= 0 and window positive");
+  }
   return Status::Ok();
 }
 
@@ -43,6 +48,13 @@ std::string Differences(const StoreConfig& open, const StoreSettings& asked,
   differ("retention.daily_for", Hours(was.retention.daily_for), Hours(asked.retention.daily_for));
   differ("corruption_policy", std::to_string(static_cast<int>(was.corruption_policy)),
          std::to_string(static_cast<int>(asked.corruption_policy)));
+  differ("repair_disagreement", was.repair_disagreement ? "on" : "off",
+         asked.repair_disagreement ? "on" : "off");
+  differ("repair_breaker.max_share", std::to_string(was.repair_breaker.max_share),
+         std::to_string(asked.repair_breaker.max_share));
+  differ("repair_breaker.window", Ms(was.repair_breaker.window), Ms(asked.repair_breaker.window));
+  differ("repair_breaker.min_repairs", std::to_string(was.repair_breaker.min_repairs),
+         std::to_string(asked.repair_breaker.min_repairs));
   if (open.template_payload != template_payload) found.push_back("template (differs)");
   std::string out;
   for (const auto& f : found) out += (out.empty() ? "" : ", ") + f;
@@ -158,7 +170,8 @@ Result<std::shared_ptr<SessionRegistry>> StoreRegistry::Open(std::string_view na
   config->codec = std::string(codec);
   config->settings = settings;
   config->history = HistoryPolicy{settings.retention, settings.corruption_policy,
-                                  Guard(config->name, std::move(check))};
+                                  Guard(config->name, std::move(check)),
+                                  settings.repair_disagreement};
   config->template_payload = std::move(template_payload);
   auto store = std::make_shared<SessionRegistry>(engine_, std::move(config));
   open_.emplace(std::string(name), store);

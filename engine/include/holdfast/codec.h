@@ -3,7 +3,12 @@
 //   using Value = ...;                                     // the profile data type
 //   static constexpr std::string_view kName = "...";       // stored in the store registry
 //   static Result<std::string> Encode(const Value&);       // InvalidArgument when unencodable
-//   static Result<Value> Decode(std::string_view bytes);   // Corruption when the bytes are bad
+//   static Result<Value> Decode(std::string_view bytes);
+// Decode returns Corruption when it can tell the bytes are damaged (a flatbuffers verifier that
+// fails), and another status (InvalidArgument) for intact bytes this code does not accept (a
+// document of another shape, written by other code): the engine repairs damage but treats the
+// second as a disagreement between the stored data and the running code, which it never
+// repairs unless the store opts in (StoreSettings::repair_disagreement).
 // and optionally
 //   static void Reconcile(Value& data, const Value& template_value);  // fill missing fields
 #ifndef HOLDFAST_CODEC_H_

@@ -70,15 +70,27 @@ class Engine {
                                  StoreOptions<typename Codec::Value> options = {}) {
     auto template_bytes = Codec::Encode(options.template_value);
     if (!template_bytes.ok()) return template_bytes.status().WithContext("encoding the template");
+    // Damage (Corruption from the codec) stays Corruption; every other refusal is a
+    // disagreement between the stored data and this code.
     PayloadValidator check = [validate = options.validate](std::string_view bytes) -> Status {
       auto decoded = Codec::Decode(bytes);
-      if (!decoded.ok()) return decoded.status();
-      return validate ? validate(*decoded) : Status::Ok();
+      if (!decoded.ok()) {
+        return decoded.status().code() == StatusCode::kCorruption ||
+                       decoded.status().code() == StatusCode::kInternal
+                   ? decoded.status()
+                   : Status::InvalidArgument("does not decode with codec '" +
+                                             std::string(Codec::kName) +
+                                             "': " + decoded.status().ToString());
+      }
+      if (!validate) return Status::Ok();
+      Status valid = validate(*decoded);
+      return valid.ok() ? valid : Status::InvalidArgument("validate: " + valid.ToString());
     };
     auto raw =
         OpenRawStore(name, Codec::kName, options, std::move(*template_bytes), std::move(check));
     if (!raw.ok()) return raw.status();
-    return Store<Codec>(std::move(*raw), std::move(options.template_value));
+    return Store<Codec>(std::move(*raw), std::move(options.template_value),
+                        std::move(options.validate));
   }
 
   // Opens the store `name` at the byte level: `codec` is the name registered for it,

@@ -68,12 +68,15 @@ class Profile {
     return decoded.ok() ? std::move(*decoded) : Value{};
   }
 
-  // Fills what the data lacks from the store's template, when the codec supports it.
+  // Fills what the data lacks from the store's template, never overwriting what is there.
+  // InvalidArgument when the codec cannot reconcile (BytesCodec: the engine cannot see inside
+  // opaque bytes); otherwise the statuses of Edit.
   Status Reconcile() {
     if constexpr (requires(Value & d, const Value& t) { Codec::Reconcile(d, t); }) {
       return Edit([this](Value& d) { Codec::Reconcile(d, slot_->template_value); });
     } else {
-      return raw_.EditStatus();
+      return Status::InvalidArgument("codec '" + std::string(Codec::kName) +
+                                     "' cannot reconcile: its data is opaque to the engine");
     }
   }
 
@@ -111,9 +114,18 @@ class Profile {
   friend class Store;
 
   struct Slot final : SessionData {
-    Slot(Value d, Value t) : data(std::move(d)), template_value(std::move(t)) {}
+    Slot(Value d, Value t, std::function<Status(const Value&)> v)
+        : data(std::move(d)), template_value(std::move(t)), validate(std::move(v)) {}
+    // Every save validates the data before encoding it: invalid data is refused at the save,
+    // never stored to be refused at the next load.
     Result<std::string> Encode(const std::function<void()>& on_encoded) override {
       std::lock_guard lock(mu);
+      if (validate) {
+        if (Status valid = validate(data); !valid.ok()) {
+          return Status::InvalidArgument("validate refused the data: " + valid.ToString() +
+                                         "; nothing was written");
+        }
+      }
       Result<std::string> encoded = Codec::Encode(data);
       if (encoded.ok() && on_encoded) on_encoded();
       return encoded;
@@ -135,6 +147,7 @@ class Profile {
     mutable std::atomic<std::thread::id> holder{};
     Value data;
     const Value template_value;
+    const std::function<Status(const Value&)> validate;  // may be null
   };
 
   Profile(RawSession raw, std::shared_ptr<Slot> slot)

@@ -38,9 +38,18 @@ struct StoreSettings : SessionTiming {
   CorruptionPolicy corruption_policy = CorruptionPolicy::kRestoreNewestValid;
   // Called after a start replaced a corrupt payload, on the starting thread. Default: none.
   std::function<void(const CorruptionEvent&)> on_corruption;
+  // Intact stored bytes that the store's check refuses (the codec cannot decode them, validate
+  // fails) are a disagreement between the data and the running code — a bad deploy, a stricter
+  // validate — not damage. Default false: such a start fails with InvalidArgument and nothing
+  // is changed or restored. True: they are handled like damage (corruption_policy).
+  bool repair_disagreement = false;
+  // Limits mass repairs (holdfast/versions.h).
+  RepairBreaker repair_breaker;
 };
 
-// Judges stored payload bytes: OK, or why they are corrupt.
+// Judges stored payload bytes: OK; Corruption when they are damaged (repaired by the corruption
+// policy); any other status when they are intact but this code refuses them (a disagreement,
+// see StoreSettings::repair_disagreement); Internal when it cannot decide (nothing changes).
 using PayloadValidator = std::function<Status(std::string_view payload)>;
 
 class RawStore {
@@ -61,8 +70,11 @@ class RawStore {
   //   Cancelled        options.cancel or options.cancel_token said so;
   //   TimedOut         options.timeout (or the store's start_timeout) passed;
   //   Closed           the engine is closing;
-  //   Corruption       the stored record failed verification, or `make_data` refused the
-  //                    payload (nothing changed);
+  //   Corruption       the stored record failed verification and the corruption policy is
+  //                    kFail, or the repair breaker refused to repair it, or `make_data`
+  //                    refused the payload (nothing changed);
+  //   InvalidArgument  the stored payload is intact but the store's check refuses it (a
+  //                    disagreement; nothing changed or restored unless repair_disagreement);
   //   IOError / ResourceExhausted / Busy  storage trouble (nothing changed).
   // A start that fails takes no lock and changes no stored data, and withdraws the handoff it
   // asked for: the holder keeps its session unless its final save had already begun (that save

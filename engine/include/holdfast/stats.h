@@ -30,6 +30,8 @@ struct EngineStats {
   uint64_t storage_reopens = 0;     // database reopened in place to clear a write-stopping error
   uint64_t critical_state_entries = 0;
   uint64_t corruptions_repaired = 0;  // corrupt payloads quarantined and replaced at start
+  uint64_t disagreements = 0;    // starts refused: intact data the store's check refuses
+  uint64_t repairs_refused = 0;  // starts refused by the repair breaker (StoreSettings)
   uint64_t rollbacks = 0;
   uint64_t handler_exceptions = 0;  // exceptions thrown by game code the engine called
   bool critical = false;  // the engine is in its critical state now

@@ -32,7 +32,10 @@ template <typename Value>
 struct StoreOptions : StoreSettings {
   // The data of a profile that was never saved.
   Value template_value{};
-  // Extra check of loaded data; a non-OK status makes the payload corrupt. Default: none.
+  // The game's check of its data, run before every save (a refusal fails the save with
+  // InvalidArgument naming the check; nothing is written and the session keeps its data) and
+  // on data a start loads (a refusal there is a disagreement: see
+  // StoreSettings::repair_disagreement). Default: none.
   std::function<Status(const Value&)> validate;
 };
 
@@ -42,7 +45,8 @@ class Store {
   using Value = typename Codec::Value;
 
   // Starts a session on `key` and decodes its data; see RawStore::StartSession for the
-  // contract. A payload that does not decode (or fails `validate`) is Corruption.
+  // contract. A payload that is damaged is repaired (corruption policy) or Corruption; one
+  // that is intact but does not decode or fails `validate` is InvalidArgument.
   Result<Profile<Codec>> StartSession(std::string_view key, const SessionOptions& options = {}) {
     using Slot = typename Profile<Codec>::Slot;
     std::shared_ptr<Slot> slot;
@@ -50,7 +54,7 @@ class Store {
         key, options, [&](std::string_view payload) -> Result<std::shared_ptr<SessionData>> {
           auto data = Codec::Decode(payload);
           if (!data.ok()) return data.status();
-          slot = std::make_shared<Slot>(std::move(*data), template_value_);
+          slot = std::make_shared<Slot>(std::move(*data), template_value_, validate_);
           return std::shared_ptr<SessionData>(slot);
         });
     if (!raw.ok()) return raw.status();
@@ -62,15 +66,25 @@ class Store {
     return raw_.Versions(key, query);
   }
 
-  // See RawStore::Get; Corruption also when the payload does not decode.
+  // See RawStore::Get. The store's checks apply: Corruption when the codec finds the payload
+  // damaged; InvalidArgument when it is intact but does not decode or fails `validate`.
   Result<ProfileView<Value>> Get(std::string_view key,
                                  std::optional<uint64_t> version = std::nullopt) {
     auto raw = raw_.Get(key, version);
     if (!raw.ok()) return raw.status();
+    const std::string which = "version " + std::to_string(raw->version.version);
     auto data = Codec::Decode(raw->payload);
     if (!data.ok()) {
-      return Status::Corruption("version " + std::to_string(raw->version.version) +
-                                " does not decode: " + data.status().ToString());
+      return data.status().code() == StatusCode::kCorruption
+                 ? Status::Corruption(which + " is damaged: " + data.status().ToString())
+                 : Status::InvalidArgument(which + " does not decode with codec '" +
+                                           std::string(Codec::kName) +
+                                           "': " + data.status().ToString());
+    }
+    if (validate_) {
+      if (Status valid = validate_(*data); !valid.ok()) {
+        return Status::InvalidArgument(which + " fails validate: " + valid.ToString());
+      }
     }
     return ProfileView<Value>{std::move(*data),         raw->version,
                               raw->load_count,          std::move(raw->user_ids),
@@ -91,11 +105,14 @@ class Store {
 
  private:
   friend class Engine;
-  Store(RawStore raw, Value template_value)
-      : raw_(std::move(raw)), template_value_(std::move(template_value)) {}
+  Store(RawStore raw, Value template_value, std::function<Status(const Value&)> validate)
+      : raw_(std::move(raw)),
+        template_value_(std::move(template_value)),
+        validate_(std::move(validate)) {}
 
   RawStore raw_;
   Value template_value_;
+  std::function<Status(const Value&)> validate_;
 };
 
 }  // namespace holdfast

@@ -58,6 +58,17 @@ struct VersionRetention {
   std::chrono::hours daily_for{24 * 90};
 };
 
+// Stops mass repairs: a bad deploy (a codec or validate that refuses good data) must never roll
+// back every player. When, within `window`, more than `min_repairs` starts of a store would
+// repair and they are more than `max_share` of its starts, further repairs are refused — the
+// start fails with Corruption and changes nothing — until the share falls again. Each refusal
+// reaches EngineOptions::on_error and EngineStats::repairs_refused. max_share >= 1 disables it.
+struct RepairBreaker {
+  double max_share = 0.1;
+  std::chrono::milliseconds window{5 * 60'000};
+  uint32_t min_repairs = 10;
+};
+
 // What a start does when the stored payload is corrupt (fails verification, its checksum, the
 // codec's decode, or the store's validate hook).
 enum class CorruptionPolicy : uint8_t {

@@ -225,6 +225,21 @@ void Keys() {
   Write(t, "damaged-key-length-257", std::string("\1P\1\1", 4) + std::string(257, 'k'));
 }
 
+// JSON payloads: documents a game stores, and bytes JsonCodec must refuse.
+void JsonPayloads() {
+  const std::string t = "json_codec";
+  Write(t, "profile", R"({"coins":120,"inventory":["sword","shield"],"settings":{"music":true}})");
+  Write(t, "scalars", R"([0,-1,1.5e300,"a\"b\u00e9",true,false,null])");
+  Write(t, "unicode", "{\"name\":\"\xc3\xa9l\xc3\xa8ve\"}");
+  Write(t, "at-the-depth-limit", std::string(256, '[') + std::string(256, ']'));
+  Write(t, "too-deep", std::string(257, '[') + std::string(257, ']'));
+  Write(t, "brackets-in-strings", "[\"[[[[{{{{\\\"\"]");
+  Write(t, "not-json", "coins=12");
+  Write(t, "truncated", R"({"coins":1)");
+  Write(t, "bad-utf8", "\"\xc3\x28\"");
+  Write(t, "empty", "");
+}
+
 // The `fault` operand of kFault written as "<kind>:<failure>:<how much>" (FaultOf in
 // session_driver.h): kind acquire|save|release|rollback; failure io (IOError), full
 // (ResourceExhausted), busy (conflicts the engine retries past) or busymax (as many conflicts as
@@ -477,6 +492,7 @@ int main(int argc, char** argv) {
   VersionRecords();
   Manifests();
   Keys();
+  JsonPayloads();
   SessionSequences();
   std::printf("make_seeds: wrote %d seeds under %s\n", g_written, argv[1]);
   return 0;

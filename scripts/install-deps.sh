@@ -8,7 +8,7 @@ set -euo pipefail
 
 packages=(
   cmake ninja-build g++ make pkg-config
-  librocksdb-dev libflatbuffers-dev flatbuffers-compiler libcxxopts-dev
+  librocksdb-dev libflatbuffers-dev flatbuffers-compiler libcxxopts-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 for option in "$@"; do

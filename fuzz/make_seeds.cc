@@ -177,6 +177,15 @@ void VersionRecords() {
   }
 }
 
+void MessageRecords() {
+  const std::string t = "message_record";
+  std::string valid = EncodeMessageRecord(MessageRecord{7, "gift:gold=50", 1'767'225'600'000});
+  Write(t, "valid", valid);
+  Write(t, "valid-empty-payload", EncodeMessageRecord(MessageRecord{1, "", 0}));
+  Write(t, "valid-binary", EncodeMessageRecord(MessageRecord{UINT64_MAX, std::string("\0\xff", 2), -1}));
+  WriteDamaged(t, valid);
+}
+
 void Manifests() {
   const std::string t = "manifest";
   Manifest m;
@@ -493,6 +502,7 @@ int main(int argc, char** argv) {
   Manifests();
   Keys();
   JsonPayloads();
+  MessageRecords();
   SessionSequences();
   std::printf("make_seeds: wrote %d seeds under %s\n", g_written, argv[1]);
   return 0;

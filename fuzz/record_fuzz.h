@@ -63,6 +63,11 @@ inline bool Same(const internal::VersionRecord& a, const internal::VersionRecord
                                                 b.reason, b.epoch, b.source_version);
 }
 
+inline bool Same(const internal::MessageRecord& a, const internal::MessageRecord& b) {
+  return std::tie(a.sequence, a.payload, a.sent_unix_ms) ==
+         std::tie(b.sequence, b.payload, b.sent_unix_ms);
+}
+
 inline bool Same(const internal::Manifest& a, const internal::Manifest& b) {
   if (a.stores.size() != b.stores.size()) return false;
   for (size_t i = 0; i < a.stores.size(); ++i) {

@@ -96,6 +96,8 @@ std::string_view FailedOperationName(FailedOperation operation) {
       return "final-save";
     case FailedOperation::kHandler:
       return "handler";
+    case FailedOperation::kMessage:
+      return "message";
   }
   return "unknown";
 }

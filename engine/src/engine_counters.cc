@@ -19,6 +19,9 @@ EngineStats EngineCounters::Snapshot() const {
   s.disagreements = get(disagreements);
   s.repairs_refused = get(repairs_refused);
   s.rollbacks = get(rollbacks);
+  s.messages_sent = get(messages_sent);
+  s.messages_delivered = get(messages_delivered);
+  s.messages_processed = get(messages_processed);
   s.handler_exceptions = get(handler_exceptions);
   s.start_latency = start_latency.Summary();
   s.save_latency = save_latency.Summary();

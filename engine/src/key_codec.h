@@ -29,6 +29,11 @@ std::string EncodeVersionKey(std::string_view store, std::string_view key, uint6
 // The same key from an already encoded profile key (EncodeProfileKey).
 std::string VersionKeyOf(std::string_view profile_key, uint64_t version);
 std::string EncodeMessageKey(std::string_view store, std::string_view key, uint64_t sequence);
+// The key of message `sequence` of the profile whose profile key is `profile_key` (the layout of
+// a version key, in the `messages` family).
+inline std::string MessageKeyOf(std::string_view profile_key, uint64_t sequence) {
+  return VersionKeyOf(profile_key, sequence);
+}
 
 // Appends / reads a big-endian 64-bit number.
 void AppendBigEndian64(std::string* out, uint64_t v);

@@ -30,7 +30,8 @@ RawSession::Impl::Impl(std::shared_ptr<EngineContext> engine,
                               acquired.version,
                               acquired.created,
                               acquired.previous_lock,
-                              acquired.previous_meta}),
+                              acquired.previous_meta,
+                              std::nullopt}),
       last_saved_(acquired.payload),
       version_(acquired.version),
       updated_unix_ms_(acquired.meta.updated_unix_ms),
@@ -224,8 +225,12 @@ Status RawSession::Impl::Commit(bool final, EndReason reason, bool* attempted,
   bool meta_changed = false;
   std::vector<int64_t> user_ids;
   std::map<std::string, std::string> metadata;
+  // Messages marked processed so far: under save_mu_, so no message handler is running, and its
+  // edits (in the snapshot above) and its marks are stored together.
+  std::vector<uint64_t> processed;
   {
     internal::MutexLock lock(mu_);
+    processed = processed_;
     payload_changed = payload != last_saved_;
     meta_generation = meta_generation_;
     meta_changed = meta_generation_ != meta_saved_generation_;
@@ -234,7 +239,7 @@ Status RawSession::Impl::Commit(bool final, EndReason reason, bool* attempted,
       metadata = metadata_;
     }
   }
-  if (!final && !payload_changed && !meta_changed) {
+  if (!final && !payload_changed && !meta_changed && processed.empty()) {
     EngineCounters::Add(rt.counters().saves_skipped, 1);
     return Status::Ok();
   }
@@ -251,6 +256,7 @@ Status RawSession::Impl::Commit(bool final, EndReason reason, bool* attempted,
   request.codec = store_->codec;
   request.user_ids = meta_changed ? &user_ids : nullptr;
   request.metadata = meta_changed ? &metadata : nullptr;
+  request.processed_messages = processed.empty() ? nullptr : &processed;
   const Clock::Duration started = rt.clock().Monotonic();
   auto saved = CommitSave(rt.Transaction(), {store_->name, key_}, request);
   rt.critical_state().Record(saved.status());
@@ -277,6 +283,7 @@ Status RawSession::Impl::Commit(bool final, EndReason reason, bool* attempted,
   }
 
   EngineCounters::Add(rt.counters().saves, 1);
+  EngineCounters::Add(rt.counters().messages_processed, saved->messages_removed);
   if (payload_changed) {
     EngineCounters::Add(rt.counters().bytes_written, payload.size());
   }
@@ -285,6 +292,10 @@ Status RawSession::Impl::Commit(bool final, EndReason reason, bool* attempted,
   {
     internal::MutexLock lock(mu_);
     if (payload_changed) last_saved_ = payload;
+    // The marks just stored are done; later ones (none can be added during a save) stay.
+    std::erase_if(processed_, [&](uint64_t s) {
+      return std::find(processed.begin(), processed.end(), s) != processed.end();
+    });
     version_ = saved->version;
     updated_unix_ms_ = saved->updated_unix_ms;
     meta_saved_generation_ = meta_generation;
@@ -313,6 +324,7 @@ Status RawSession::Impl::Abandon() {
     ended_ = SessionEnd{EndReason::kManual, false, "abandoned by its start"};
     end_notified_ = true;  // never handed to the user: no signal
     end_signalled_ = true;
+    ClearHandlers();
     end_cv_.notify_all();
   }
   SaveRequest request;
@@ -381,9 +393,18 @@ void RawSession::Impl::EndOnce(EndReason reason, std::string detail, std::option
   {
     internal::MutexLock lock(mu_);
     end_signalled_ = true;
+    ClearHandlers();
   }
   end_cv_.notify_all();
   LeaveOwner();
+}
+
+void RawSession::Impl::ClearHandlers() {
+  on_save_ = nullptr;
+  on_last_save_ = nullptr;
+  on_after_save_ = nullptr;
+  on_session_end_ = nullptr;
+  on_message_ = nullptr;
 }
 
 bool RawSession::Impl::UnsavedAgainst(std::string_view stored_payload,
@@ -479,20 +500,24 @@ void RawSession::Impl::SetHandlers(const SessionOptions& options) {
   on_save_ = options.on_save;
   on_last_save_ = options.on_last_save;
   on_session_end_ = options.on_session_end;
+  on_message_ = options.on_message;
 }
 
 void RawSession::Impl::SetOnSave(std::function<void()> fn) {
   internal::MutexLock lock(mu_);
+  if (ended_) return;  // it could never run, and it may hold the handle (ClearHandlers)
   on_save_ = std::move(fn);
 }
 
 void RawSession::Impl::SetOnLastSave(std::function<void(EndReason)> fn) {
   internal::MutexLock lock(mu_);
+  if (ended_) return;  // it could never run, and it may hold the handle (ClearHandlers)
   on_last_save_ = std::move(fn);
 }
 
 void RawSession::Impl::SetOnAfterSave(std::function<void(std::string_view)> fn) {
   internal::MutexLock lock(mu_);
+  if (ended_) return;  // it could never run, and it may hold the handle (ClearHandlers)
   on_after_save_ = std::move(fn);
 }
 
@@ -500,10 +525,12 @@ void RawSession::Impl::SetOnSessionEnd(std::function<void(const SessionEnd&)> fn
   std::optional<SessionEnd> missed;
   {
     internal::MutexLock lock(mu_);
-    on_session_end_ = fn;
     // A session can end before its handler is connected (a handoff right after the start):
-    // deliver that end now, once, rather than never.
-    if (ended_ && !end_notified_ && fn) {
+    // deliver that end now, once, rather than never. Either way an ended session keeps no
+    // handler (ClearHandlers).
+    if (!ended_) {
+      on_session_end_ = fn;
+    } else if (!end_notified_ && fn) {
       end_notified_ = true;
       missed = ended_;
     }

@@ -44,7 +44,8 @@ class SessionOwner {
 
 }  // namespace internal
 
-class RawSession::Impl final : public internal::AutosaveTarget {
+class RawSession::Impl final : public internal::AutosaveTarget,
+                               public std::enable_shared_from_this<RawSession::Impl> {
  public:
   using AcquireResult = internal::AcquireResult;
   using EngineContext = internal::EngineContext;
@@ -127,6 +128,13 @@ class RawSession::Impl final : public internal::AutosaveTarget {
   // Installs the handlers given in SessionOptions (before the session is registered).
   void SetHandlers(const SessionOptions& options);
 
+  // Messages (live_session_messages.cc). Delivers the messages waiting for the profile to the
+  // handler on an engine worker: one delivery at a time per session; a call during one makes it
+  // look again when it is done. Called when the session starts, when a message for it was
+  // stored, and when a handler is installed.
+  void DeliverMessages();
+  void SetMessageHandler(MessageHandler fn);
+
  private:
   // Runs Commit for `operation` and reports a failure; rethrows a handler's exception when the
   // caller is the game's own thread (`rethrow`).
@@ -151,6 +159,18 @@ class RawSession::Impl final : public internal::AutosaveTarget {
   // Leaves the auto-save schedule and tells the owner (if it still exists) that this session no
   // longer holds the key.
   void LeaveOwner();
+  // Drops every handler once the session has ended: they can never run again, and a handler that
+  // holds the session's own handle (a message handler editing its profile) would otherwise keep
+  // the session alive forever.
+  void ClearHandlers() REQUIRES(mu_);
+  // The delivery loop run on a worker (DeliverMessages).
+  void RunDelivery();
+  // Hands one message to the handler with save_mu_ held. False when the session no longer
+  // delivers (ended, or no handler).
+  bool DeliverOne(const internal::MessageRecord& message);
+  // processed() of a delivered message: its removal joins the next save.
+  void MarkProcessed(uint64_t sequence);
+  void ReportMessageFailure(uint64_t sequence, const Status& status);
 
   // Constant after construction.
   const std::shared_ptr<EngineContext> engine_;
@@ -197,6 +217,11 @@ class RawSession::Impl final : public internal::AutosaveTarget {
   std::function<void(EndReason)> on_last_save_ GUARDED_BY(mu_);
   std::function<void(std::string_view)> on_after_save_ GUARDED_BY(mu_);
   std::function<void(const SessionEnd&)> on_session_end_ GUARDED_BY(mu_);
+  MessageHandler on_message_ GUARDED_BY(mu_);
+  uint64_t delivered_up_to_ GUARDED_BY(mu_) = 0;  // highest sequence handed to the handler
+  std::vector<uint64_t> processed_ GUARDED_BY(mu_);  // marked processed, removal not yet saved
+  bool delivering_ GUARDED_BY(mu_) = false;      // a delivery task is queued or running
+  bool deliver_again_ GUARDED_BY(mu_) = false;   // asked again while delivering
 };
 
 }  // namespace holdfast

@@ -165,4 +165,41 @@ Result<uint64_t> RestorableVersionAt(Storage& storage, ProfileRef at, int64_t un
                           std::to_string(unix_ms));
 }
 
+Result<WaitingMessages> ReadWaitingMessages(Storage& storage, ProfileRef at, uint64_t after,
+                                            size_t limit) {
+  const std::string profile_key = EncodeProfileKey(at.store, at.key);
+  ScanRange range = ScanRange::Prefix(profile_key);
+  if (after == UINT64_MAX) return WaitingMessages{};
+  range.lower = MessageKeyOf(profile_key, after + 1);
+  WaitingMessages out;
+  size_t seen = 0;
+  Status s = storage.Scan(
+      Family::kMessages, range, ScanOrder::kForward, [&](std::string_view key, std::string_view v) {
+        if (seen == limit) {
+          out.more = true;
+          return false;
+        }
+        ++seen;
+        // The prefix holds only this profile's message keys, each the profile key and 8 bytes.
+        if (key.size() != profile_key.size() + 8) {
+          out.damaged.emplace_back(0, Status::Corruption("malformed message key"));
+          return true;
+        }
+        const uint64_t sequence = ReadBigEndian64(key.data() + profile_key.size());
+        auto record = DecodeMessageRecord(v);
+        if (!record.ok()) {
+          out.damaged.emplace_back(sequence, record.status());
+        } else if (record->sequence != sequence) {
+          out.damaged.emplace_back(sequence, Status::Corruption("message record of sequence " +
+                                                                std::to_string(record->sequence) +
+                                                                " stored under another key"));
+        } else {
+          out.messages.push_back(std::move(*record));
+        }
+        return true;
+      });
+  if (!s.ok()) return s;
+  return out;
+}
+
 }  // namespace holdfast::internal

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <string_view>
 #include <vector>
 
@@ -39,6 +40,17 @@ Result<VersionRecord> ReadRollbackSource(Storage& storage, ProfileRef at, uint64
 
 // The newest version written at or before `unix_ms` that is not quarantined. NotFound if none.
 Result<uint64_t> RestorableVersionAt(Storage& storage, ProfileRef at, int64_t unix_ms);
+
+// Messages waiting for a profile, in sequence order.
+struct WaitingMessages {
+  std::vector<MessageRecord> messages;
+  // Records that fail verification: their sequence and why (they are skipped, never delivered).
+  std::vector<std::pair<uint64_t, Status>> damaged;
+  bool more = false;  // stopped at `limit`: later messages wait
+};
+// At most `limit` messages (damaged ones included) with a sequence above `after`.
+Result<WaitingMessages> ReadWaitingMessages(Storage& storage, ProfileRef at, uint64_t after,
+                                            size_t limit);
 
 }  // namespace holdfast::internal
 

@@ -1,5 +1,7 @@
 #include "profile_transactions.h"
 
+#include <algorithm>
+
 #include "key_codec.h"
 #include "version_history.h"
 
@@ -260,6 +262,9 @@ Result<SaveResult> CommitSave(const TransactionContext& ctx, ProfileAddress at,
       ProfileMeta restored = request.undo->previous_meta.value_or(ProfileMeta{});
       restored.epoch = meta.epoch;
       restored.last_version = meta.last_version;
+      // Messages sent meanwhile stay, with their counter.
+      restored.next_message_seq = meta.next_message_seq;
+      restored.acked_message_seq = meta.acked_message_seq;
       restored.lock.reset();
       restored.release_request.reset();
       if (request.undo->created) {
@@ -280,6 +285,19 @@ Result<SaveResult> CommitSave(const TransactionContext& ctx, ProfileAddress at,
     }
     if (request.user_ids) meta.user_ids = *request.user_ids;
     if (request.metadata) meta.metadata = *request.metadata;
+    result.messages_removed = 0;
+    if (request.processed_messages) {
+      for (uint64_t sequence : *request.processed_messages) {
+        const std::string message_key = MessageKeyOf(key, sequence);
+        std::string ignored;
+        Status found = txn.Get(Family::kMessages, message_key, &ignored);
+        if (found.code() == StatusCode::kNotFound) continue;
+        if (!found.ok()) return found;
+        if (Status w = txn.Delete(Family::kMessages, message_key); !w.ok()) return w;
+        ++result.messages_removed;
+        meta.acked_message_seq = std::max(meta.acked_message_seq, sequence);
+      }
+    }
     if (request.kind == CommitKind::kSave) {
       meta.lock->renewed_unix_ms = ctx.now_unix_ms;
     } else {
@@ -348,6 +366,50 @@ Result<RollbackResult> CommitRollback(const TransactionContext& ctx, ProfileAddr
   });
   if (!s.ok()) return s;
   return result;
+}
+
+Result<uint64_t> CommitMessage(const TransactionContext& ctx, ProfileAddress at,
+                               const MessageRequest& request) {
+  if (request.payload.size() > request.max_bytes) {
+    if (request.over_limit) *request.over_limit = true;
+    return Status::ResourceExhausted("message of " + std::to_string(request.payload.size()) +
+                                     " bytes is larger than max_message_bytes (" +
+                                     std::to_string(request.max_bytes) + "); nothing was sent");
+  }
+  const std::string key = EncodeProfileKey(at.store, at.key);
+  uint64_t sequence = 0;
+  Status s = RunProfileCommit(ctx, [&](StorageTransaction& txn, StagedCommit* staged) -> Status {
+    ProfileMeta meta;
+    bool exists = false;
+    if (Status r = ReadMetaForUpdate(txn, key, &meta, &exists); !r.ok()) return r;
+    // Every message of the profile is under its profile key (keys are length-prefixed, so no
+    // other profile's are). Counting stops at the cap. Concurrent senders and saves all write
+    // meta, so they serialize on it.
+    uint64_t waiting = 0;
+    Status scan = txn.Scan(Family::kMessages, ScanRange::Prefix(key), ScanOrder::kForward,
+                           [&](std::string_view, std::string_view) {
+                             return ++waiting < request.max_pending;
+                           });
+    if (!scan.ok()) return scan;
+    if (waiting >= request.max_pending) {
+      if (request.over_limit) *request.over_limit = true;
+      return Status::ResourceExhausted(
+          "profile '" + std::string(at.key) + "' already has " + std::to_string(waiting) +
+          " messages waiting (max_pending_messages); nothing was sent");
+    }
+    sequence = meta.next_message_seq + 1;
+    meta.next_message_seq = sequence;
+    const std::string record =
+        EncodeMessageRecord(MessageRecord{sequence, std::string(request.payload), ctx.now_unix_ms});
+    if (Status w = txn.Put(Family::kMessages, MessageKeyOf(key, sequence), record); !w.ok()) {
+      return w;
+    }
+    if (Status w = txn.Put(Family::kMeta, key, EncodeProfileMeta(meta)); !w.ok()) return w;
+    staged->point = {CommitKind::kMessage, at.store, at.key, meta.epoch, 0};
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return sequence;
 }
 
 }  // namespace holdfast::internal

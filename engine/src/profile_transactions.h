@@ -109,6 +109,9 @@ struct SaveRequest {
   std::string codec;
   const std::vector<int64_t>* user_ids = nullptr;                // replace when non-null
   const std::map<std::string, std::string>* metadata = nullptr;  // replace when non-null
+  // Messages the session processed: removed in the same transaction (those already gone are
+  // skipped). Null: none.
+  const std::vector<uint64_t>* processed_messages = nullptr;
   // kAbandon only: undo the acquisition. Meta goes back to `previous_meta` (absent: a fresh
   // record) keeping the new epoch and version counter, which never go back; when the acquisition
   // created the profile, its template record is deleted.
@@ -118,11 +121,27 @@ struct SaveRequest {
 struct SaveResult {
   uint64_t version = 0;  // version of the stored payload after the commit
   int64_t updated_unix_ms = 0;
+  uint64_t messages_removed = 0;  // processed messages that this commit removed
 };
 
 // LockLost when the lock is no longer `request.lock` (nothing written).
 Result<SaveResult> CommitSave(const TransactionContext& ctx, ProfileAddress at,
                               const SaveRequest& request);
+
+struct MessageRequest {
+  std::string_view payload;
+  uint32_t max_pending = 0;  // messages that may wait for one profile
+  uint32_t max_bytes = 0;    // size of one payload
+  // Set when the limits refused the message (a ResourceExhausted that is not the storage's).
+  bool* over_limit = nullptr;
+};
+
+// Store::Message: appends `payload` as the profile's next message (by ProfileMeta's
+// next_message_seq; a profile that never existed gets a meta record for the counter, which does
+// not create it). Not fenced: it commits whoever holds the lock. Returns the sequence number;
+// ResourceExhausted past the limits, with nothing written.
+Result<uint64_t> CommitMessage(const TransactionContext& ctx, ProfileAddress at,
+                               const MessageRequest& request);
 
 struct RollbackRequest {
   const VersionRecord* source = nullptr;  // the version to restore (read and checked already)

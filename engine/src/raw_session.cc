@@ -80,4 +80,7 @@ void RawSession::OnAfterSave(std::function<void(std::string_view)> fn) {
 void RawSession::OnSessionEnd(std::function<void(const SessionEnd&)> fn) {
   if (impl_) impl_->SetOnSessionEnd(std::move(fn));
 }
+void RawSession::SetMessageHandler(MessageHandler fn) {
+  if (impl_) impl_->SetMessageHandler(std::move(fn));
+}
 }  // namespace holdfast

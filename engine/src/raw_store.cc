@@ -28,6 +28,11 @@ Result<RawSession> RawStore::StartSession(std::string_view key, const SessionOpt
   return impl_->Start(key, options, make_data);
 }
 
+Status RawStore::Message(std::string_view key, std::string_view payload) {
+  if (!impl_) return NoStore();
+  return impl_->Message(key, payload);
+}
+
 Result<std::vector<VersionInfo>> RawStore::Versions(std::string_view key,
                                                     const VersionQuery& query) {
   if (!impl_) return NoStore();

@@ -5,6 +5,7 @@
 
 #include "crc32c.h"
 #include "holdfast_schema/manifest_generated.h"
+#include "holdfast_schema/message_record_generated.h"
 #include "holdfast_schema/profile_meta_generated.h"
 #include "holdfast_schema/profile_record_generated.h"
 #include "holdfast_schema/version_record_generated.h"
@@ -138,6 +139,14 @@ bool Aligned(const fb::VersionRecord* r) {
          FieldAligned<uint32_t>(r, V::VT_PAYLOAD_CRC32C) &&
          FieldAligned<int64_t>(r, V::VT_WRITTEN_UNIX_MS) &&
          FieldAligned<uint64_t>(r, V::VT_EPOCH) && FieldAligned<uint64_t>(r, V::VT_SOURCE_VERSION);
+}
+
+bool Aligned(const fb::MessageRecord* r) {
+  using G = fb::MessageRecord;
+  return FieldAligned<uint32_t>(r, G::VT_FORMAT_VERSION) &&
+         FieldAligned<uint64_t>(r, G::VT_SEQUENCE) &&
+         FieldAligned<uint32_t>(r, G::VT_PAYLOAD_CRC32C) &&
+         FieldAligned<int64_t>(r, G::VT_SENT_UNIX_MS);
 }
 
 bool Aligned(const fb::Manifest* m) {
@@ -345,6 +354,31 @@ Result<VersionRecord> DecodeVersionRecord(std::string_view bytes) {
   out.reason = static_cast<VersionReason>(reason);
   out.epoch = r->epoch();
   out.source_version = r->source_version();
+  if (Status s = CheckPayload(out.payload, r->payload_crc32c(), kWhat); !s.ok()) return s;
+  return out;
+}
+
+std::string EncodeMessageRecord(const MessageRecord& r) {
+  flatbuffers::FlatBufferBuilder fbb(r.payload.size() + 64);
+  auto payload = Bytes(fbb, r.payload);
+  auto root = fb::CreateMessageRecord(fbb, kFormatVersion, r.sequence, payload,
+                                      MaskCrc(Crc32c(r.payload)), r.sent_unix_ms);
+  fb::FinishMessageRecordBuffer(fbb, root);
+  return Seal(fbb);
+}
+
+Result<MessageRecord> DecodeMessageRecord(std::string_view bytes) {
+  constexpr const char* kWhat = "message";
+  auto buf = Unseal(bytes, kWhat);
+  if (!buf.ok()) return buf.status();
+  auto root = VerifiedRoot<fb::MessageRecord>(*buf, fb::MessageRecordIdentifier(), kWhat);
+  if (!root.ok()) return root.status();
+  const fb::MessageRecord* r = *root;
+  if (Status s = CheckFormatVersion(r->format_version(), kWhat); !s.ok()) return s;
+  MessageRecord out;
+  out.sequence = r->sequence();
+  out.payload = BytesOf(r->payload());
+  out.sent_unix_ms = r->sent_unix_ms();
   if (Status s = CheckPayload(out.payload, r->payload_crc32c(), kWhat); !s.ok()) return s;
   return out;
 }

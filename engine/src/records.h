@@ -84,6 +84,12 @@ struct VersionRecord {
   uint64_t source_version = 0;
 };
 
+struct MessageRecord {
+  uint64_t sequence = 0;
+  std::string payload;
+  int64_t sent_unix_ms = 0;
+};
+
 struct StoreEntry {
   std::string name;
   std::string codec;
@@ -103,11 +109,13 @@ std::string EncodeProfileRecord(const ProfileRecord& r);
 std::string EncodeProfileMeta(const ProfileMeta& m);
 std::string EncodeVersionRecord(const VersionRecord& r);
 std::string EncodeManifest(const Manifest& m);
+std::string EncodeMessageRecord(const MessageRecord& r);
 
 // Each returns Corruption (with the reason) for any bytes that are not a valid record of its type.
 Result<ProfileRecord> DecodeProfileRecord(std::string_view bytes);
 Result<ProfileMeta> DecodeProfileMeta(std::string_view bytes);
 Result<VersionRecord> DecodeVersionRecord(std::string_view bytes);
+Result<MessageRecord> DecodeMessageRecord(std::string_view bytes);
 // A manifest with a format version newer than kFormatVersion decodes successfully, so that the
 // caller can refuse the database with a clear message; every other record type refuses it here.
 Result<Manifest> DecodeManifest(std::string_view bytes);

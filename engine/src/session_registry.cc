@@ -282,6 +282,7 @@ Result<RawSession> RawStore::Impl::Start(std::string_view key_view, const Sessio
     return failure;
   }
   if (config_->settings.autosave) rt.autosaves().Add(session, session->session_id());
+  session->DeliverMessages();  // those that waited for the profile, if a handler is set
   EngineCounters::Add(rt.counters().starts);
   rt.counters().start_latency.Record(clock.Monotonic() - started);
   return ImplAccess::Wrap(std::move(session));
@@ -418,6 +419,30 @@ Result<std::shared_ptr<LiveSession>> RawStore::Impl::Acquire(
                                                request.session_id, *acquired);
   session->SetHandlers(options);  // before any other thread can see the session
   return session;
+}
+
+Status RawStore::Impl::Message(std::string_view key_view, std::string_view payload) {
+  if (Status s = ValidateProfileKey(key_view); !s.ok()) return s;
+  EngineContext& rt = *engine_;
+  internal::GatePass guard(rt.gate());
+  if (!guard.admitted()) return Status::Closed("engine is closing");
+  const std::string key(key_view);
+  bool over_limit = false;
+  internal::MessageRequest request{payload, config_->settings.max_pending_messages,
+                                   config_->settings.max_message_bytes, &over_limit};
+  auto sent = internal::CommitMessage(rt.Transaction(), {config_->name, key}, request);
+  if (!over_limit) rt.critical_state().Record(sent.status());  // the limits are no storage error
+  if (!sent.ok()) return sent.status();
+  EngineCounters::Add(rt.counters().messages_sent);
+  std::shared_ptr<LiveSession> holder;
+  {
+    internal::MutexLock lock(mu_);
+    auto it = entries_.find(key);
+    if (it != entries_.end()) holder = it->second.holder;
+  }
+  // A session that starts from now on reads the message itself.
+  if (holder) holder->DeliverMessages();
+  return Status::Ok();
 }
 
 void RawStore::Impl::SessionEnded(const std::string& key, const LiveSession* session) {

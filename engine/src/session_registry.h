@@ -59,6 +59,9 @@ class RawStore::Impl final : public internal::SessionOwner,
                    const std::function<Status(const std::string& key,
                                               const std::shared_ptr<LiveSession>& victim)>& fn);
 
+  // See RawStore::Message: stores the message, then hands it to this engine's session of the key.
+  Status Message(std::string_view key, std::string_view payload);
+
   // The sessions that hold a key of this store now.
   std::vector<std::shared_ptr<LiveSession>> LiveSessions() const;
   size_t LiveCount() const;

@@ -18,6 +18,8 @@ std::string_view CommitKindName(CommitKind kind) {
       return "abandon";
     case CommitKind::kRollback:
       return "rollback";
+    case CommitKind::kMessage:
+      return "message";
   }
   return "?";
 }
@@ -77,6 +79,9 @@ class Replay {
         break;
       case CommitKind::kRollback:
         Rollback(e, h);
+        break;
+      case CommitKind::kMessage:  // not fenced, and changes no epoch, lock or payload
+        if (e.version != 0) Violation("a message wrote a payload");
         break;
       default:
         Fenced(e, h);

@@ -19,6 +19,7 @@ enum class CommitKind : uint8_t {
   kRelease,   // the final save that releases the lock (EndSession, handoff, shutdown)
   kAbandon,   // giving back a lock that a superseded or cancelled start had just taken
   kRollback,  // Store::Rollback: takes a new epoch, restores an old payload, leaves the lock free
+  kMessage,   // Store::Message: appends a message for the profile (not fenced: any time)
 };
 
 struct CommitPoint {

@@ -47,6 +47,7 @@ enum class FailedOperation : uint8_t {
   kAutoSave,   // an auto-save; retried at the next period while the session is active
   kFinalSave,  // EndSession, a handoff's, a rollback's or Close's final save
   kHandler,    // game code the engine called threw (a signal, a codec, validate, a callback)
+  kMessage,    // delivering messages to a session: reading them failed, or one is damaged
 };
 std::string_view FailedOperationName(FailedOperation operation);  // "start", "save", ...
 

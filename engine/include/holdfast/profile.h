@@ -95,6 +95,8 @@ class Profile {
   void OnSave(std::function<void()> fn) { raw_.OnSave(std::move(fn)); }
   void OnLastSave(std::function<void(EndReason)> fn) { raw_.OnLastSave(std::move(fn)); }
   void OnSessionEnd(std::function<void(const SessionEnd&)> fn) { raw_.OnSessionEnd(std::move(fn)); }
+  // See RawSession::SetMessageHandler: the handler Edits the profile, then calls processed().
+  void SetMessageHandler(MessageHandler fn) { raw_.SetMessageHandler(std::move(fn)); }
   // fn receives the data as saved.
   void OnAfterSave(std::function<void(const Value&)> fn) {
     if (!fn) {

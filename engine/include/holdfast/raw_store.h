@@ -45,6 +45,10 @@ struct StoreSettings : SessionTiming {
   bool repair_disagreement = false;
   // Limits mass repairs (holdfast/versions.h).
   RepairBreaker repair_breaker;
+  // Messages waiting for one profile, and the size of one message: past them Store::Message
+  // returns ResourceExhausted (nothing is ever dropped to make room).
+  uint32_t max_pending_messages = 1'000;
+  uint32_t max_message_bytes = 64 * 1024;
 };
 
 // Judges stored payload bytes: OK; Corruption when they are damaged (repaired by the corruption
@@ -84,6 +88,16 @@ class RawStore {
   // and its lock stays stored, to be taken by the next start of this engine.
   Result<RawSession> StartSession(std::string_view key, const SessionOptions& options = {},
                                   const SessionDataFactory& make_data = nullptr);
+
+  // Appends a message for the profile `key`, durably, whether or not a session holds it — also
+  // to a profile that was never created. A session of this engine holding the profile receives
+  // it at once (SessionOptions::on_message / SetMessageHandler); otherwise the profile's next
+  // session does, in order with the others. Returns:
+  //   InvalidArgument    a bad key;
+  //   ResourceExhausted  the payload is larger than max_message_bytes, or max_pending_messages
+  //                      are already waiting (nothing written);
+  //   Closed / IOError   as for every write.
+  Status Message(std::string_view key, std::string_view payload);
 
   // The profile's versions, newest first, filtered by `query` (time range, limit, continuation).
   // NotFound when the profile does not exist; InvalidArgument for a bad key.

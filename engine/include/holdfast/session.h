@@ -76,6 +76,25 @@ enum class HeldChoice : uint8_t {
   kCancel,    // give up: the start returns Cancelled and the holder is left alone
 };
 
+// A message to a profile (Store::Message), as its session's message handler receives it.
+struct Message {
+  uint64_t sequence = 0;  // the profile's own numbering, from 1, in the order they were sent
+  std::string payload;
+  int64_t sent_unix_ms = 0;
+};
+
+// Marks the message it was handed with as processed: its removal commits with the session's
+// next save, in the same transaction as the data changes the handler made — exactly once on
+// saved data. Call it inside the handler, after the edit; calling it more than once is harmless.
+using MessageProcessed = std::function<void()>;
+// Receives each waiting message once per session, in order, on an engine worker, with the
+// session's save lock held (so no save can store the handler's edits without its processed()
+// mark, or the other way round). It may Edit/Read the profile; Save or EndSession from it return
+// InvalidArgument. A message it does not mark processed stays stored and is delivered again to
+// the profile's next session. A handler that throws is reported (EngineOptions::on_error) and
+// its message stays unprocessed unless it called processed() first.
+using MessageHandler = std::function<void(const Message& message, const MessageProcessed& processed)>;
+
 // Who holds the profile a start is waiting for.
 struct HolderInfo {
   uint64_t session_id = 0;
@@ -102,6 +121,8 @@ struct SessionOptions {
   std::function<void()> on_save;
   std::function<void(EndReason)> on_last_save;
   std::function<void(const SessionEnd&)> on_session_end;
+  // The message handler, in place before the first message is delivered (see MessageHandler).
+  MessageHandler on_message;
   // Return Locked at once, changing nothing, when a live session of this engine holds the
   // profile (or another start is taking it), instead of asking the holder to hand off. The
   // message names the holder. Ignored with `steal`. Default false: hand off.
@@ -197,6 +218,9 @@ class RawSession {
   void OnLastSave(std::function<void(EndReason)> fn);            // before the final save
   void OnAfterSave(std::function<void(std::string_view)> fn);    // after a save, with its payload
   void OnSessionEnd(std::function<void(const SessionEnd&)> fn);  // once, when the session ends
+  // Installs the message handler (see MessageHandler) and delivers the messages waiting for the
+  // profile; later messages are delivered as they arrive. Null stops delivery.
+  void SetMessageHandler(MessageHandler fn);
 
  private:
   friend struct ImplAccess;

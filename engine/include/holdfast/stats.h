@@ -33,6 +33,9 @@ struct EngineStats {
   uint64_t disagreements = 0;    // starts refused: intact data the store's check refuses
   uint64_t repairs_refused = 0;  // starts refused by the repair breaker (StoreSettings)
   uint64_t rollbacks = 0;
+  uint64_t messages_sent = 0;       // Store::Message calls that stored a message
+  uint64_t messages_delivered = 0;  // handler calls
+  uint64_t messages_processed = 0;  // removals committed with a save
   uint64_t handler_exceptions = 0;  // exceptions thrown by game code the engine called
   bool critical = false;  // the engine is in its critical state now
   LatencySummary start_latency;

@@ -61,6 +61,11 @@ class Store {
     return Profile<Codec>(std::move(*raw), std::move(slot));
   }
 
+  // See RawStore::Message.
+  Status Message(std::string_view key, std::string_view payload) {
+    return raw_.Message(key, payload);
+  }
+
   // See RawStore::Versions.
   Result<std::vector<VersionInfo>> Versions(std::string_view key, const VersionQuery& query = {}) {
     return raw_.Versions(key, query);

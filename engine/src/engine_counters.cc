@@ -19,6 +19,7 @@ EngineStats EngineCounters::Snapshot() const {
   s.disagreements = get(disagreements);
   s.repairs_refused = get(repairs_refused);
   s.rollbacks = get(rollbacks);
+  s.removals = get(removals);
   s.messages_sent = get(messages_sent);
   s.messages_delivered = get(messages_delivered);
   s.messages_processed = get(messages_processed);

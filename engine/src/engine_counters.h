@@ -26,6 +26,7 @@ struct EngineCounters {
   std::atomic<uint64_t> disagreements{0};
   std::atomic<uint64_t> repairs_refused{0};
   std::atomic<uint64_t> rollbacks{0};
+  std::atomic<uint64_t> removals{0};
   std::atomic<uint64_t> messages_sent{0};
   std::atomic<uint64_t> messages_delivered{0};
   std::atomic<uint64_t> messages_processed{0};

@@ -59,6 +59,12 @@ Status RawSession::Impl::EndedStatus() const {
   if (ended_->reason == EndReason::kShutdown) {
     return Status::Closed("the session ended because the engine closed" + stored);
   }
+  if (ended_->reason == EndReason::kRemoved) {
+    return Status::Removed("the profile was removed (Store::Remove): nothing of it is stored; " +
+                           std::string(ended_->unsaved_changes
+                                           ? "its data is still readable here"
+                                           : "there were no unsaved changes"));
+  }
   if (ended_->reason == EndReason::kManual) {
     return Status::LockLost("the session was ended with EndSession" + stored);
   }
@@ -266,16 +272,16 @@ Status RawSession::Impl::Commit(bool final, EndReason reason, bool* attempted,
       if (final) unseal();
       return saved.status();
     }
-    bool stolen;
+    std::optional<EndReason> fenced_for;
     {
       internal::MutexLock lock(mu_);
       fenced_ = true;
-      stolen = stolen_;
+      fenced_for = fenced_for_;
     }
     saving.Unlock();
     // Sealed or not, edits after the snapshot were refused: what this save carried is exactly
     // what was not stored.
-    EndOnce(stolen ? EndReason::kStolen : EndReason::kLockLost, saved.status().message(),
+    EndOnce(fenced_for.value_or(EndReason::kLockLost), saved.status().message(),
             payload_changed || meta_changed, thrown);
     return saved.status().WithContext(payload_changed || meta_changed
                                           ? "this save stored nothing; its changes are unsaved"
@@ -341,11 +347,11 @@ Status RawSession::Impl::Abandon() {
   return Status::Ok();
 }
 
-bool RawSession::Impl::FenceForSteal() {
+bool RawSession::Impl::FenceFor(EndReason reason) {
   internal::MutexLock lock(mu_);
   if (fenced_) return false;
   fenced_ = true;
-  stolen_ = true;
+  fenced_for_ = reason;
   return true;
 }
 

@@ -80,10 +80,11 @@ class RawSession::Impl final : public internal::AutosaveTarget,
   // superseded, cancelled or failed to decode after its acquisition committed.
   Status Abandon();
 
-  // Called by a starter holding SessionRegistry::mu_: no new writes may begin; a save in flight is
-  // left to the database's fence. Returns false if the session was already fenced (ended, or
-  // its final save committed): there is nothing to steal.
-  bool FenceForSteal();
+  // Called by a starter (or a removal) holding SessionRegistry::mu_: no new writes may begin; a
+  // save in flight is left to the database's fence and, if it then fails, ends the session with
+  // `reason` (kStolen, kRemoved). Returns false if the session was already fenced (ended, or its
+  // final save committed): there is nothing to take.
+  bool FenceFor(EndReason reason);
   // Ends the session (once) with `reason`, firing OnSessionEnd. `unsaved` is computed against
   // the last saved payload when unset; a steal passes it (its save may still be in flight).
   // An exception OnSessionEnd throws is reported and, with `thrown`, kept there for the caller.
@@ -197,7 +198,9 @@ class RawSession::Impl final : public internal::AutosaveTarget,
   // id / metadata changes are refused (they would not be stored). Cleared if the save fails
   // and the session stays active.
   std::optional<EndReason> sealed_for_ GUARDED_BY(mu_);
-  bool stolen_ GUARDED_BY(mu_) = false;
+  // Why another party fenced this session (kStolen, kRemoved): the end a save failing with
+  // LockLost reports.
+  std::optional<EndReason> fenced_for_ GUARDED_BY(mu_);
   bool release_requested_ GUARDED_BY(mu_) = false;
   std::optional<SessionEnd> ended_ GUARDED_BY(mu_);  // set once, when the session ended
   bool end_notified_ GUARDED_BY(mu_) = false;

@@ -113,6 +113,10 @@ Result<RawProfileView> ReadProfileView(Storage& storage, ProfileRef at,
   view.user_ids = meta->user_ids;
   view.metadata = meta->metadata;
   view.locked = meta->lock.has_value();
+  if (meta->lock) {
+    const SessionLock& l = *meta->lock;
+    view.lock = LockHolder{l.owner, l.acquired_unix_ms, l.epoch, l.session_id, l.incarnation};
+  }
   if (!version) {
     if (Status s = ReadCurrent(storage, at, profile_key, *meta, view); !s.ok()) return s;
     return view;

@@ -412,4 +412,58 @@ Result<uint64_t> CommitMessage(const TransactionContext& ctx, ProfileAddress at,
   return sequence;
 }
 
+namespace {
+
+// Deletes every key of `family` under `prefix` inside `txn`; returns how many.
+Result<uint64_t> DeletePrefix(StorageTransaction& txn, Family family, const std::string& prefix) {
+  std::vector<std::string> keys;
+  Status scan = txn.Scan(family, ScanRange::Prefix(prefix), ScanOrder::kForward,
+                         [&](std::string_view k, std::string_view) {
+                           keys.emplace_back(k);
+                           return true;
+                         });
+  if (!scan.ok()) return scan;
+  for (const std::string& k : keys) {
+    if (Status w = txn.Delete(family, k); !w.ok()) return w;
+  }
+  return static_cast<uint64_t>(keys.size());
+}
+
+}  // namespace
+
+Result<RemoveResult> CommitRemove(const TransactionContext& ctx, ProfileAddress at) {
+  const std::string key = EncodeProfileKey(at.store, at.key);
+  RemoveResult result;
+  Status s = RunProfileCommit(ctx, [&](StorageTransaction& txn, StagedCommit* staged) -> Status {
+    result = RemoveResult{};
+    // Read for update (so a concurrent write conflicts) but not decoded: a damaged record is
+    // erased like any other.
+    std::string meta_bytes;
+    std::string data_bytes;
+    Status meta = txn.GetForUpdate(Family::kMeta, key, &meta_bytes);
+    if (!meta.ok() && meta.code() != StatusCode::kNotFound) return meta;
+    Status data = txn.GetForUpdate(Family::kData, key, &data_bytes);
+    if (!data.ok() && data.code() != StatusCode::kNotFound) return data;
+    if (meta.code() == StatusCode::kNotFound && data.code() == StatusCode::kNotFound) {
+      return Status::NotFound("no profile '" + std::string(at.key) + "'");
+    }
+    auto versions = DeletePrefix(txn, Family::kVersions, key);
+    if (!versions.ok()) return versions.status();
+    auto messages = DeletePrefix(txn, Family::kMessages, key);
+    if (!messages.ok()) return messages.status();
+    result.versions = *versions;
+    result.messages = *messages;
+    if (Status w = txn.Delete(Family::kData, key); !w.ok()) return w;
+    if (Status w = txn.Delete(Family::kMeta, key); !w.ok()) return w;
+    uint64_t epoch = 0;
+    if (auto decoded = DecodeProfileMeta(meta_bytes); meta.ok() && decoded.ok()) {
+      epoch = decoded->epoch;
+    }
+    staged->point = {CommitKind::kRemove, at.store, at.key, epoch, 0};
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return result;
+}
+
 }  // namespace holdfast::internal

@@ -143,6 +143,16 @@ struct MessageRequest {
 Result<uint64_t> CommitMessage(const TransactionContext& ctx, ProfileAddress at,
                                const MessageRequest& request);
 
+struct RemoveResult {
+  uint64_t versions = 0;  // version records erased
+  uint64_t messages = 0;  // waiting messages erased
+};
+
+// Store::Remove: erases the profile's data, every version, every waiting message and its meta
+// (lock included, whoever holds it: the caller fenced this engine's holder) in one transaction.
+// A meta or data record that fails verification is erased too. NotFound when there is nothing.
+Result<RemoveResult> CommitRemove(const TransactionContext& ctx, ProfileAddress at);
+
 struct RollbackRequest {
   const VersionRecord* source = nullptr;  // the version to restore (read and checked already)
   const HistoryPolicy* history = nullptr;

@@ -20,6 +20,8 @@ std::string_view EndReasonName(EndReason reason) {
       return "lock-lost";
     case EndReason::kRollback:
       return "rollback";
+    case EndReason::kRemoved:
+      return "removed";
   }
   return "unknown";
 }

@@ -4,6 +4,7 @@
 #include "holdfast/raw_store.h"
 
 #include "impl_access.h"
+#include "key_codec.h"
 #include "profile_reads.h"
 #include "session_registry.h"
 
@@ -92,6 +93,44 @@ Result<uint64_t> RawStore::Rollback(std::string_view key, uint64_t version) {
   if (!s.ok()) return s;
   internal::EngineCounters::Add(engine.counters().rollbacks);
   return written;
+}
+
+Status RawStore::Remove(std::string_view key) {
+  if (!impl_) return NoStore();
+  internal::EngineContext& engine = impl_->engine();
+  const internal::StoreConfig& config = impl_->config();
+  Status s = impl_->Exclusive(
+      key, EndReason::kRemoved,
+      [&](const std::string& claimed, const std::shared_ptr<internal::LiveSession>& victim) {
+        auto erased = internal::CommitRemove(engine.Transaction(), {config.name, claimed});
+        engine.critical_state().Record(erased.status());
+        if (victim) {
+          if (erased.ok()) {
+            victim->EndOnce(EndReason::kRemoved, "the profile was removed");
+          } else {
+            victim->EndOnce(EndReason::kStolen,
+                            "fenced for a removal that failed: " + erased.status().ToString());
+          }
+        }
+        if (erased.ok()) internal::EngineCounters::Add(engine.counters().removals);
+        return erased.status();
+      },
+      EndReason::kRemoved);
+  if (!s.ok()) return s;
+  // Erasure: the records are deleted; now make their bytes leave the files on disk.
+  internal::GatePass pass(engine.gate());
+  if (!pass.admitted()) {
+    return Status::Closed("the profile was removed, but the engine closed before its bytes were "
+                          "compacted away; the next compaction drops them");
+  }
+  const std::string prefix = internal::EncodeProfileKey(config.name, key);
+  for (internal::Family f : {internal::Family::kData, internal::Family::kMeta,
+                             internal::Family::kVersions, internal::Family::kMessages}) {
+    if (Status c = engine.storage().CompactRange(f, internal::ScanRange::Prefix(prefix)); !c.ok()) {
+      return c.WithContext("the profile was removed, but compacting its bytes away failed");
+    }
+  }
+  return Status::Ok();
 }
 
 Result<uint64_t> RawStore::RollbackTo(std::string_view key, int64_t unix_ms) {

@@ -198,6 +198,25 @@ class RocksStorage final : public Storage {
 
   uint64_t Reopens() const override { return reopens_.load(); }
 
+  Status CompactRange(Family f, const ScanRange& range) override {
+    std::shared_lock<std::shared_mutex> lock;
+    if (Status s = LockOpen(lock, /*writing=*/true); !s.ok()) return s;
+    // Every family's memtable first: the erased records move into files, and the write-ahead
+    // log that recorded them becomes obsolete (RocksDB keeps a log until every family with data
+    // in it is flushed) and is deleted. Then every level's files that overlap the range are
+    // rewritten (kForce: the bottommost level too), which drops the records.
+    rocksdb::FlushOptions flush;
+    flush.wait = true;
+    if (Status s = FromRocksDB(open_.db->Flush(flush, open_.handles), "flush"); !s.ok()) return s;
+    rocksdb::CompactRangeOptions options;
+    options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    const rocksdb::Slice begin(range.lower);
+    const rocksdb::Slice end(range.upper);
+    return FromRocksDB(open_.db->CompactRange(options, Handle(f), &begin,
+                                              range.upper.empty() ? nullptr : &end),
+                       "compact range");
+  }
+
   // A commit that failed with a storage error: RocksDB may now refuse writes (its listener call
   // sets the same flag; this covers a failure it does not report as a background error).
   void CommitFailed(const Status& s) {

@@ -75,7 +75,8 @@ bool RawStore::Impl::Cancelled(const SessionOptions& options, std::string_view k
 
 Status RawStore::Impl::Claim(internal::UniqueLock& lock, const std::string& key, KeyEntry& entry,
                              uint64_t me, const SessionOptions& options, Clock::Duration deadline,
-                             EndReason release_reason, std::shared_ptr<LiveSession>* victim) {
+                             EndReason release_reason, std::shared_ptr<LiveSession>* victim,
+                             EndReason fence_for) {
   EngineContext& rt = *engine_;
   Clock& clock = rt.clock();
   std::optional<Clock::Duration> handoff_deadline;
@@ -139,7 +140,7 @@ Status RawStore::Impl::Claim(internal::UniqueLock& lock, const std::string& key,
         clock.WaitUntil(cv_, lock.native(), std::min(wake, *handoff_deadline));
         continue;
       }
-      if (!entry.holder->FenceForSteal()) {
+      if (!entry.holder->FenceFor(fence_for)) {
         // The holder is already finishing (its final save committed, or it lost the lock):
         // it leaves in a moment, and there is nothing to steal.
         clock.WaitUntil(cv_, lock.native(), wake);
@@ -309,7 +310,8 @@ Status RawStore::Impl::AttachData(LiveSession& session, const SessionDataFactory
 
 Status RawStore::Impl::Exclusive(
     std::string_view key_view, EndReason release_reason,
-    const std::function<Status(const std::string& key, const std::shared_ptr<LiveSession>&)>& fn) {
+    const std::function<Status(const std::string& key, const std::shared_ptr<LiveSession>&)>& fn,
+    std::optional<EndReason> fence_for) {
   if (Status s = ValidateProfileKey(key_view); !s.ok()) return s;
   EngineContext& rt = *engine_;
   internal::GatePass guard(rt.gate());
@@ -320,7 +322,10 @@ Status RawStore::Impl::Exclusive(
   uint64_t me = 0;
   KeyEntry& entry = EnterEntry(key, &me);
   std::shared_ptr<LiveSession> victim;
-  Status s = Claim(lock, key, entry, me, SessionOptions{}, deadline, release_reason, &victim);
+  SessionOptions options;
+  options.steal = fence_for.has_value();
+  Status s = Claim(lock, key, entry, me, options, deadline, release_reason, &victim,
+                   fence_for.value_or(EndReason::kStolen));
   if (s.ok()) {
     lock.Unlock();
     s = fn(key, victim);

@@ -55,9 +55,12 @@ class RawStore::Impl final : public internal::SessionOwner,
   // Runs `fn` with the key claimed (no session of this engine holds it; a live holder is asked
   // to make its final save with `release_reason`, a stuck one is fenced and passed as the
   // victim). For admin transactions such as rollback. Statuses as for Start's wait.
+  // With `fence_for` (kRemoved) a live holder is not asked to save: it is fenced at once for
+  // that reason and passed as the victim.
   Status Exclusive(std::string_view key, EndReason release_reason,
                    const std::function<Status(const std::string& key,
-                                              const std::shared_ptr<LiveSession>& victim)>& fn);
+                                              const std::shared_ptr<LiveSession>& victim)>& fn,
+                   std::optional<EndReason> fence_for = std::nullopt);
 
   // See RawStore::Message: stores the message, then hands it to this engine's session of the key.
   Status Message(std::string_view key, std::string_view payload);
@@ -122,7 +125,8 @@ class RawStore::Impl final : public internal::SessionOwner,
   // Cancelled or TimedOut otherwise.
   Status Claim(internal::UniqueLock& lock, const std::string& key, KeyEntry& entry, uint64_t me,
                const SessionOptions& options, Clock::Duration deadline, EndReason release_reason,
-               std::shared_ptr<LiveSession>* victim) REQUIRES(mu_);
+               std::shared_ptr<LiveSession>* victim,
+               EndReason fence_for = EndReason::kStolen) REQUIRES(mu_);
   // mu_ held: registers a caller of the key as its newest (generation in *generation).
   KeyEntry& EnterEntry(const std::string& key, uint64_t* generation) REQUIRES(mu_);
   void Unclaim(KeyEntry& entry) REQUIRES(mu_);

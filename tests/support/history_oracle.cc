@@ -20,6 +20,8 @@ std::string_view CommitKindName(CommitKind kind) {
       return "rollback";
     case CommitKind::kMessage:
       return "message";
+    case CommitKind::kRemove:
+      return "remove";
   }
   return "?";
 }
@@ -83,6 +85,13 @@ class Replay {
       case CommitKind::kMessage:  // not fenced, and changes no epoch, lock or payload
         if (e.version != 0) Violation("a message wrote a payload");
         break;
+      case CommitKind::kRemove: {  // the profile is gone: it starts over (epochs from 1)
+        if (e.version != 0) Violation("a removal wrote a payload");
+        const auto counts = h.counts;
+        h = KeyHistory{};
+        h.counts = counts;
+        break;
+      }
       default:
         Fenced(e, h);
         break;

@@ -20,6 +20,7 @@ enum class CommitKind : uint8_t {
   kAbandon,   // giving back a lock that a superseded or cancelled start had just taken
   kRollback,  // Store::Rollback: takes a new epoch, restores an old payload, leaves the lock free
   kMessage,   // Store::Message: appends a message for the profile (not fenced: any time)
+  kRemove,    // Store::Remove: erases the profile (data, versions, messages, meta)
 };
 
 struct CommitPoint {

@@ -20,6 +20,15 @@
 
 namespace holdfast {
 
+// Who holds a profile's session lock, as stored.
+struct LockHolder {
+  std::string owner;          // the holder's engine (EngineOptions::owner_description)
+  int64_t since_unix_ms = 0;  // when it took the lock (wall clock)
+  uint64_t epoch = 0;         // the holder's fencing epoch
+  uint64_t session_id = 0;
+  uint64_t incarnation = 0;  // the holding engine's incarnation (an older one: a crashed engine's)
+};
+
 // A read-only view of a profile (its current data or one version), taken without the lock.
 struct RawProfileView {
   std::string payload;
@@ -28,6 +37,7 @@ struct RawProfileView {
   std::vector<int64_t> user_ids;
   std::map<std::string, std::string> metadata;
   bool locked = false;  // a session holds the profile right now
+  std::optional<LockHolder> lock;  // who, when locked
 };
 
 // Options of a store that do not depend on its data type.
@@ -124,6 +134,18 @@ class RawStore {
   Result<uint64_t> Rollback(std::string_view key, uint64_t version);
   // Rolls back to the newest version written at or before `unix_ms` (NotFound if none).
   Result<uint64_t> RollbackTo(std::string_view key, int64_t unix_ms);
+
+  // Erases the profile: its data, every version, every waiting message and its meta (lock, load
+  // count, user ids, metadata), in one transaction, then compacts the erased key range so the
+  // bytes no longer exist in the database's files (see README, "Erasure"). A live session of the
+  // profile in this engine is fenced first, without a final save: its OnSessionEnd reports
+  // kRemoved and its later writes return Removed. A later start creates the profile afresh.
+  //   NotFound         nothing is stored for the key;
+  //   InvalidArgument  a bad key;
+  //   Aborted / TimedOut / Closed  as for StartSession (a start of the key is in progress);
+  //   IOError          storage failed: nothing erased, or (with a message saying so) erased but
+  //                    not yet compacted.
+  Status Remove(std::string_view key);
 
   // The store's name and codec name ("" for an empty handle).
   const std::string& name() const;

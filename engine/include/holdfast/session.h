@@ -53,6 +53,7 @@ enum class EndReason : uint8_t {
   kStolen,    // taken by a steal (option or handoff timeout); the final save did not happen
   kLockLost,  // a write found the lock no longer this session's (e.g. a rollback bumped the epoch)
   kRollback,  // ended (with a final save) so that Store::Rollback could replace the data
+  kRemoved,   // the profile was erased (Store::Remove); nothing of it is stored any more
 };
 std::string_view EndReasonName(EndReason reason);  // "manual", "external", ...
 

@@ -33,6 +33,7 @@ struct EngineStats {
   uint64_t disagreements = 0;    // starts refused: intact data the store's check refuses
   uint64_t repairs_refused = 0;  // starts refused by the repair breaker (StoreSettings)
   uint64_t rollbacks = 0;
+  uint64_t removals = 0;          // Store::Remove calls that erased a profile
   uint64_t messages_sent = 0;       // Store::Message calls that stored a message
   uint64_t messages_delivered = 0;  // handler calls
   uint64_t messages_processed = 0;  // removals committed with a save

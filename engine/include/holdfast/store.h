@@ -26,6 +26,7 @@ struct ProfileView {
   std::vector<int64_t> user_ids;
   std::map<std::string, std::string> metadata;
   bool locked = false;
+  std::optional<LockHolder> lock;  // who holds the profile, when locked
 };
 
 template <typename Value>
@@ -93,8 +94,12 @@ class Store {
     }
     return ProfileView<Value>{std::move(*data),         raw->version,
                               raw->load_count,          std::move(raw->user_ids),
-                              std::move(raw->metadata), raw->locked};
+                              std::move(raw->metadata), raw->locked,
+                              std::move(raw->lock)};
   }
+
+  // See RawStore::Remove.
+  Status Remove(std::string_view key) { return raw_.Remove(key); }
 
   // See RawStore::Rollback and RollbackTo.
   Result<uint64_t> Rollback(std::string_view key, uint64_t version) {

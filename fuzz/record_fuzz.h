@@ -78,8 +78,9 @@ inline bool Same(const internal::Manifest& a, const internal::Manifest& b) {
       return false;
     }
   }
-  return std::tie(a.format_version, a.created_unix_ms, a.last_incarnation, a.last_writer) ==
-         std::tie(b.format_version, b.created_unix_ms, b.last_incarnation, b.last_writer);
+  return std::tie(a.format_version, a.created_unix_ms, a.last_incarnation, a.last_writer,
+                  a.user_id_index) == std::tie(b.format_version, b.created_unix_ms,
+                                               b.last_incarnation, b.last_writer, b.user_id_index);
 }
 
 // `value` with its envelope checksum replaced by the right one (docs/format.md, "Values").

@@ -590,13 +590,16 @@ class Driver {
     }
     FUZZ_CHECK(s.ok(), s.ToString());
     auto& ids = session.user_ids;
+    const auto ids_before = ids;
+    const auto metadata_before = session.metadata;
     auto at = std::lower_bound(ids.begin(), ids.end(), change.user_id);
     bool present = at != ids.end() && *at == change.user_id;
     if (change.kind == MetaChange::kAddUserId && !present) ids.insert(at, change.user_id);
     if (change.kind == MetaChange::kRemoveUserId && present) ids.erase(at);
     if (change.kind == MetaChange::kSetMetadata) session.metadata[change.key] = change.value;
     if (change.kind == MetaChange::kEraseMetadata) session.metadata.erase(change.key);
-    session.meta_dirty = true;
+    // A change that changes nothing (adding an id it has) leaves nothing to save.
+    if (ids != ids_before || session.metadata != metadata_before) session.meta_dirty = true;
   }
 
   // Stores the lock a crashed engine would have left; the next start must take it over.

@@ -2,6 +2,7 @@
 #include "holdfast/engine.h"
 
 #include "engine_impl.h"
+#include "key_codec.h"
 #include "memory_volume.h"
 #include "records.h"
 
@@ -24,6 +25,27 @@ Status Engine::Close() { return impl_->Close(); }
 bool Engine::IsClosing() const { return impl_->IsClosing(); }
 EngineInfo Engine::Info() const { return impl_->Info(); }
 EngineStats Engine::Stats() const { return impl_->Stats(); }
+
+Result<std::vector<ProfileLocation>> Engine::FindByUserId(int64_t user_id) {
+  internal::GatePass pass(impl_->context().gate());
+  if (!pass.admitted()) return Status::Closed("engine is closed");
+  std::vector<ProfileLocation> found;
+  Status failed;
+  Status s = impl_->storage().Scan(
+      internal::Family::kDefault, internal::ScanRange::Prefix(internal::UserIdPrefix(user_id)),
+      internal::ScanOrder::kForward, [&](std::string_view key, std::string_view) {
+        auto entry = internal::DecodeUserIdKey(key);
+        if (!entry.ok()) {
+          failed = entry.status();
+          return false;
+        }
+        found.push_back({std::move(entry->store), std::move(entry->key)});
+        return true;
+      });
+  if (!s.ok()) return s;
+  if (!failed.ok()) return failed.WithContext("the user-id index");
+  return found;
+}
 
 Result<RawStore> Engine::OpenRawStore(std::string_view name, std::string_view codec,
                                       const StoreSettings& settings, std::string template_payload,

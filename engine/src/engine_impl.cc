@@ -9,6 +9,7 @@
 #include "impl_access.h"
 #include "key_codec.h"
 #include "memory_volume.h"
+#include "profile_transactions.h"
 #include "rocksdb_storage.h"
 
 namespace holdfast {
@@ -112,6 +113,11 @@ Result<std::unique_ptr<Engine::Impl>> Engine::Impl::Open(const std::string& path
         return RefuseNewerFormat(path, decoded->format_version);
       }
       manifest = std::move(*decoded);
+    }
+    if (!manifest.user_id_index) {
+      // A new database, or one an older build wrote: make the index match every profile.
+      if (Status r = internal::RebuildUserIdIndex(txn); !r.ok()) return r;
+      manifest.user_id_index = true;
     }
     manifest.last_incarnation += 1;
     manifest.last_writer = "holdfast " + std::string(Version());

@@ -72,4 +72,33 @@ Result<DecodedKey> DecodeKey(std::string_view bytes, bool with_number) {
   return out;
 }
 
+std::string UserIdPrefix(int64_t user_id) {
+  std::string out(kUserIdIndexPrefix);
+  // Flipping the sign bit makes the unsigned big-endian order the numeric order of the ids.
+  AppendBigEndian64(&out, static_cast<uint64_t>(user_id) ^ (uint64_t{1} << 63));
+  return out;
+}
+
+std::string UserIdKey(int64_t user_id, std::string_view profile_key) {
+  std::string out = UserIdPrefix(user_id);
+  out.append(profile_key);
+  return out;
+}
+
+Result<DecodedUserIdKey> DecodeUserIdKey(std::string_view bytes) {
+  const size_t head = kUserIdIndexPrefix.size() + 8;
+  if (bytes.size() < head || bytes.substr(0, kUserIdIndexPrefix.size()) != kUserIdIndexPrefix) {
+    return Status::Corruption("malformed user-id index key");
+  }
+  auto profile = DecodeKey(bytes.substr(head), /*with_number=*/false);
+  if (!profile.ok()) return profile.status().WithContext("user-id index key");
+  DecodedUserIdKey out;
+  out.user_id =
+      static_cast<int64_t>(ReadBigEndian64(bytes.data() + kUserIdIndexPrefix.size()) ^
+                           (uint64_t{1} << 63));
+  out.store = std::move(profile->store);
+  out.key = std::move(profile->key);
+  return out;
+}
+
 }  // namespace holdfast::internal

@@ -3,6 +3,8 @@
 //   profile key  = u8 store_len | store bytes | u16be key_len | key bytes
 //   version key  = profile key | u64be version
 //   message key  = profile key | u64be sequence
+//   user-id key  = "holdfast.uid/" | u64be (user id with its sign bit flipped) | profile key
+//                  (default family; the entry is the key, its value is empty)
 //
 // Length prefixes make the encoding injective (no store name or profile key can collide with or
 // be a prefix of another), and big-endian numbers make a profile's versions and messages scan in
@@ -21,6 +23,19 @@ namespace holdfast::internal {
 
 // The reserved key of the manifest record in the default family.
 inline constexpr std::string_view kManifestKey = "holdfast.manifest";
+
+// The user-id index in the default family: every key under this prefix.
+inline constexpr std::string_view kUserIdIndexPrefix = "holdfast.uid/";
+// Every entry for `user_id` starts with this; the full entry appends the profile key.
+std::string UserIdPrefix(int64_t user_id);
+std::string UserIdKey(int64_t user_id, std::string_view profile_key);
+// The user id and (store, key) of an index entry read from disk; Corruption when malformed.
+struct DecodedUserIdKey {
+  int64_t user_id = 0;
+  std::string store;
+  std::string key;
+};
+Result<DecodedUserIdKey> DecodeUserIdKey(std::string_view bytes);
 
 // Callers validate names and keys first (ValidateStoreName / ValidateProfileKey).
 std::string EncodeStorePrefix(std::string_view store);

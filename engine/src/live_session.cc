@@ -473,9 +473,17 @@ std::string RawSession::Impl::LastSavedBytes() const {
 Status RawSession::Impl::EditUserIds(const std::function<void(std::vector<int64_t>&)>& edit) {
   internal::MutexLock lock(mu_);
   if (fenced_ || sealed_for_) return EndedStatus();
-  edit(user_ids_);
-  std::sort(user_ids_.begin(), user_ids_.end());
-  user_ids_.erase(std::unique(user_ids_.begin(), user_ids_.end()), user_ids_.end());
+  std::vector<int64_t> edited = user_ids_;
+  edit(edited);
+  std::sort(edited.begin(), edited.end());
+  edited.erase(std::unique(edited.begin(), edited.end()), edited.end());
+  if (edited.size() > kMaxUserIdsPerProfile) {
+    return Status::InvalidArgument("a profile holds at most " +
+                                   std::to_string(kMaxUserIdsPerProfile) +
+                                   " user ids (kMaxUserIdsPerProfile); nothing was changed");
+  }
+  if (edited == user_ids_) return Status::Ok();
+  user_ids_ = std::move(edited);
   ++meta_generation_;
   return Status::Ok();
 }
@@ -484,7 +492,10 @@ Status RawSession::Impl::EditMetadata(
     const std::function<Status(std::map<std::string, std::string>&)>& edit) {
   internal::MutexLock lock(mu_);
   if (fenced_ || sealed_for_) return EndedStatus();
-  if (Status s = edit(metadata_); !s.ok()) return s;
+  std::map<std::string, std::string> edited = metadata_;
+  if (Status s = edit(edited); !s.ok()) return s;
+  if (edited == metadata_) return Status::Ok();  // nothing to save
+  metadata_ = std::move(edited);
   ++meta_generation_;
   return Status::Ok();
 }

@@ -1,7 +1,9 @@
 #include "profile_transactions.h"
 
 #include <algorithm>
+#include <iterator>
 
+#include "holdfast/limits.h"
 #include "key_codec.h"
 #include "version_history.h"
 
@@ -24,6 +26,25 @@ Status ReadMetaForUpdate(StorageTransaction& txn, const std::string& key, Profil
   if (!decoded.ok()) return decoded.status();
   *meta = std::move(*decoded);
   *exists = true;
+  return Status::Ok();
+}
+
+// Makes the user-id index hold exactly `after` for the profile, where it held `before` (both
+// sorted and unique).
+Status UpdateUserIdIndex(StorageTransaction& txn, const std::string& profile_key,
+                         const std::vector<int64_t>& before, const std::vector<int64_t>& after) {
+  std::vector<int64_t> gone;
+  std::vector<int64_t> added;
+  std::set_difference(before.begin(), before.end(), after.begin(), after.end(),
+                      std::back_inserter(gone));
+  std::set_difference(after.begin(), after.end(), before.begin(), before.end(),
+                      std::back_inserter(added));
+  for (int64_t id : gone) {
+    if (Status w = txn.Delete(Family::kDefault, UserIdKey(id, profile_key)); !w.ok()) return w;
+  }
+  for (int64_t id : added) {
+    if (Status w = txn.Put(Family::kDefault, UserIdKey(id, profile_key), ""); !w.ok()) return w;
+  }
   return Status::Ok();
 }
 
@@ -185,6 +206,19 @@ Result<AcquireResult> AcquireProfile(const TransactionContext& ctx, ProfileAddre
                             ctx.now_unix_ms,     ctx.now_unix_ms,    request.owner};
     meta.release_request.reset();
     meta.load_count += 1;
+    if (request.add_user_ids && !request.add_user_ids->empty()) {
+      std::vector<int64_t> ids = meta.user_ids;
+      ids.insert(ids.end(), request.add_user_ids->begin(), request.add_user_ids->end());
+      std::sort(ids.begin(), ids.end());
+      ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+      if (ids.size() > kMaxUserIdsPerProfile) {
+        return Status::InvalidArgument(
+            "the start's user ids would give the profile " + std::to_string(ids.size()) +
+            " (at most " + std::to_string(kMaxUserIdsPerProfile) + "); nothing was changed");
+      }
+      if (Status w = UpdateUserIdIndex(txn, key, meta.user_ids, ids); !w.ok()) return w;
+      meta.user_ids = std::move(ids);
+    }
     if (meta.first_session_unix_ms == 0) meta.first_session_unix_ms = ctx.now_unix_ms;
     meta.updated_unix_ms = ctx.now_unix_ms;
     VersionWrite write{template_payload, request.codec, VersionReason::kCreate, meta.epoch, 0,
@@ -278,12 +312,20 @@ Result<SaveResult> CommitSave(const TransactionContext& ctx, ProfileAddress at,
       } else {
         restored.versions = meta.versions;
       }
+      if (Status w = UpdateUserIdIndex(txn, key, meta.user_ids, restored.user_ids); !w.ok()) {
+        return w;
+      }
       meta = std::move(restored);
       if (Status w = txn.Put(Family::kMeta, key, EncodeProfileMeta(meta)); !w.ok()) return w;
       staged->point = {request.kind, at.store, at.key, request.lock.epoch, request.lock.session_id};
       return Status::Ok();
     }
-    if (request.user_ids) meta.user_ids = *request.user_ids;
+    if (request.user_ids) {
+      if (Status w = UpdateUserIdIndex(txn, key, meta.user_ids, *request.user_ids); !w.ok()) {
+        return w;
+      }
+      meta.user_ids = *request.user_ids;
+    }
     if (request.metadata) meta.metadata = *request.metadata;
     result.messages_removed = 0;
     if (request.processed_messages) {
@@ -431,6 +473,27 @@ Result<uint64_t> DeletePrefix(StorageTransaction& txn, Family family, const std:
 
 }  // namespace
 
+namespace {
+
+// Deletes every user-id index entry that points at `profile_key` (a full scan of the index: for a
+// profile whose meta is damaged, so its user ids are unknown).
+Status DeleteUserIdEntriesOf(StorageTransaction& txn, const std::string& profile_key) {
+  std::vector<std::string> keys;
+  Status scan = txn.Scan(Family::kDefault, ScanRange::Prefix(kUserIdIndexPrefix),
+                         ScanOrder::kForward, [&](std::string_view k, std::string_view) {
+                           const size_t head = kUserIdIndexPrefix.size() + 8;
+                           if (k.size() > head && k.substr(head) == profile_key) keys.emplace_back(k);
+                           return true;
+                         });
+  if (!scan.ok()) return scan;
+  for (const std::string& k : keys) {
+    if (Status w = txn.Delete(Family::kDefault, k); !w.ok()) return w;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<RemoveResult> CommitRemove(const TransactionContext& ctx, ProfileAddress at) {
   const std::string key = EncodeProfileKey(at.store, at.key);
   RemoveResult result;
@@ -456,14 +519,44 @@ Result<RemoveResult> CommitRemove(const TransactionContext& ctx, ProfileAddress 
     if (Status w = txn.Delete(Family::kData, key); !w.ok()) return w;
     if (Status w = txn.Delete(Family::kMeta, key); !w.ok()) return w;
     uint64_t epoch = 0;
-    if (auto decoded = DecodeProfileMeta(meta_bytes); meta.ok() && decoded.ok()) {
+    auto decoded = meta.ok() ? DecodeProfileMeta(meta_bytes) : Result<ProfileMeta>(ProfileMeta{});
+    if (decoded.ok()) {
       epoch = decoded->epoch;
+      if (Status w = UpdateUserIdIndex(txn, key, decoded->user_ids, {}); !w.ok()) return w;
+    } else if (Status w = DeleteUserIdEntriesOf(txn, key); !w.ok()) {
+      return w;  // damaged meta: its ids are unknown, so look through the whole index
     }
     staged->point = {CommitKind::kRemove, at.store, at.key, epoch, 0};
     return Status::Ok();
   });
   if (!s.ok()) return s;
   return result;
+}
+
+Status RebuildUserIdIndex(StorageTransaction& txn) {
+  std::vector<std::string> stale;
+  Status scan = txn.Scan(Family::kDefault, ScanRange::Prefix(kUserIdIndexPrefix),
+                         ScanOrder::kForward, [&](std::string_view k, std::string_view) {
+                           stale.emplace_back(k);
+                           return true;
+                         });
+  if (!scan.ok()) return scan;
+  for (const std::string& k : stale) {
+    if (Status w = txn.Delete(Family::kDefault, k); !w.ok()) return w;
+  }
+  std::vector<std::string> entries;
+  scan = txn.Scan(Family::kMeta, ScanRange{}, ScanOrder::kForward,
+                  [&](std::string_view k, std::string_view v) {
+                    auto meta = DecodeProfileMeta(v);
+                    if (!meta.ok()) return true;
+                    for (int64_t id : meta->user_ids) entries.push_back(UserIdKey(id, k));
+                    return true;
+                  });
+  if (!scan.ok()) return scan;
+  for (const std::string& k : entries) {
+    if (Status w = txn.Put(Family::kDefault, k, ""); !w.ok()) return w;
+  }
+  return Status::Ok();
 }
 
 }  // namespace holdfast::internal

@@ -66,6 +66,8 @@ struct AcquireRequest {
   // when a corrupt profile has no valid version to restore.
   const std::string* template_payload = nullptr;
   const HistoryPolicy* history = nullptr;
+  // User ids the profile gains with this start (SessionOptions::user_ids); null: none.
+  const std::vector<int64_t>* add_user_ids = nullptr;
   // Asked (inside the transaction, so possibly more than once) before a corrupt payload is
   // repaired, with why it is corrupt: a non-OK status fails the acquisition with it, writing
   // nothing. Null: repairs are always allowed.
@@ -152,6 +154,11 @@ struct RemoveResult {
 // (lock included, whoever holds it: the caller fenced this engine's holder) in one transaction.
 // A meta or data record that fails verification is erased too. NotFound when there is nothing.
 Result<RemoveResult> CommitRemove(const TransactionContext& ctx, ProfileAddress at);
+
+// Rebuilds the user-id index from every profile's meta inside `txn` (an open of a database an
+// older build wrote): deletes every entry, then adds one per (user id, profile). Meta records
+// that fail verification are skipped (their profiles are repaired or removed on their own).
+Status RebuildUserIdIndex(StorageTransaction& txn);
 
 struct RollbackRequest {
   const VersionRecord* source = nullptr;  // the version to restore (read and checked already)

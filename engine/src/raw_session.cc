@@ -1,6 +1,7 @@
 // RawSession: the public byte-level handle, forwarding to its LiveSession (RawSession::Impl).
 #include <algorithm>
 
+#include "holdfast/limits.h"
 #include "holdfast/session.h"
 #include "live_session.h"
 
@@ -51,8 +52,20 @@ Status RawSession::RemoveUserId(int64_t id) {
 
 Status RawSession::SetMetadata(std::string_view key, std::string_view value) {
   if (!impl_) return NoSession();
-  if (key.empty()) return Status::InvalidArgument("metadata key is empty");
+  if (key.empty() || key.size() > kMaxMetadataKeyBytes) {
+    return Status::InvalidArgument("a metadata key must be 1-" +
+                                   std::to_string(kMaxMetadataKeyBytes) + " bytes");
+  }
+  if (value.size() > kMaxMetadataValueBytes) {
+    return Status::InvalidArgument("a metadata value must be at most " +
+                                   std::to_string(kMaxMetadataValueBytes) + " bytes");
+  }
   return impl_->EditMetadata([&](std::map<std::string, std::string>& m) {
+    if (m.size() >= kMaxMetadataEntries && m.count(std::string(key)) == 0) {
+      return Status::InvalidArgument("a profile holds at most " +
+                                     std::to_string(kMaxMetadataEntries) +
+                                     " metadata entries (kMaxMetadataEntries); nothing was changed");
+    }
     m[std::string(key)] = std::string(value);
     return Status::Ok();
   });

@@ -396,7 +396,7 @@ std::string EncodeManifest(const Manifest& m) {
   auto stores_vec = fbb.CreateVector(stores);
   auto writer = fbb.CreateString(m.last_writer);
   auto root = fb::CreateManifest(fbb, m.format_version, m.created_unix_ms, m.last_incarnation,
-                                 stores_vec, writer);
+                                 stores_vec, writer, m.user_id_index);
   fb::FinishManifestBuffer(fbb, root);
   return Seal(fbb);
 }
@@ -414,6 +414,7 @@ Result<Manifest> DecodeManifest(std::string_view bytes) {
   out.created_unix_ms = m->created_unix_ms();
   out.last_incarnation = m->last_incarnation();
   out.last_writer = StringOf(m->last_writer());
+  out.user_id_index = m->user_id_index();
   if (const auto* stores = m->stores()) {
     for (const fb::StoreEntry* s : *stores) {
       if (s == nullptr || s->name() == nullptr) return Bad(kWhat, "store entry without a name");

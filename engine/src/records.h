@@ -103,6 +103,7 @@ struct Manifest {
   uint64_t last_incarnation = 0;
   std::vector<StoreEntry> stores;  // sorted by name
   std::string last_writer;
+  bool user_id_index = false;  // the user-id index is complete (schema/manifest.fbs)
 };
 
 std::string EncodeProfileRecord(const ProfileRecord& r);

@@ -347,6 +347,7 @@ Result<std::shared_ptr<LiveSession>> RawStore::Impl::Acquire(
   request.codec = config_->codec;
   request.template_payload = &config_->template_payload;
   request.history = &config_->history;
+  request.add_user_ids = options.user_ids.empty() ? nullptr : &options.user_ids;
   const Clock::Duration now = rt.clock().Monotonic();
   breaker_.RecordStart(now);
   bool repair_refused = false;

@@ -32,6 +32,13 @@ struct EngineInfo {
   std::vector<std::string> stores;
 };
 
+// Where a profile lives: its store and key.
+struct ProfileLocation {
+  std::string store;
+  std::string key;
+  friend bool operator==(const ProfileLocation&, const ProfileLocation&) = default;
+};
+
 class Engine {
  public:
   // Opens (or creates, with options.create_if_missing) the database at `path`.
@@ -57,6 +64,12 @@ class Engine {
 
   EngineInfo Info() const;
   EngineStats Stats() const;
+
+  // Every profile (of any store) that lists `user_id` among its user ids, in (store, key)
+  // order — from an index kept in the same transactions as the user ids themselves (given at
+  // StartSession, or changed by AddUserId/RemoveUserId and then saved). A profile's ids count
+  // once saved. Corruption when an index entry fails to decode; Closed after Close().
+  Result<std::vector<ProfileLocation>> FindByUserId(int64_t user_id);
 
   // Opens the store `name` (registering it in the database on first use) with the codec `Codec`.
   // Opening a store that is already open in this engine returns the same store when the options

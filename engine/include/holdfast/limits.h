@@ -22,6 +22,13 @@ inline constexpr size_t kDefaultMaxPayloadBytes = size_t{4} << 20;
 // is headroom for the record around the payload and for version history).
 inline constexpr size_t kMaxPayloadLimitBytes = size_t{256} << 20;
 
+// User ids per profile (GDPR requests, Engine::FindByUserId): at most 64.
+inline constexpr size_t kMaxUserIdsPerProfile = 64;
+// Profile metadata: at most 64 entries, keys 1–128 bytes, values up to 4 KiB.
+inline constexpr size_t kMaxMetadataEntries = 64;
+inline constexpr size_t kMaxMetadataKeyBytes = 128;
+inline constexpr size_t kMaxMetadataValueBytes = 4096;
+
 // OK, or InvalidArgument saying which rule the name breaks.
 Status ValidateStoreName(std::string_view name);
 // OK, or InvalidArgument when the key is empty or longer than kMaxProfileKeyBytes.

@@ -122,6 +122,10 @@ struct SessionOptions {
   std::function<void()> on_save;
   std::function<void(EndReason)> on_last_save;
   std::function<void(const SessionEnd&)> on_session_end;
+  // User ids the profile gains in the acquisition itself (so Engine::FindByUserId finds it from
+  // the start): merged with those it has; InvalidArgument (nothing changed) beyond
+  // kMaxUserIdsPerProfile.
+  std::vector<int64_t> user_ids;
   // The message handler, in place before the first message is delivered (see MessageHandler).
   MessageHandler on_message;
   // Return Locked at once, changing nothing, when a live session of this engine holds the

@@ -2,6 +2,9 @@
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 
+#include <functional>
+#include <memory>
+
 #include "internals.h"
 #include "holdfast/engine.h"
 #include "test_util.h"
@@ -89,7 +92,10 @@ TEST(EngineOpenTest, SecondOpenOfSameDirectoryIsIOError) {
   test::TempDir dir;
   auto first = Engine::Open(dir.Sub("db"), SmallOptions());
   ASSERT_OK(first);
-  ASSERT_CODE(Engine::Open(dir.Sub("db"), SmallOptions()), kIOError);
+  auto second = Engine::Open(dir.Sub("db"), SmallOptions());
+  ASSERT_CODE(second, kIOError);
+  EXPECT_NE(second.status().message().find("is already open"), std::string::npos)
+      << second.status();
 }
 
 // Rewrites the manifest of a closed database so that it claims `format_version`.
@@ -135,19 +141,24 @@ TEST(EngineOpenTest, CorruptManifestIsCorruptionAndDirectoryIsUntouched) {
   EXPECT_EQ(test::SnapshotDirectory(path), before);
 }
 
+// Creates a plain RocksDB database at `path` (another program's) and lets `fill` write to it.
+void CreateForeignRocksDB(const std::string& path, const std::function<void(rocksdb::DB&)>& fill) {
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  rocksdb::DB* raw = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(options, path, &raw).ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  fill(*db);
+}
+
 TEST(EngineOpenTest, ForeignRocksDBIsRefused) {
   test::TempDir dir;
   std::string path = dir.Sub("db");
-  {
-    rocksdb::Options options;
-    options.create_if_missing = true;
-    rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(options, path, &raw).ok());
-    std::unique_ptr<rocksdb::DB> db(raw);
+  CreateForeignRocksDB(path, [](rocksdb::DB& db) {
     rocksdb::ColumnFamilyHandle* handle = nullptr;
-    ASSERT_TRUE(db->CreateColumnFamily(rocksdb::ColumnFamilyOptions(), "inventory", &handle).ok());
-    ASSERT_TRUE(db->DestroyColumnFamilyHandle(handle).ok());
-  }
+    ASSERT_TRUE(db.CreateColumnFamily(rocksdb::ColumnFamilyOptions(), "inventory", &handle).ok());
+    ASSERT_TRUE(db.DestroyColumnFamilyHandle(handle).ok());
+  });
   auto engine = Engine::Open(path, SmallOptions());
   ASSERT_CODE(engine, kInvalidArgument);
   EXPECT_NE(engine.status().message().find("not a Holdfast database"), std::string::npos);
@@ -175,6 +186,24 @@ TEST(EngineOpenTest, StoreRegistryPersistsAndChecksCodec) {
   EXPECT_EQ(stores[1].codec, "bytes");
   ASSERT_OK((*engine)->Close());
   ASSERT_CODE(test::StoresOf(**engine).Register("Later", "bytes", ""), kClosed);
+}
+
+// Without create_if_missing (the admin CLI), writing a manifest into another program's RocksDB
+// would create a Holdfast database there: refused, the directory untouched.
+TEST(EngineOpenTest, RocksDBWithoutManifestIsRefusedWhenNotCreating) {
+  test::TempDir dir;
+  std::string path = dir.Sub("db");
+  CreateForeignRocksDB(path, [](rocksdb::DB& db) {
+    ASSERT_TRUE(db.Put(rocksdb::WriteOptions(), "their", "data").ok());
+  });
+  auto before = test::SnapshotDirectory(path);
+  EngineOptions options = SmallOptions();
+  options.create_if_missing = false;
+  auto engine = Engine::Open(path, options);
+  ASSERT_CODE(engine, kInvalidArgument);
+  EXPECT_NE(engine.status().message().find("not a Holdfast database"), std::string::npos)
+      << engine.status();
+  EXPECT_EQ(test::SnapshotDirectory(path), before);
 }
 
 TEST(EngineOpenTest, CloseIsIdempotent) {

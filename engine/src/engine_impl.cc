@@ -59,8 +59,13 @@ Status ProbeExistingDatabase(const RocksStorageOptions& storage_options) {
   if (!internal::DatabaseExists(storage_options)) return Status::Ok();
   auto bytes = internal::ReadDefaultKeyReadOnly(storage_options, kManifestKey);
   if (!bytes.ok()) {
-    // A database created by an open that crashed before its first commit has no manifest yet.
-    return bytes.status().code() == StatusCode::kNotFound ? Status::Ok() : bytes.status();
+    if (bytes.status().code() != StatusCode::kNotFound) return bytes.status();
+    // A database created by an open that crashed before its first commit has no manifest yet;
+    // so has a RocksDB database of another program. Writing one is creating a Holdfast database.
+    if (storage_options.create_if_missing) return Status::Ok();
+    return Status::InvalidArgument("'" + storage_options.path +
+                                   "' is not a Holdfast database (it has no manifest) and "
+                                   "create_if_missing is false; nothing was changed");
   }
   auto manifest = DecodeManifest(*bytes);
   if (!manifest.ok())

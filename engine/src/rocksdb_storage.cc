@@ -4,6 +4,7 @@
 #include <rocksdb/env.h>
 #include <rocksdb/listener.h>
 #include <rocksdb/options.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/utilities/optimistic_transaction_db.h>
 #include <rocksdb/utilities/transaction.h>
 
@@ -217,6 +218,25 @@ class RocksStorage final : public Storage {
                        "compact range");
   }
 
+  Status Checkpoint(const std::string& dir) override {
+    std::shared_lock<std::shared_mutex> lock;
+    if (Status s = LockOpen(lock, /*writing=*/true); !s.ok()) return s;
+    rocksdb::Checkpoint* raw = nullptr;
+    if (Status s = FromRocksDB(rocksdb::Checkpoint::Create(open_.db, &raw), "checkpoint");
+        !s.ok()) {
+      return s;
+    }
+    std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+    // The default log_size_for_flush (0) flushes first, so the copy needs no log replay.
+    return FromRocksDB(checkpoint->CreateCheckpoint(dir), "checkpoint into '" + dir + "'");
+  }
+
+  Status VerifyFiles() override {
+    std::shared_lock<std::shared_mutex> lock;
+    if (Status s = LockOpen(lock, /*writing=*/false); !s.ok()) return s;
+    return FromRocksDB(open_.db->VerifyChecksum(), "verify file checksums");
+  }
+
   // A commit that failed with a storage error: RocksDB may now refuse writes (its listener call
   // sets the same flag; this covers a failure it does not report as a background error).
   void CommitFailed(const Status& s) {
@@ -397,6 +417,13 @@ Result<OpenDatabase> OpenDatabaseAt(const RocksStorageOptions& options,
     // before, so RocksDB's InvalidArgument here comes from a failed read during recovery (7.8
     // reports a failed probe of CURRENT as "Direct I/O is not supported"): an I/O problem.
     s = Status::IOError(s.message());
+  }
+  if (s.code() == StatusCode::kIOError && s.message().find("/LOCK: ") != std::string::npos) {
+    // RocksDB's lock file: say plainly that the database is taken, not that the disk failed.
+    s = Status::IOError("database '" + options.path +
+                        "' is already open (another process, or another engine in this one, "
+                        "holds its LOCK file): " +
+                        s.message());
   }
   if (!s.ok()) return s;
   return open;

@@ -75,6 +75,13 @@ class Storage {
   // of `f` that hold `range` in full, so deleted records in it no longer exist in the database's
   // files (the erasure of Store::Remove).
   virtual Status CompactRange(Family f, const ScanRange& range) = 0;
+
+  // Maintenance for the admin API (holdfast/admin.h); each may run while transactions do.
+  // Writes a consistent copy of the whole database into `dir`, which must not exist yet; the
+  // copy opens as a database of its own. InvalidArgument when `dir` exists; IOError otherwise.
+  virtual Status Checkpoint(const std::string& dir) = 0;
+  // Checks the backend's own checksums of every stored block; Corruption names what failed.
+  virtual Status VerifyFiles() = 0;
 };
 
 // How many times RunTransaction starts over on Busy before giving up with Busy.

@@ -13,17 +13,6 @@ constexpr int64_t kDayMs = 24 * kHourMs;
 
 int64_t FloorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
-// Decodes the record read for `version` and checks that it is that version's.
-Result<VersionRecord> DecodeVersionAt(const std::string& bytes, uint64_t version) {
-  auto record = DecodeVersionRecord(bytes);
-  if (!record.ok()) return record.status();
-  if (record->version != version) {
-    return Status::Corruption("version record " + std::to_string(version) + " claims version " +
-                              std::to_string(record->version));
-  }
-  return record;
-}
-
 }  // namespace
 
 std::vector<uint64_t> VersionsToPrune(const std::vector<VersionIndexEntry>& index,
@@ -96,6 +85,16 @@ Result<uint64_t> AppendVersion(StorageTransaction& txn, const std::string& profi
     });
   }
   return version;
+}
+
+Result<VersionRecord> DecodeVersionAt(std::string_view bytes, uint64_t version) {
+  auto record = DecodeVersionRecord(bytes);
+  if (!record.ok()) return record.status();
+  if (record->version != version) {
+    return Status::Corruption("version record " + std::to_string(version) + " claims version " +
+                              std::to_string(record->version));
+  }
+  return record;
 }
 
 Result<VersionRecord> ReadVersion(StorageTransaction& txn, const std::string& profile_key,

@@ -44,6 +44,10 @@ std::vector<uint64_t> VersionsToPrune(const std::vector<VersionIndexEntry>& inde
                                       int64_t now_unix_ms, const VersionRetention& retention,
                                       uint64_t protect_version = 0);
 
+// Decodes the bytes stored under `version`'s key and checks that the record is that version's.
+// Corruption when damaged.
+Result<VersionRecord> DecodeVersionAt(std::string_view bytes, uint64_t version);
+
 // Reads and decodes one version record. NotFound when absent; Corruption when damaged.
 Result<VersionRecord> ReadVersion(StorageTransaction& txn, const std::string& profile_key,
                                   uint64_t version);

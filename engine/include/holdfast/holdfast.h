@@ -3,6 +3,7 @@
 #ifndef HOLDFAST_HOLDFAST_H_
 #define HOLDFAST_HOLDFAST_H_
 
+#include "holdfast/admin.h"
 #include "holdfast/clock.h"
 #include "holdfast/codec.h"
 #include "holdfast/engine.h"

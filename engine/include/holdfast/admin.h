@@ -1,0 +1,169 @@
+// Admin: inspection and maintenance of a whole database — its stores, profiles, held locks,
+// verification, checkpoints and compaction, and rollback by store name. The admin CLI is built on
+// it; a game server may call the same functions on its own engine.
+//
+// Reads take no lock and see each record as committed when it is read (no snapshot across a
+// listing: a profile saved meanwhile shows its old or its new state). Every record read is
+// verified: a damaged one is reported in the result, never used and never a crash.
+//
+// Thread safety: thread-safe; an Admin is a view of its Engine, which must outlive it. Every call
+// returns Closed once the engine is closing.
+#ifndef HOLDFAST_ADMIN_H_
+#define HOLDFAST_ADMIN_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "holdfast/engine.h"
+#include "holdfast/raw_store.h"
+#include "holdfast/status.h"
+#include "holdfast/versions.h"
+
+namespace holdfast {
+
+// One registered store and what its profiles' meta records say.
+struct StoreSummary {
+  std::string name;
+  std::string codec;  // the codec name it was registered with ("bytes", ...)
+  int64_t created_unix_ms = 0;
+  uint64_t profiles = 0;  // profiles with a meta record (damaged ones included)
+  uint64_t locked = 0;    // profiles whose lock is held (by a live session or a crashed engine)
+  uint64_t versions = 0;  // retained versions of all its profiles
+  uint64_t damaged = 0;   // meta records that failed verification (not in locked or versions)
+};
+
+// Selects profiles of a store, in storage order: shorter keys first, then bytewise.
+struct ProfileQuery {
+  // Only keys that start with these bytes. The keys of a store are not stored in prefix order,
+  // so a prefix still reads the whole store.
+  std::string prefix;
+  // At most this many (0 = no limit). Default 100.
+  size_t limit = 100;
+  // Continuation: only profiles after this key (pass the last key of the previous page).
+  std::optional<std::string> after_key;
+};
+
+struct ProfileSummary {
+  std::string key;
+  uint64_t version = 0;  // the current data's version
+  int64_t updated_unix_ms = 0;
+  uint64_t payload_bytes = 0;
+  bool locked = false;
+  // Non-empty when the profile's meta or data record failed verification: what failed. The
+  // fields above are then those that could be read (0 / false otherwise).
+  std::string damage;
+};
+
+struct ProfileList {
+  std::vector<ProfileSummary> profiles;
+  bool more = false;  // the limit cut the list; continue with after_key = the last key
+};
+
+// A profile's lock as stored.
+struct HeldLock {
+  std::string store;
+  std::string key;
+  uint64_t epoch = 0;
+  std::string owner;  // EngineOptions::owner_description of the engine that took it
+  int64_t since_unix_ms = 0;
+  int64_t renewed_unix_ms = 0;
+  uint64_t incarnation = 0;  // the engine open that took it
+  uint64_t session_id = 0;
+  // Taken by another engine open than the caller's: in a database opened offline, a lock left
+  // by a process that is gone; the next StartSession of the profile takes it over.
+  bool orphaned = false;
+};
+
+// Everything stored about one profile (or one of its versions).
+struct ProfileDetails {
+  std::string codec;  // the store's codec: how to render view.payload
+  RawProfileView view;
+  std::optional<HeldLock> lock;
+  int64_t created_unix_ms = 0;
+  int64_t updated_unix_ms = 0;
+  int64_t first_session_unix_ms = 0;
+  uint64_t last_version = 0;  // the newest version number ever written
+};
+
+// A record that failed verification, or an inconsistency between records.
+struct DamagedRecord {
+  std::string store;  // "" when the stored key itself is malformed
+  std::string key;    // the profile key; for a malformed key, its raw bytes
+  // "manifest", "meta", "data", "version", "key" (a stored key that is malformed or names no
+  // registered store) or "file" (the storage's own checksums, or a read that failed on them).
+  std::string record;
+  uint64_t version = 0;  // for "version"
+  std::string reason;
+};
+
+struct VerifyReport {
+  uint64_t stores = 0;
+  uint64_t profiles = 0;
+  uint64_t versions = 0;  // version records checked
+  uint64_t records = 0;   // records decoded and checked (manifest, meta, data and versions)
+  std::vector<DamagedRecord> damaged;
+  bool ok() const { return damaged.empty(); }
+};
+
+class Admin {
+ public:
+  explicit Admin(Engine& engine) : engine_(&engine) {}
+
+  // The registered stores, by name, with counts from one read of each store's meta records.
+  // IOError on storage failure.
+  Result<std::vector<StoreSummary>> Stores();
+
+  // Profiles of `store` selected by `query`. NotFound for a store that is not registered;
+  // InvalidArgument for a bad after_key.
+  Result<ProfileList> Profiles(std::string_view store, const ProfileQuery& query = {});
+
+  // Locks held in `store` (every store when empty), in storage order. NotFound for a store that
+  // is not registered.
+  Result<std::vector<HeldLock>> Locks(std::string_view store = {});
+
+  // The current data (no version) or one version of a profile, with its lock and history facts.
+  // NotFound when the store, profile or version does not exist (never written, or pruned);
+  // Corruption when a record needed fails verification; InvalidArgument for a bad key.
+  Result<ProfileDetails> Inspect(std::string_view store, std::string_view key,
+                                 std::optional<uint64_t> version = std::nullopt);
+
+  // See RawStore::Versions; NotFound also for a store that is not registered.
+  Result<std::vector<VersionInfo>> Versions(std::string_view store, std::string_view key,
+                                            const VersionQuery& query = {});
+
+  // See RawStore::Rollback and RollbackTo (same statuses; NotFound also for a store that is not
+  // registered). A store open in this engine is rolled back through that open store (its
+  // sessions, retention and check). Otherwise the store is opened with its registered codec,
+  // auto-save off, no check, and a retention that prunes nothing, so a rollback never deletes
+  // history the game's own retention would keep; a later Engine::OpenStore of that store with
+  // other settings then fails with InvalidArgument, so a server opens its stores first.
+  Result<uint64_t> Rollback(std::string_view store, std::string_view key, uint64_t version);
+  Result<uint64_t> RollbackTo(std::string_view store, std::string_view key, int64_t unix_ms);
+
+  // Reads and checks every record of `store` (every store when empty): the manifest, each
+  // profile's meta and data records, every version record (stored or indexed), that every key
+  // decodes and belongs to a registered store and a profile with a meta record, and the storage's
+  // own file checksums. Damage goes into the report; the call fails only when it cannot read on:
+  // NotFound for a store that is not registered, IOError on storage failure.
+  Result<VerifyReport> Verify(std::string_view store = {});
+
+  // Writes a consistent copy of the database into `dir`, which must not exist yet (give an
+  // absolute path); the copy opens with Engine::Open as a database of its own, with any locks
+  // held now (they are orphans there). Files are hard-linked when on the same file system.
+  // InvalidArgument when `dir` exists; IOError on storage failure.
+  Status Checkpoint(const std::string& dir);
+
+  // Rewrites the database's files in full, dropping deleted and overwritten records. Changes no
+  // record. IOError on storage failure.
+  Status Compact();
+
+ private:
+  Engine* engine_;
+};
+
+}  // namespace holdfast
+
+#endif  // HOLDFAST_ADMIN_H_

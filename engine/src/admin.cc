@@ -1,0 +1,270 @@
+// Admin: the public admin API. Listings read the meta family through profile_scan; one profile's
+// reads reuse profile_reads (the same code as RawStore::Get and Versions); rollback goes through
+// a RawStore; Verify is database_verify; checkpoints and compaction are the storage's.
+#include "holdfast/admin.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "database_verify.h"
+#include "engine_impl.h"
+#include "impl_access.h"
+#include "key_codec.h"
+#include "profile_reads.h"
+#include "profile_scan.h"
+#include "session_registry.h"
+
+namespace holdfast {
+namespace {
+
+using internal::Family;
+using internal::StoreEntry;
+
+// Runs `fn` admitted by the engine's gate (Closed once the engine is closing).
+template <typename Fn>
+auto Gated(Engine::Impl& engine, Fn&& fn) -> decltype(fn()) {
+  internal::GatePass pass(engine.context().gate());
+  if (!pass.admitted()) return Status::Closed("engine is closing");
+  return fn();
+}
+
+// The registration of `name`; NotFound naming the registered stores.
+Result<StoreEntry> FindStore(Engine::Impl& engine, std::string_view name) {
+  const std::vector<StoreEntry> stores = engine.stores().Registered();
+  std::string known;
+  for (const StoreEntry& store : stores) {
+    if (store.name == name) return store;
+    known += (known.empty() ? "" : ", ") + store.name;
+  }
+  return Status::NotFound("no store '" + std::string(name) +
+                          "' in this database (stores: " + (known.empty() ? "none" : known) + ")");
+}
+
+// The registered stores that `name` selects: that one, or all when empty.
+Result<std::vector<StoreEntry>> SelectStores(Engine::Impl& engine, std::string_view name) {
+  if (name.empty()) return engine.stores().Registered();
+  auto store = FindStore(engine, name);
+  if (!store.ok()) return store.status();
+  return std::vector<StoreEntry>{*store};
+}
+
+HeldLock LockOf(const std::string& store, const std::string& key, const internal::SessionLock& lock,
+                uint64_t current_incarnation) {
+  HeldLock held;
+  held.store = store;
+  held.key = key;
+  held.epoch = lock.epoch;
+  held.owner = lock.owner;
+  held.since_unix_ms = lock.acquired_unix_ms;
+  held.renewed_unix_ms = lock.renewed_unix_ms;
+  held.incarnation = lock.incarnation;
+  held.session_id = lock.session_id;
+  held.orphaned = lock.incarnation != current_incarnation;
+  return held;
+}
+
+// Fills the data-record fields of `summary` (version, time, size), or notes its damage.
+Status ReadDataSummary(internal::Storage& storage, const std::string& store,
+                       ProfileSummary& summary) {
+  std::string bytes;
+  Status s = storage.Get(Family::kData, internal::EncodeProfileKey(store, summary.key), &bytes);
+  if (s.code() == StatusCode::kNotFound) return Status::Ok();  // its creation was undone
+  if (s.code() == StatusCode::kCorruption) {
+    summary.damage = "data: " + s.message();
+    return Status::Ok();
+  }
+  if (!s.ok()) return s;
+  auto record = internal::DecodeProfileRecord(bytes);
+  if (!record.ok()) {
+    summary.damage = "data: " + record.status().message();
+    return Status::Ok();
+  }
+  summary.version = record->version;
+  summary.updated_unix_ms = record->updated_unix_ms;
+  summary.payload_bytes = record->payload.size();
+  return Status::Ok();
+}
+
+// The store to roll back through: the one open in this engine, or an open that prunes nothing.
+Result<RawStore> RollbackStore(Engine::Impl& engine, std::string_view name) {
+  internal::GatePass pass(engine.context().gate());
+  if (!pass.admitted()) return Status::Closed("engine is closing");
+  auto found = FindStore(engine, name);
+  if (!found.ok()) return found.status();
+  const StoreEntry& entry = *found;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    for (const auto& open : engine.stores().OpenStores()) {
+      if (open->config().name == entry.name) return ImplAccess::Wrap(open);
+    }
+    StoreSettings settings;
+    settings.autosave = false;
+    settings.retention.keep_newest = std::numeric_limits<uint32_t>::max();
+    auto store = engine.OpenStore(entry.name, entry.codec, settings, "", nullptr);
+    // InvalidArgument: the game opened the store meanwhile, with its own settings; use that.
+    if (store.ok() || store.status().code() != StatusCode::kInvalidArgument) return store;
+  }
+  return Status::Busy("store '" + entry.name + "' kept being reopened; retry");
+}
+
+}  // namespace
+
+Result<std::vector<StoreSummary>> Admin::Stores() {
+  Engine::Impl& engine = ImplAccess::Of(*engine_);
+  return Gated(engine, [&]() -> Result<std::vector<StoreSummary>> {
+    std::vector<StoreSummary> out;
+    for (const StoreEntry& entry : engine.stores().Registered()) {
+      StoreSummary summary{entry.name, entry.codec, entry.created_unix_ms};
+      Status s = internal::ForEachProfile(
+          engine.storage(), entry.name, std::nullopt, [&](internal::StoredProfile& profile) {
+            ++summary.profiles;
+            if (!profile.key_damage.empty() || !profile.meta.ok()) {
+              ++summary.damaged;
+            } else {
+              summary.locked += profile.meta->lock.has_value() ? 1 : 0;
+              summary.versions += profile.meta->versions.size();
+            }
+            return true;
+          });
+      if (!s.ok()) return s.WithContext("reading store '" + entry.name + "'");
+      out.push_back(std::move(summary));
+    }
+    return out;
+  });
+}
+
+Result<ProfileList> Admin::Profiles(std::string_view store, const ProfileQuery& query) {
+  if (query.after_key) {
+    if (Status s = ValidateProfileKey(*query.after_key); !s.ok()) return s;
+  }
+  Engine::Impl& engine = ImplAccess::Of(*engine_);
+  return Gated(engine, [&]() -> Result<ProfileList> {
+    auto entry = FindStore(engine, store);
+    if (!entry.ok()) return entry.status();
+    ProfileList out;
+    Status failed;
+    Status s = internal::ForEachProfile(
+        engine.storage(), entry->name, query.after_key, [&](internal::StoredProfile& profile) {
+          if (!profile.key.starts_with(query.prefix)) return true;
+          if (query.limit != 0 && out.profiles.size() >= query.limit) {
+            out.more = true;
+            return false;
+          }
+          ProfileSummary summary;
+          summary.key = profile.key;
+          if (!profile.key_damage.empty()) {
+            summary.damage = "key: " + profile.key_damage;
+          } else if (!profile.meta.ok()) {
+            summary.damage = "meta: " + profile.meta.status().message();
+          } else {
+            summary.locked = profile.meta->lock.has_value();
+          }
+          if (profile.key_damage.empty()) {
+            failed = ReadDataSummary(engine.storage(), entry->name, summary);
+          }
+          out.profiles.push_back(std::move(summary));
+          return failed.ok();
+        });
+    if (!failed.ok()) return failed;
+    if (!s.ok()) return s;
+    return out;
+  });
+}
+
+Result<std::vector<HeldLock>> Admin::Locks(std::string_view store) {
+  Engine::Impl& engine = ImplAccess::Of(*engine_);
+  return Gated(engine, [&]() -> Result<std::vector<HeldLock>> {
+    auto stores = SelectStores(engine, store);
+    if (!stores.ok()) return stores.status();
+    const uint64_t incarnation = engine.context().incarnation();
+    std::vector<HeldLock> out;
+    for (const StoreEntry& entry : *stores) {
+      Status s = internal::ForEachProfile(
+          engine.storage(), entry.name, std::nullopt, [&](internal::StoredProfile& profile) {
+            if (profile.key_damage.empty() && profile.meta.ok() && profile.meta->lock) {
+              out.push_back(LockOf(entry.name, profile.key, *profile.meta->lock, incarnation));
+            }
+            return true;
+          });
+      if (!s.ok()) return s.WithContext("reading store '" + entry.name + "'");
+    }
+    return out;
+  });
+}
+
+Result<ProfileDetails> Admin::Inspect(std::string_view store, std::string_view key,
+                                      std::optional<uint64_t> version) {
+  Engine::Impl& engine = ImplAccess::Of(*engine_);
+  return Gated(engine, [&]() -> Result<ProfileDetails> {
+    auto entry = FindStore(engine, store);
+    if (!entry.ok()) return entry.status();
+    const internal::ProfileRef at{entry->name, key};
+    auto meta = internal::ReadProfileMeta(engine.storage(), at);
+    if (!meta.ok()) return meta.status();
+    auto view = internal::ReadProfileView(engine.storage(), at, version);
+    if (!view.ok()) return view.status();
+    ProfileDetails details;
+    details.codec = entry->codec;
+    details.view = std::move(*view);
+    if (meta->lock) {
+      details.lock =
+          LockOf(entry->name, std::string(key), *meta->lock, engine.context().incarnation());
+    }
+    details.created_unix_ms = meta->created_unix_ms;
+    details.updated_unix_ms = meta->updated_unix_ms;
+    details.first_session_unix_ms = meta->first_session_unix_ms;
+    details.last_version = meta->last_version;
+    return details;
+  });
+}
+
+Result<std::vector<VersionInfo>> Admin::Versions(std::string_view store, std::string_view key,
+                                                 const VersionQuery& query) {
+  Engine::Impl& engine = ImplAccess::Of(*engine_);
+  return Gated(engine, [&]() -> Result<std::vector<VersionInfo>> {
+    auto entry = FindStore(engine, store);
+    if (!entry.ok()) return entry.status();
+    return internal::ListVersions(engine.storage(), {entry->name, key}, query);
+  });
+}
+
+Result<uint64_t> Admin::Rollback(std::string_view store, std::string_view key, uint64_t version) {
+  auto raw = RollbackStore(ImplAccess::Of(*engine_), store);
+  if (!raw.ok()) return raw.status();
+  return raw->Rollback(key, version);
+}
+
+Result<uint64_t> Admin::RollbackTo(std::string_view store, std::string_view key, int64_t unix_ms) {
+  auto raw = RollbackStore(ImplAccess::Of(*engine_), store);
+  if (!raw.ok()) return raw.status();
+  return raw->RollbackTo(key, unix_ms);
+}
+
+Result<VerifyReport> Admin::Verify(std::string_view store) {
+  Engine::Impl& engine = ImplAccess::Of(*engine_);
+  return Gated(engine, [&]() -> Result<VerifyReport> {
+    auto stores = SelectStores(engine, store);
+    if (!stores.ok()) return stores.status();
+    return internal::VerifyDatabase(engine.storage(), engine.stores().Registered(), *stores,
+                                    /*whole_database=*/store.empty());
+  });
+}
+
+Status Admin::Checkpoint(const std::string& dir) {
+  if (dir.empty()) return Status::InvalidArgument("checkpoint directory is empty");
+  Engine::Impl& engine = ImplAccess::Of(*engine_);
+  return Gated(engine, [&] { return engine.storage().Checkpoint(dir); });
+}
+
+Status Admin::Compact() {
+  Engine::Impl& engine = ImplAccess::Of(*engine_);
+  return Gated(engine, [&]() -> Status {
+    // Every family over its whole key range: the same compaction as an erasure's.
+    for (int f = 0; f < internal::kFamilyCount; ++f) {
+      Status s = engine.storage().CompactRange(static_cast<Family>(f), internal::ScanRange{});
+      if (!s.ok()) return s;
+    }
+    return Status::Ok();
+  });
+}
+
+}  // namespace holdfast

@@ -14,7 +14,10 @@ std::optional<cxxopts::ParseResult> ParseCommandArgs(cxxopts::Options& options,
   try {
     cxxopts::ParseResult parsed = options.parse(static_cast<int>(argv.size()), argv.data());
     if (parsed.count("help")) {
-      io.out << options.help();
+      // Positional arguments appear in the usage line; their group would be an empty heading.
+      std::vector<std::string> groups = options.groups();
+      std::erase(groups, std::string(kPositionalGroup));
+      io.out << options.help(groups);
       *exit_code = kExitOk;
       return std::nullopt;
     }

@@ -5,11 +5,15 @@
 #include <cxxopts.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "command.h"
 
 namespace holdfast::cli {
+
+// The option group of positional arguments, left out of --help's option list.
+inline constexpr std::string_view kPositionalGroup = "positional";
 
 // Parses `args` with `options` (to which it adds -h/--help). Returns the parse result, or nullopt
 // after printing help (exit_code = 0) or a usage error naming the command (exit_code = 2).

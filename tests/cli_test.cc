@@ -1,27 +1,19 @@
 // The admin CLI's dispatch, help and exit codes, run in-process.
 #include <gtest/gtest.h>
 
-#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
 
+#include "cli_test_util.h"
 #include "command.h"
 #include "holdfast/engine.h"
 
 namespace holdfast::cli {
 namespace {
 
-struct CliRun {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-CliRun RunArgs(std::vector<std::string> args) {
-  std::ostringstream out;
-  std::ostringstream err;
-  args.insert(args.begin(), "holdfast");
-  int code = RunCli(args, {out, err});
-  return {code, out.str(), err.str()};
-}
+using test::CliRun;
+CliRun RunArgs(std::vector<std::string> args) { return test::RunInProcess(std::move(args)); }
 
 TEST(CliTest, HelpListsEveryCommand) {
   CliRun r = RunArgs({"--help"});
@@ -40,7 +32,22 @@ TEST(CliTest, NoCommandIsUsageError) {
 TEST(CliTest, UnknownCommandIsUsageError) {
   CliRun r = RunArgs({"frobnicate"});
   EXPECT_EQ(r.code, kExitUsage);
-  EXPECT_NE(r.err.find("unknown command 'frobnicate'"), std::string::npos);
+  EXPECT_NE(r.err.find("unknown command 'frobnicate'\n"), std::string::npos) << r.err;
+}
+
+TEST(CliTest, UnknownCommandSuggestsTheNearestName) {
+  for (const auto& [typed, meant] : std::vector<std::pair<std::string, std::string>>{
+           {"lst", "list"},          // a letter missing
+           {"verfiy", "verify"},     // two swapped
+           {"sesions", "sessions"},  // a letter missing from a long name
+           {"check", "checkpoint"},  // the start of exactly one name
+           {"store", "stores"}}) {
+    CliRun r = RunArgs({typed});
+    EXPECT_EQ(r.code, kExitUsage) << typed;
+    EXPECT_NE(r.err.find("unknown command '" + typed + "'; did you mean '" + meant + "'?"),
+              std::string::npos)
+        << r.err;
+  }
 }
 
 TEST(CliTest, VersionPrintsTextAndJson) {

@@ -1,0 +1,44 @@
+// `holdfast sessions [<store>]`: the profiles whose lock is held, and by whom.
+#include <ostream>
+
+#include "database_command.h"
+#include "fields.h"
+#include "holdfast/admin.h"
+#include "text_output.h"
+
+namespace holdfast::cli {
+namespace {
+
+constexpr char kHelp[] =
+    R"(List the profiles whose lock is held: the owner, epoch and since when. Opened offline,
+every lock was left by a server that is gone (orphaned); the next start of the profile takes it
+over at once.)";
+
+Status ListLocks(Engine& engine, const Invocation& call) {
+  const std::string store = call.args.count("store") ? call.args["store"].as<std::string>() : "";
+  auto locks = Admin(engine).Locks(store);
+  if (!locks.ok()) return locks.status();
+  if (call.json) {
+    PrintJsonArray(call.io.out, *locks, WriteLock);
+    return Status::Ok();
+  }
+  Table table({"STORE", "KEY", "EPOCH", "OWNER", "SINCE", "STATE"});
+  for (const HeldLock& lock : *locks) {
+    table.Add({lock.store, Printable(lock.key), std::to_string(lock.epoch), Printable(lock.owner),
+               TimeText(lock.since_unix_ms), lock.orphaned ? "orphaned" : "live"});
+  }
+  table.Print(call.io.out);
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::unique_ptr<Command> MakeSessionsCommand() {
+  return MakeDatabaseCommand({.name = "sessions",
+                              .summary = "list held locks (sessions)",
+                              .description = kHelp,
+                              .positionals = {{"store", "only this store", /*required=*/false}},
+                              .run = ListLocks});
+}
+
+}  // namespace holdfast::cli

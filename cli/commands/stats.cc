@@ -1,0 +1,68 @@
+// `holdfast stats`: what the database holds — stores, profiles, locks, versions — and its size
+// on disk. Live counters (saves, latencies) belong to a running engine and come with the admin
+// socket.
+#include <filesystem>
+#include <ostream>
+#include <utility>
+#include <vector>
+
+#include "database_command.h"
+#include "holdfast/admin.h"
+#include "json_writer.h"
+#include "text_output.h"
+
+namespace holdfast::cli {
+namespace {
+
+// The bytes of every file under `dir` (RocksDB's tables, logs and manifests).
+uint64_t DiskBytes(const std::string& dir) {
+  uint64_t total = 0;
+  std::error_code error;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, error);
+       !error && it != std::filesystem::recursive_directory_iterator(); it.increment(error)) {
+    if (it->is_regular_file(error)) total += it->file_size(error);
+  }
+  return total;
+}
+
+Status ShowStats(Engine& engine, const Invocation& call) {
+  auto stores = Admin(engine).Stores();
+  if (!stores.ok()) return stores.status();
+  const EngineInfo info = engine.Info();
+  StoreSummary total;
+  for (const StoreSummary& store : *stores) {
+    total.profiles += store.profiles;
+    total.locked += store.locked;
+    total.versions += store.versions;
+    total.damaged += store.damaged;
+  }
+  const std::vector<std::pair<std::string, uint64_t>> counts = {
+      {"format_version", info.format_version},
+      {"stores", stores->size()},
+      {"profiles", total.profiles},
+      {"locked", total.locked},
+      {"versions", total.versions},
+      {"damaged", total.damaged},
+      {"disk_bytes", DiskBytes(info.path)}};
+  if (call.json) {
+    PrintJsonLine(call.io.out, [&](JsonWriter& out) {
+      out.BeginObject().Field("path", info.path);
+      for (const auto& [name, count] : counts) out.Field(name, count);
+      out.EndObject();
+    });
+    return Status::Ok();
+  }
+  Table table({"path", Printable(info.path)});
+  for (const auto& [name, count] : counts) table.Add({name, std::to_string(count)});
+  table.Print(call.io.out);
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::unique_ptr<Command> MakeStatsCommand() {
+  return MakeDatabaseCommand(
+      {.name = "stats", .summary = "show what the database holds", .run = ShowStats});
+}
+
+}  // namespace holdfast::cli

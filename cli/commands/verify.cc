@@ -1,0 +1,75 @@
+// `holdfast verify [--store S]`: reads and checks every record and version; lists the damaged
+// ones and exits 1 if there are any.
+#include <ostream>
+
+#include "database_command.h"
+#include "fields.h"
+#include "holdfast/admin.h"
+#include "text_output.h"
+
+namespace holdfast::cli {
+namespace {
+
+constexpr char kHelp[] =
+    R"(Read and check every record of the database (or of one store): each profile's meta and
+data records and every version, against their checksums and formats; keys that are malformed or
+belong to no store or profile; versions listed but missing; and RocksDB's file checksums. Lists
+what is damaged; exit 1 if anything is.)";
+
+void AddVerifyOptions(cxxopts::Options& options) {
+  options.add_options()("store", "check only store S", cxxopts::value<std::string>(), "S");
+}
+
+void WriteReport(JsonWriter& out, const VerifyReport& report) {
+  out.BeginObject()
+      .Field("ok", report.ok())
+      .Field("stores", report.stores)
+      .Field("profiles", report.profiles)
+      .Field("versions", report.versions)
+      .Field("records", report.records)
+      .Key("damaged")
+      .BeginArray();
+  for (const DamagedRecord& d : report.damaged) {
+    out.BeginObject().Field("store", d.store);
+    WriteKeyFields(out, d.key);
+    out.Field("record", d.record).Field("version", d.version).Field("reason", d.reason);
+    out.EndObject();
+  }
+  out.EndArray().EndObject();
+}
+
+void PrintReport(std::ostream& out, const VerifyReport& report) {
+  for (const DamagedRecord& d : report.damaged) {
+    out << "damaged " << d.record << " " << d.store << "/" << Printable(d.key);
+    if (d.version != 0) out << " version " << d.version;
+    out << ": " << d.reason << "\n";
+  }
+  out << "checked " << report.stores << " store(s), " << report.profiles << " profile(s), "
+      << report.versions << " version(s), " << report.records
+      << " record(s): " << report.damaged.size() << " damaged\n";
+}
+
+Status Verify(Engine& engine, const Invocation& call) {
+  const std::string store = call.args.count("store") ? call.args["store"].as<std::string>() : "";
+  auto report = Admin(engine).Verify(store);
+  if (!report.ok()) return report.status();
+  if (call.json) {
+    PrintJsonLine(call.io.out, [&](JsonWriter& out) { WriteReport(out, *report); });
+  } else {
+    PrintReport(call.io.out, *report);
+  }
+  if (report->ok()) return Status::Ok();
+  return Status::Corruption(std::to_string(report->damaged.size()) + " damaged record(s) found");
+}
+
+}  // namespace
+
+std::unique_ptr<Command> MakeVerifyCommand() {
+  return MakeDatabaseCommand({.name = "verify",
+                              .summary = "check every record and version",
+                              .description = kHelp,
+                              .options = AddVerifyOptions,
+                              .run = Verify});
+}
+
+}  // namespace holdfast::cli

@@ -1,0 +1,180 @@
+// The admin CLI on a stopped database, in-process: rollback (and its refusals), verify against
+// damage written from outside, checkpoint and compact, and a usage error for every command.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "cli_test_util.h"
+#include "internals.h"
+
+namespace holdfast::test {
+namespace {
+
+using internal::Family;
+using CliOfflineWriteTest = CliFixture;
+
+TEST_F(CliOfflineWriteTest, RollbackWritesTheOldPayloadAsANewVersion) {
+  CliRun run = RunInProcess({"rollback", "Players", "alice", "--to", "2", "--yes", "--db", db_});
+  EXPECT_EQ(run.code, 0) << run.err;
+  EXPECT_EQ(run.out, "rolled back Players/alice to version 2: written as version 4\n");
+  EXPECT_EQ(run.err, "");
+
+  OpenDatabase();
+  auto players = engine_->OpenStore<BytesCodec>("Players");
+  ASSERT_OK(players);
+  auto now = players->Get("alice");
+  ASSERT_OK(now);
+  EXPECT_EQ(now->data, "gold=10");
+  EXPECT_EQ(now->version.version, 4u);
+  EXPECT_EQ(now->version.reason, VersionReason::kRollback);
+  EXPECT_EQ(now->version.source_version, 2u);
+  auto versions = players->Versions("alice");
+  ASSERT_OK(versions);
+  ASSERT_EQ(versions->size(), 4u);  // nothing pruned: 1, 2, 3 are still there
+  auto three = players->Get("alice", 3);
+  ASSERT_OK(three);
+  EXPECT_EQ(three->data, "gold=20");
+}
+
+TEST_F(CliOfflineWriteTest, RollbackAsOfATimeTakesTheNewestVersionWrittenBy) {
+  CliRun run = RunInProcess({"rollback", "Players", "alice", "--as-of", "2026-01-01T00:00:01.999Z",
+                             "--yes", "--db", db_});
+  EXPECT_EQ(run.code, 0) << run.err;
+  EXPECT_EQ(run.out, "rolled back Players/alice to version 2: written as version 4\n");
+}
+
+TEST_F(CliOfflineWriteTest, RollbackOfAnOrphanedLockFreesTheProfile) {
+  CliRun run = RunInProcess({"rollback", "Players", "carol", "--to", "1", "--yes", "--db", db_});
+  EXPECT_EQ(run.code, 0) << run.err;
+  CliRun sessions = RunInProcess({"sessions", "--db", db_, "--json"});
+  EXPECT_EQ(sessions.out, "[]\n");
+  CliRun show = RunInProcess({"show", "Players", "carol", "--db", db_, "--json"});
+  EXPECT_NE(show.out.find(R"("reason":"rollback","epoch":2,"source_version":1)"), std::string::npos)
+      << show.out;
+}
+
+TEST_F(CliOfflineWriteTest, RollbackWithoutYesRefusesBeforeOpening) {
+  const auto before = SnapshotDirectory(db_);
+  CliRun run = RunInProcess({"rollback", "Players", "alice", "--to", "2", "--db", db_});
+  EXPECT_EQ(run.code, 2);
+  EXPECT_EQ(run.out, "");
+  EXPECT_EQ(run.err,
+            "holdfast rollback: refusing to change the database without --yes; nothing was "
+            "changed\n");
+  EXPECT_EQ(SnapshotDirectory(db_), before);  // byte for byte: not even opened
+}
+
+TEST_F(CliOfflineWriteTest, RefusedRollbacksChangeNoRecord) {
+  const auto before = Records();
+  struct Case {
+    std::vector<std::string> args;
+    std::string error;
+  };
+  const std::vector<Case> cases = {
+      {{"Nobody", "alice", "--to", "1"}, "NotFound: no store 'Nobody'"},
+      {{"Players", "nobody", "--to", "1"}, "NotFound: no profile 'nobody'"},
+      {{"Players", "alice", "--to", "9"}, "NotFound: version 9 of 'alice' does not exist"},
+      {{"Players", "alice", "--as-of", "2025-01-01"}, "NotFound: no version of 'alice'"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = {"rollback", "--yes", "--db", db_};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    CliRun run = RunInProcess(args);
+    EXPECT_EQ(run.code, 1) << c.error;
+    EXPECT_EQ(run.out, "") << c.error;
+    EXPECT_EQ(run.err.rfind("holdfast rollback: " + c.error, 0), 0u) << run.err;
+  }
+  EXPECT_EQ(Records(), before);
+}
+
+TEST_F(CliOfflineWriteTest, VerifyFindsARecordDamagedFromOutside) {
+  CliRun clean = RunInProcess({"verify", "--db", db_});
+  EXPECT_EQ(clean.code, 0) << clean.err;
+  EXPECT_EQ(clean.out, "checked 2 store(s), 4 profile(s), 8 version(s), 17 record(s): 0 damaged\n");
+
+  OpenDatabase();
+  WriteRaw(Family::kData, internal::EncodeProfileKey("Players", "alice"), "torn by a bad disk");
+  WriteRaw(Family::kVersions, internal::EncodeVersionKey("Guilds", "red", 1), "torn");
+  CloseEngine();
+
+  EXPECT_EQ(RunInProcess({"verify", "--db", db_}),
+            (CliRun{1,
+                    "damaged version Guilds/red version 1: version record: too short (4 bytes)\n"
+                    "damaged data Players/alice: profile record: checksum mismatch\n"
+                    "checked 2 store(s), 4 profile(s), 8 version(s), 17 record(s): 2 damaged\n",
+                    "holdfast verify: Corruption: 2 damaged record(s) found\n"}));
+
+  CliRun json = RunInProcess({"verify", "--store", "Players", "--db", db_, "--json"});
+  EXPECT_EQ(json.code, 1);
+  EXPECT_EQ(json.out, R"({"ok":false,"stores":1,"profiles":3,"versions":6,"records":13,"damaged":[)"
+                      R"({"store":"Players","key":"alice","record":"data","version":0,)"
+                      R"("reason":"profile record: checksum mismatch"}]})"
+                      "\n");
+  CliRun unknown = RunInProcess({"verify", "--store", "Nobody", "--db", db_});
+  EXPECT_EQ(unknown.code, 1);
+  EXPECT_NE(unknown.err.find("NotFound: no store 'Nobody'"), std::string::npos) << unknown.err;
+}
+
+TEST_F(CliOfflineWriteTest, ACheckpointOpensAndVerifies) {
+  const std::string copy = dir_.Sub("backup");
+  CliRun run = RunInProcess({"checkpoint", copy, "--db", db_});
+  EXPECT_EQ(run.code, 0) << run.err;
+  EXPECT_EQ(run.out, "checkpoint written to " + copy + "\n");
+  CliRun verify = RunInProcess({"verify", "--db", copy});
+  EXPECT_EQ(verify.code, 0) << verify.err;
+  CliRun original = RunInProcess({"show", "Players", "alice", "--db", db_, "--json"});
+  CliRun copied = RunInProcess({"show", "Players", "alice", "--db", copy, "--json"});
+  EXPECT_EQ(copied.code, 0) << copied.err;
+  EXPECT_EQ(copied.out, original.out);
+
+  CliRun again = RunInProcess({"checkpoint", copy, "--db", db_});
+  EXPECT_EQ(again.code, 1);
+  EXPECT_NE(again.err.find("already exists; nothing was written"), std::string::npos) << again.err;
+}
+
+TEST_F(CliOfflineWriteTest, CompactChangesNoRecord) {
+  const auto before = Records();
+  CliRun run = RunInProcess({"compact", "--db", db_});
+  EXPECT_EQ(run.code, 0) << run.err;
+  EXPECT_EQ(run.out, "compacted " + db_ + "\n");
+  EXPECT_EQ(Records(), before);
+}
+
+// Each is refused as usage (exit 2) before the database is opened: --db names a path that
+// holds none, which would be exit 1 if it were opened.
+TEST_F(CliOfflineWriteTest, EveryCommandReportsAUsageError) {
+  const std::vector<std::vector<std::string>> cases = {
+      {"stores", "extra"},
+      {"list"},
+      {"list", "Players", "--limit", "-1"},
+      {"show", "Players"},
+      {"show", "Players", "alice", "--version", "latest"},
+      {"versions", "Players", "alice", "--since", "yesterday"},
+      {"versions", "Players", "alice", "--since", "2026-01-02", "--until", "2026-01-01"},
+      {"sessions", "Players", "extra"},
+      {"rollback", "Players", "alice", "--yes"},
+      {"rollback", "Players", "alice", "--to", "1", "--as-of", "2026-01-01", "--yes"},
+      {"rollback", "Players", "alice", "--as-of", "2026-13-01", "--yes"},
+      {"verify", "Players"},
+      {"stats", "--json", "extra"},
+      {"checkpoint"},
+      {"compact", "--json"},
+  };
+  const std::string absent = dir_.Sub("absent");
+  for (std::vector<std::string> args : cases) {
+    const std::string command = args[0];
+    args.insert(args.end(), {"--db", absent});
+    CliRun run = RunInProcess(args);
+    EXPECT_EQ(run.code, 2) << command << ": " << run.err;
+    EXPECT_EQ(run.out, "") << command;
+    EXPECT_EQ(run.err.rfind("holdfast " + command + ": ", 0), 0u) << run.err;
+  }
+  CliRun no_db = RunInProcess({"stores"});
+  EXPECT_EQ(no_db.code, 2);
+  EXPECT_EQ(no_db.err,
+            "holdfast stores: no database given: pass --db PATH or set HOLDFAST_DB (see --help)\n");
+}
+
+}  // namespace
+}  // namespace holdfast::test

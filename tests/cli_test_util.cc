@@ -1,0 +1,119 @@
+#include "cli_test_util.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "command.h"
+#include "internals.h"
+
+extern char** environ;
+
+namespace holdfast::test {
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+std::ostream& operator<<(std::ostream& os, const CliRun& run) {
+  return os << "exit " << run.code << "\n--- stdout ---\n"
+            << run.out << "--- stderr ---\n"
+            << run.err;
+}
+
+CliRun RunInProcess(std::vector<std::string> args) {
+  std::ostringstream out;
+  std::ostringstream err;
+  args.insert(args.begin(), "holdfast");
+  const int code = cli::RunCli(args, {out, err});
+  return {code, out.str(), err.str()};
+}
+
+CliRun RunBinary(const std::vector<std::string>& args,
+                 const std::vector<std::string>& environment) {
+  TempDir io;
+  const std::string out_path = io.Sub("stdout");
+  const std::string err_path = io.Sub("stderr");
+  std::vector<std::string> arguments{HOLDFAST_CLI_BINARY};
+  arguments.insert(arguments.end(), args.begin(), args.end());
+  std::vector<std::string> variables = environment;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::strncmp(*e, "HOLDFAST_DB=", 12) != 0) variables.emplace_back(*e);
+  }
+  std::vector<char*> argv;
+  for (auto& a : arguments) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (auto& v : variables) envp.push_back(v.data());
+  envp.push_back(nullptr);
+
+  posix_spawn_file_actions_t files;
+  posix_spawn_file_actions_init(&files);
+  posix_spawn_file_actions_addopen(&files, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(&files, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  pid_t pid = 0;
+  const int spawned =
+      posix_spawn(&pid, HOLDFAST_CLI_BINARY, &files, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&files);
+  if (spawned != 0) {
+    ADD_FAILURE() << "cannot run " << HOLDFAST_CLI_BINARY << ": " << std::strerror(spawned);
+    return {};
+  }
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid) ADD_FAILURE() << "waitpid failed";
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadFile(out_path), ReadFile(err_path)};
+}
+
+void CliFixture::SetUp() {
+  AdminFixture::SetUp();
+  auto players = OpenPlayers();
+  auto guilds = engine_->OpenStore<BytesCodec>("Guilds");
+  ASSERT_OK(guilds);
+  WriteHistory(players, "alice", {"gold=10", "gold=20"});
+  WriteHistory(players, "bob", {"gold=5"});
+  WriteHistory(*guilds, "red", {"members=3"});
+  auto carol = players.StartSession("carol");
+  ASSERT_OK(carol);
+  db_ = dir_.Sub("cli-db");
+  ASSERT_OK(Admin(*engine_).Checkpoint(db_));
+  ASSERT_OK(carol->EndSession());
+  CloseEngine();
+}
+
+void CliFixture::OpenDatabase() {
+  auto engine = Engine::Open(db_, Options(/*create=*/false));
+  ASSERT_OK(engine);
+  engine_ = std::move(*engine);
+}
+
+std::map<std::string, std::string> CliFixture::Records() {
+  OpenDatabase();
+  std::map<std::string, std::string> records;
+  if (!engine_) return records;
+  for (int f = 0; f < internal::kFamilyCount; ++f) {
+    const auto family = static_cast<internal::Family>(f);
+    EXPECT_OK(StorageOf(*engine_).Scan(
+        family, internal::ScanRange{}, internal::ScanOrder::kForward,
+        [&](std::string_view key, std::string_view value) {
+          if (family != internal::Family::kDefault || key != internal::kManifestKey) {
+            records[std::string(internal::FamilyName(family)) + "/" + std::string(key)] = value;
+          }
+          return true;
+        }));
+  }
+  CloseEngine();
+  return records;
+}
+
+}  // namespace holdfast::test

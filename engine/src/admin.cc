@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 
 #include "database_verify.h"
 #include "engine_impl.h"
@@ -89,21 +90,23 @@ Status ReadDataSummary(internal::Storage& storage, const std::string& store,
 Result<RawStore> RollbackStore(Engine::Impl& engine, std::string_view name) {
   internal::GatePass pass(engine.context().gate());
   if (!pass.admitted()) return Status::Closed("engine is closing");
-  auto found = FindStore(engine, name);
-  if (!found.ok()) return found.status();
-  const StoreEntry& entry = *found;
-  for (int attempt = 0; attempt < 2; ++attempt) {
+  auto entry = FindStore(engine, name);
+  if (!entry.ok()) return entry.status();
+  auto open_here = [&]() -> std::optional<RawStore> {
     for (const auto& open : engine.stores().OpenStores()) {
-      if (open->config().name == entry.name) return ImplAccess::Wrap(open);
+      if (open->config().name == entry->name) return ImplAccess::Wrap(open);
     }
-    StoreSettings settings;
-    settings.autosave = false;
-    settings.retention.keep_newest = std::numeric_limits<uint32_t>::max();
-    auto store = engine.OpenStore(entry.name, entry.codec, settings, "", nullptr);
-    // InvalidArgument: the game opened the store meanwhile, with its own settings; use that.
-    if (store.ok() || store.status().code() != StatusCode::kInvalidArgument) return store;
-  }
-  return Status::Busy("store '" + entry.name + "' kept being reopened; retry");
+    return std::nullopt;
+  };
+  if (auto open = open_here()) return *open;
+  StoreSettings settings;
+  settings.autosave = false;
+  settings.retention.keep_newest = std::numeric_limits<uint32_t>::max();
+  auto store = engine.OpenStore(entry->name, entry->codec, settings, "", nullptr);
+  if (store.ok() || store.status().code() != StatusCode::kInvalidArgument) return store;
+  // The game opened the store meanwhile with its own settings: roll back through that one.
+  if (auto open = open_here()) return *open;
+  return store.status();
 }
 
 }  // namespace

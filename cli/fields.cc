@@ -5,32 +5,26 @@
 
 namespace holdfast::cli {
 
-void WriteKeyFields(JsonWriter& json, std::string_view key) {
-  json.Field("key", key);
-  if (!IsUtf8(key)) json.Field("key_hex", Hex(key));
+void AddKey(Json& object, std::string_view key) {
+  object["key"] = key;
+  if (!IsUtf8(key)) object["key_hex"] = Hex(key);
 }
 
-void WriteTimeField(JsonWriter& json, std::string_view name, int64_t unix_ms) {
-  json.Key(name);
-  if (unix_ms == 0) {
-    json.Null();
-  } else {
-    json.String(FormatTime(unix_ms));
-  }
-}
+Json TimeJson(int64_t unix_ms) { return unix_ms == 0 ? Json() : Json(FormatTime(unix_ms)); }
 
 std::string TimeText(int64_t unix_ms) { return unix_ms == 0 ? "-" : FormatTime(unix_ms); }
 
-void WriteLock(JsonWriter& json, const HeldLock& lock) {
-  json.BeginObject().Field("store", lock.store);
-  WriteKeyFields(json, lock.key);
-  json.Field("epoch", lock.epoch).Field("owner", lock.owner);
-  WriteTimeField(json, "since", lock.since_unix_ms);
-  WriteTimeField(json, "renewed", lock.renewed_unix_ms);
-  json.Field("session_id", lock.session_id)
-      .Field("incarnation", lock.incarnation)
-      .Field("orphaned", lock.orphaned)
-      .EndObject();
+Json LockJson(const HeldLock& lock) {
+  Json object = {{"store", lock.store}};
+  AddKey(object, lock.key);
+  object["epoch"] = lock.epoch;
+  object["owner"] = lock.owner;
+  object["since"] = TimeJson(lock.since_unix_ms);
+  object["renewed"] = TimeJson(lock.renewed_unix_ms);
+  object["session_id"] = lock.session_id;
+  object["incarnation"] = lock.incarnation;
+  object["orphaned"] = lock.orphaned;
+  return object;
 }
 
 std::string LockText(const HeldLock& lock) {

@@ -8,20 +8,21 @@
 #include <string_view>
 
 #include "holdfast/admin.h"
-#include "json_writer.h"
+#include "json_output.h"
 
 namespace holdfast::cli {
 
-// "key", and "key_hex" too when the key is not UTF-8 (JSON cannot carry those bytes in a string).
-void WriteKeyFields(JsonWriter& json, std::string_view key);
+// Adds "key" to `object`, and "key_hex" when the key is not UTF-8 (JSON cannot carry those bytes
+// in a string).
+void AddKey(Json& object, std::string_view key);
 
 // A time as ISO-8601 UTC (time_format.h); 0 means never set: null in JSON, "-" in text.
-void WriteTimeField(JsonWriter& json, std::string_view name, int64_t unix_ms);
+Json TimeJson(int64_t unix_ms);
 std::string TimeText(int64_t unix_ms);
 
 // A held lock as an object: store, key, epoch, owner, since, renewed, session_id, incarnation,
 // orphaned.
-void WriteLock(JsonWriter& json, const HeldLock& lock);
+Json LockJson(const HeldLock& lock);
 // "held by <owner> since <time>, epoch N, session S[, left by an engine that is gone]".
 std::string LockText(const HeldLock& lock);
 

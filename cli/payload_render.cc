@@ -1,14 +1,22 @@
 #include "payload_render.h"
 
+#include "holdfast/json_codec.h"
 #include "text_output.h"
 
 namespace holdfast::cli {
 
 RenderedPayload RenderPayload(std::string_view codec, std::string_view payload) {
-  // Until stores register schemas (the data-model issue), no codec but bytes has a renderer and
-  // every payload is bytes to us: `codec` picks nothing yet.
-  (void)codec;
-  return RenderedPayload{"hex", "\"" + Hex(payload) + "\"", HexDump(payload)};
+  std::string note;
+  if (codec == JsonCodec::kName) {
+    auto document = JsonCodec::Decode(payload);
+    if (document.ok()) {
+      return RenderedPayload{"json", Json(*document),
+                             document->dump(2, ' ', false, Json::error_handler_t::replace) + "\n",
+                             ""};
+    }
+    note = "the JSON store's codec refuses this payload: " + document.status().ToString();
+  }
+  return RenderedPayload{"hex", Hex(payload), HexDump(payload), note};
 }
 
 }  // namespace holdfast::cli

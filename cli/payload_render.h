@@ -1,21 +1,24 @@
 // How `show` presents a profile's payload, chosen by the codec its store was registered with.
 //
-// Today every payload is shown as bytes: hex in JSON, a hex dump for people. This is the seam
-// for the data-model issue: JSON and flatbuffers stores will render here as JSON (from the
-// schema registered with the store), with `format` "json" and `json` the document itself —
-// callers already embed `json` as a value and print `format` beside it.
+// JSON stores (JsonCodec, "json"): the document itself, checked by the codec's own decode. Every
+// other codec, and a JSON store's payload the codec refuses: bytes, as hex in JSON and a hex dump
+// for people. This is the seam for the rest of the data-model issue: flatbuffers stores will
+// render here as JSON from the schema registered with the store.
 #ifndef HOLDFAST_CLI_PAYLOAD_RENDER_H_
 #define HOLDFAST_CLI_PAYLOAD_RENDER_H_
 
 #include <string>
 #include <string_view>
 
+#include "json_output.h"
+
 namespace holdfast::cli {
 
 struct RenderedPayload {
-  std::string format;  // "hex" (today, every codec)
-  std::string json;    // a JSON value: "\"<hex>\"" for hex
-  std::string text;    // for a terminal: a hex dump
+  std::string format;  // "json" or "hex"
+  Json json;           // the document, or the hex string
+  std::string text;    // for a terminal: the document indented, or a hex dump
+  std::string note;    // why a payload of a JSON store is shown as hex ("" otherwise)
 };
 
 RenderedPayload RenderPayload(std::string_view codec, std::string_view payload);

@@ -1,9 +1,8 @@
 #include "text_output.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <ostream>
-
-#include "json_writer.h"
 
 namespace holdfast::cli {
 namespace {
@@ -23,6 +22,44 @@ size_t DisplayWidth(std::string_view text) {
 }
 
 }  // namespace
+
+size_t Utf8SequenceLength(std::string_view bytes) {
+  const auto byte = [&](size_t i) { return static_cast<unsigned char>(bytes[i]); };
+  const unsigned char lead = byte(0);
+  if (lead < 0x80) return 1;
+  size_t length = 0;
+  uint32_t code_point = 0;
+  if ((lead & 0xe0) == 0xc0) {
+    length = 2;
+    code_point = lead & 0x1f;
+  } else if ((lead & 0xf0) == 0xe0) {
+    length = 3;
+    code_point = lead & 0x0f;
+  } else if ((lead & 0xf8) == 0xf0) {
+    length = 4;
+    code_point = lead & 0x07;
+  } else {
+    return 0;
+  }
+  if (bytes.size() < length) return 0;
+  for (size_t i = 1; i < length; ++i) {
+    if ((byte(i) & 0xc0) != 0x80) return 0;
+    code_point = (code_point << 6) | (byte(i) & 0x3f);
+  }
+  static constexpr uint32_t kSmallest[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (code_point < kSmallest[length] || code_point > 0x10ffff) return 0;  // overlong, too large
+  if (code_point >= 0xd800 && code_point <= 0xdfff) return 0;             // surrogate
+  return length;
+}
+
+bool IsUtf8(std::string_view bytes) {
+  while (!bytes.empty()) {
+    const size_t length = Utf8SequenceLength(bytes);
+    if (length == 0) return false;
+    bytes.remove_prefix(length);
+  }
+  return true;
+}
 
 std::string Printable(std::string_view bytes) {
   std::string out;

@@ -3,12 +3,20 @@
 #ifndef HOLDFAST_CLI_TEXT_OUTPUT_H_
 #define HOLDFAST_CLI_TEXT_OUTPUT_H_
 
+#include <cstddef>
 #include <iosfwd>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace holdfast::cli {
+
+// The length of the UTF-8 sequence (one code point) at the start of `bytes` (not empty), or 0
+// when they do not start with valid UTF-8 (no overlong forms, no surrogates, nothing past
+// U+10FFFF).
+size_t Utf8SequenceLength(std::string_view bytes);
+// True when `bytes` are valid UTF-8.
+bool IsUtf8(std::string_view bytes);
 
 // `bytes` for a terminal: UTF-8 text as it is; control characters, backslashes and bytes that are
 // not UTF-8 as \xNN, so that no key can move the cursor or hide another.

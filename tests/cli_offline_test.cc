@@ -7,6 +7,8 @@
 #include <string>
 
 #include "cli_test_util.h"
+#include "holdfast/json_codec.h"
+#include "internals.h"
 
 namespace holdfast::test {
 namespace {
@@ -80,6 +82,40 @@ TEST_F(CliOfflineTest, ShowAsJsonHasDataLockAndHistory) {
   EXPECT_NE(old.out.find("lock           free"), std::string::npos) << old.out;
   EXPECT_NE(old.out.find("00000000  67 6f 6c 64 3d 31 30"), std::string::npos) << old.out;
   EXPECT_NE(old.out.find("|gold=10|"), std::string::npos) << old.out;
+}
+
+TEST_F(CliOfflineTest, ShowRendersAJsonStoresDocument) {
+  OpenDatabase();
+  auto quests = engine_->OpenStore<JsonCodec>("Quests");
+  ASSERT_OK(quests);
+  {
+    auto ann = quests->StartSession("ann");
+    ASSERT_OK(ann);
+    ASSERT_OK(ann->Edit([](nlohmann::json& d) { d = {{"name", "Ann"}, {"coins", 5}}; }));
+    ASSERT_OK(ann->EndSession());
+  }
+  // Intact bytes the JSON codec refuses (a disagreement) are shown as hex, saying why.
+  WriteRaw(internal::Family::kData, internal::EncodeProfileKey("Quests", "bob"),
+           internal::EncodeProfileRecord({1, "not json", "json", kStartUnixMs, 1}));
+  WriteRaw(internal::Family::kMeta, internal::EncodeProfileKey("Quests", "bob"),
+           internal::EncodeProfileMeta({}));
+  CloseEngine();
+
+  CliRun json = RunInProcess({"show", "Quests", "ann", "--db", db_, "--json"});
+  EXPECT_EQ(json.code, 0) << json.err;
+  EXPECT_NE(
+      json.out.find(R"("codec":"json","data_format":"json","data":{"coins":5,"name":"Ann"},)"),
+      std::string::npos)
+      << json.out;
+  CliRun text = RunInProcess({"show", "Quests", "ann", "--db", db_});
+  EXPECT_NE(text.out.find("data           json, 24 bytes, codec json\n{\n  \"coins\": 5,\n"),
+            std::string::npos)
+      << text.out;
+  CliRun refused = RunInProcess({"show", "Quests", "bob", "--db", db_, "--json"});
+  EXPECT_EQ(refused.code, 0) << refused.err;
+  EXPECT_NE(refused.out.find(R"("data_format":"hex","data":"6e6f74206a736f6e","data_note":)"),
+            std::string::npos)
+      << refused.out;
 }
 
 TEST_F(CliOfflineTest, VersionsNewestFirstWithinATimeRange) {

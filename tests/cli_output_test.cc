@@ -6,7 +6,7 @@
 #include <sstream>
 #include <string>
 
-#include "json_writer.h"
+#include "json_output.h"
 #include "text_output.h"
 #include "time_format.h"
 
@@ -47,29 +47,34 @@ TEST(CliTimeTest, RefusesWhatIsNotATimeInTheseForms) {
 
 std::string JsonOf(std::string_view value) {
   std::ostringstream out;
-  JsonWriter(out).String(value);
+  PrintJson(out, Json(value));
   return out.str();
 }
 
+// The CLI's JSON settings: UTF-8 kept as is, control characters escaped, bytes that are not
+// UTF-8 replaced rather than an exception.
 TEST(CliJsonTest, StringsAreEscapedAndAlwaysValidUtf8) {
-  EXPECT_EQ(JsonOf("plain"), "\"plain\"");
-  EXPECT_EQ(JsonOf("say \"hi\" \\ bye"), R"("say \"hi\" \\ bye")");
-  EXPECT_EQ(JsonOf(std::string("a\nb\0c\x1b", 6)), R"("a\u000ab\u0000c\u001b")");
-  EXPECT_EQ(JsonOf("caf\xc3\xa9 \xf0\x9f\x90\x89"), "\"caf\xc3\xa9 \xf0\x9f\x90\x89\"");
-  EXPECT_EQ(JsonOf("bad \xff byte, cut \xc3"), R"("bad \ufffd byte, cut \ufffd")");
-  EXPECT_EQ(JsonOf("\xed\xa0\x80"), R"("\ufffd\ufffd\ufffd")");  // a surrogate
-  EXPECT_EQ(JsonOf("\xc0\xaf"), R"("\ufffd\ufffd")");            // overlong '/'
+  EXPECT_EQ(JsonOf("plain"), "\"plain\"\n");
+  EXPECT_EQ(JsonOf("say \"hi\" \\ bye"), R"("say \"hi\" \\ bye")"
+                                         "\n");
+  EXPECT_EQ(JsonOf(std::string("a\nb\0c\x1b", 6)), R"("a\nb\u0000c\u001b")"
+                                                   "\n");
+  EXPECT_EQ(JsonOf("caf\xc3\xa9 \xf0\x9f\x90\x89"), "\"caf\xc3\xa9 \xf0\x9f\x90\x89\"\n");
+  EXPECT_EQ(JsonOf("bad \xff byte"), "\"bad \xef\xbf\xbd byte\"\n");
   EXPECT_TRUE(IsUtf8("caf\xc3\xa9"));
   EXPECT_FALSE(IsUtf8("\xff"));
+  EXPECT_FALSE(IsUtf8("\xed\xa0\x80"));  // a surrogate
+  EXPECT_FALSE(IsUtf8("\xc0\xaf"));      // overlong '/'
+  EXPECT_FALSE(IsUtf8("cut \xc3"));
 }
 
-TEST(CliJsonTest, ContainersSeparateTheirMembers) {
+TEST(CliJsonTest, MembersKeepTheOrderTheyWereAddedIn) {
   std::ostringstream out;
-  JsonWriter json(out);
-  json.BeginObject().Field("a", uint64_t{1}).Field("b", "x").Key("c").BeginArray();
-  json.Int(-2).Bool(true).Null().BeginObject().EndObject().EndArray().Key("d").Raw("\"ff\"");
-  json.EndObject();
-  EXPECT_EQ(out.str(), R"({"a":1,"b":"x","c":[-2,true,null,{}],"d":"ff"})");
+  Json object = {{"b", 1}, {"a", Json::array({-2, true, nullptr})}};
+  object["c"] = Json::object();
+  PrintJson(out, object);
+  EXPECT_EQ(out.str(), R"({"b":1,"a":[-2,true,null],"c":{}})"
+                       "\n");
 }
 
 TEST(CliTextTest, PrintableKeepsTextAndEscapesWhatCouldSteerATerminal) {

@@ -4,7 +4,7 @@
 
 #include "database_command.h"
 #include "holdfast/admin.h"
-#include "json_writer.h"
+#include "json_output.h"
 #include "text_output.h"
 
 namespace holdfast::cli {
@@ -26,8 +26,7 @@ Status WriteCheckpoint(Engine& engine, const Invocation& call) {
   }
   if (Status s = Admin(engine).Checkpoint(dir); !s.ok()) return s;
   if (call.json) {
-    PrintJsonLine(call.io.out,
-                  [&](JsonWriter& out) { out.BeginObject().Field("checkpoint", dir).EndObject(); });
+    PrintJson(call.io.out, {{"checkpoint", dir}});
   } else {
     call.io.out << "checkpoint written to " << Printable(dir) << "\n";
   }

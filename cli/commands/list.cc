@@ -24,14 +24,15 @@ void AddListOptions(cxxopts::Options& options) {
                         cxxopts::value<std::string>(), "K");
 }
 
-void WriteProfile(JsonWriter& out, const ProfileSummary& profile) {
-  out.BeginObject();
-  WriteKeyFields(out, profile.key);
-  out.Field("version", profile.version).Field("locked", profile.locked);
-  WriteTimeField(out, "updated", profile.updated_unix_ms);
-  out.Field("payload_bytes", profile.payload_bytes);
-  if (!profile.damage.empty()) out.Field("damage", profile.damage);
-  out.EndObject();
+Json ProfileJson(const ProfileSummary& profile) {
+  Json object = Json::object();
+  AddKey(object, profile.key);
+  object["version"] = profile.version;
+  object["locked"] = profile.locked;
+  object["updated"] = TimeJson(profile.updated_unix_ms);
+  object["payload_bytes"] = profile.payload_bytes;
+  if (!profile.damage.empty()) object["damage"] = profile.damage;
+  return object;
 }
 
 Status ListProfiles(Engine& engine, const Invocation& call) {
@@ -42,7 +43,7 @@ Status ListProfiles(Engine& engine, const Invocation& call) {
   auto list = Admin(engine).Profiles(call.args["store"].as<std::string>(), query);
   if (!list.ok()) return list.status();
   if (call.json) {
-    PrintJsonArray(call.io.out, list->profiles, WriteProfile);
+    PrintJson(call.io.out, JsonArray(list->profiles, ProfileJson));
   } else {
     Table table({"KEY", "VERSION", "UPDATED", "LOCKED", "BYTES"});
     for (const ProfileSummary& profile : list->profiles) {

@@ -19,7 +19,7 @@ Status ListLocks(Engine& engine, const Invocation& call) {
   auto locks = Admin(engine).Locks(store);
   if (!locks.ok()) return locks.status();
   if (call.json) {
-    PrintJsonArray(call.io.out, *locks, WriteLock);
+    PrintJson(call.io.out, JsonArray(*locks, LockJson));
     return Status::Ok();
   }
   Table table({"STORE", "KEY", "EPOCH", "OWNER", "SINCE", "STATE"});

@@ -14,44 +14,40 @@ namespace {
 
 constexpr char kHelp[] =
     R"(Show a profile: its current data (or one version's with --version), the lock, load count,
-user ids and metadata. Data is shown as hex; JSON and flatbuffers stores will render as JSON
-once stores register their schema.)";
+user ids and metadata. The data of a JSON store is shown as its document; of other stores as
+hex (flatbuffers stores will render as JSON once they register their schema).)";
 
 void AddShowOptions(cxxopts::Options& options) {
   options.add_options()("version", "show this version instead of the current data",
                         cxxopts::value<uint64_t>(), "V");
 }
 
-void WriteDetails(JsonWriter& out, std::string_view store, std::string_view key,
-                  const ProfileDetails& details, const RenderedPayload& data) {
+Json DetailsJson(std::string_view store, std::string_view key, const ProfileDetails& details,
+                 const RenderedPayload& data) {
   const RawProfileView& view = details.view;
-  out.BeginObject().Field("store", store);
-  WriteKeyFields(out, key);
-  out.Field("version", view.version.version);
-  WriteTimeField(out, "time", view.version.written_unix_ms);
-  out.Field("reason", VersionReasonName(view.version.reason))
-      .Field("epoch", view.version.epoch)
-      .Field("source_version", view.version.source_version)
-      .Field("codec", details.codec)
-      .Field("data_format", data.format)
-      .Key("data")
-      .Raw(data.json)
-      .Field("payload_bytes", view.version.payload_bytes)
-      .Key("lock");
-  if (details.lock) {
-    WriteLock(out, *details.lock);
-  } else {
-    out.Null();
-  }
-  out.Field("load_count", view.load_count).Key("user_ids").BeginArray();
-  for (int64_t id : view.user_ids) out.Int(id);
-  out.EndArray().Key("metadata").BeginObject();
-  for (const auto& [name, value] : view.metadata) out.Field(name, value);
-  out.EndObject();
-  WriteTimeField(out, "created", details.created_unix_ms);
-  WriteTimeField(out, "updated", details.updated_unix_ms);
-  WriteTimeField(out, "first_session", details.first_session_unix_ms);
-  out.Field("last_version", details.last_version).EndObject();
+  Json object = {{"store", store}};
+  AddKey(object, key);
+  object["version"] = view.version.version;
+  object["time"] = TimeJson(view.version.written_unix_ms);
+  object["reason"] = VersionReasonName(view.version.reason);
+  object["epoch"] = view.version.epoch;
+  object["source_version"] = view.version.source_version;
+  object["codec"] = details.codec;
+  object["data_format"] = data.format;
+  object["data"] = data.json;
+  if (!data.note.empty()) object["data_note"] = data.note;
+  object["payload_bytes"] = view.version.payload_bytes;
+  object["lock"] = details.lock ? LockJson(*details.lock) : Json();
+  object["load_count"] = view.load_count;
+  object["user_ids"] = view.user_ids;
+  Json metadata = Json::object();
+  for (const auto& [name, value] : view.metadata) metadata[name] = value;
+  object["metadata"] = std::move(metadata);
+  object["created"] = TimeJson(details.created_unix_ms);
+  object["updated"] = TimeJson(details.updated_unix_ms);
+  object["first_session"] = TimeJson(details.first_session_unix_ms);
+  object["last_version"] = details.last_version;
+  return object;
 }
 
 void PrintDetails(std::ostream& out, std::string_view store, std::string_view key,
@@ -81,6 +77,7 @@ void PrintDetails(std::ostream& out, std::string_view store, std::string_view ke
   table.Add({"data", data.format + ", " + std::to_string(view.payload.size()) + " bytes, codec " +
                          details.codec});
   table.Print(out);
+  if (!data.note.empty()) out << "(" << data.note << ")\n";
   out << data.text;
 }
 
@@ -93,8 +90,7 @@ Status ShowProfile(Engine& engine, const Invocation& call) {
   if (!details.ok()) return details.status();
   const RenderedPayload data = RenderPayload(details->codec, details->view.payload);
   if (call.json) {
-    PrintJsonLine(call.io.out,
-                  [&](JsonWriter& out) { WriteDetails(out, store, key, *details, data); });
+    PrintJson(call.io.out, DetailsJson(store, key, *details, data));
   } else {
     PrintDetails(call.io.out, store, key, *details, data);
   }

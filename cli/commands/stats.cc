@@ -8,7 +8,7 @@
 
 #include "database_command.h"
 #include "holdfast/admin.h"
-#include "json_writer.h"
+#include "json_output.h"
 #include "text_output.h"
 
 namespace holdfast::cli {
@@ -45,11 +45,9 @@ Status ShowStats(Engine& engine, const Invocation& call) {
       {"damaged", total.damaged},
       {"disk_bytes", DiskBytes(info.path)}};
   if (call.json) {
-    PrintJsonLine(call.io.out, [&](JsonWriter& out) {
-      out.BeginObject().Field("path", info.path);
-      for (const auto& [name, count] : counts) out.Field(name, count);
-      out.EndObject();
-    });
+    Json object = {{"path", info.path}};
+    for (const auto& [name, count] : counts) object[name] = count;
+    PrintJson(call.io.out, object);
     return Status::Ok();
   }
   Table table({"path", Printable(info.path)});

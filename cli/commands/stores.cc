@@ -9,23 +9,21 @@
 namespace holdfast::cli {
 namespace {
 
-void WriteStore(JsonWriter& out, const StoreSummary& store) {
-  out.BeginObject()
-      .Field("name", store.name)
-      .Field("codec", store.codec)
-      .Field("profiles", store.profiles)
-      .Field("locked", store.locked)
-      .Field("versions", store.versions)
-      .Field("damaged", store.damaged);
-  WriteTimeField(out, "created", store.created_unix_ms);
-  out.EndObject();
+Json StoreJson(const StoreSummary& store) {
+  return {{"name", store.name},
+          {"codec", store.codec},
+          {"profiles", store.profiles},
+          {"locked", store.locked},
+          {"versions", store.versions},
+          {"damaged", store.damaged},
+          {"created", TimeJson(store.created_unix_ms)}};
 }
 
 Status ListStores(Engine& engine, const Invocation& call) {
   auto stores = Admin(engine).Stores();
   if (!stores.ok()) return stores.status();
   if (call.json) {
-    PrintJsonArray(call.io.out, *stores, WriteStore);
+    PrintJson(call.io.out, JsonArray(*stores, StoreJson));
     return Status::Ok();
   }
   Table table({"STORE", "CODEC", "PROFILES", "LOCKED", "VERSIONS", "DAMAGED", "CREATED"});

@@ -20,22 +20,19 @@ void AddVerifyOptions(cxxopts::Options& options) {
   options.add_options()("store", "check only store S", cxxopts::value<std::string>(), "S");
 }
 
-void WriteReport(JsonWriter& out, const VerifyReport& report) {
-  out.BeginObject()
-      .Field("ok", report.ok())
-      .Field("stores", report.stores)
-      .Field("profiles", report.profiles)
-      .Field("versions", report.versions)
-      .Field("records", report.records)
-      .Key("damaged")
-      .BeginArray();
-  for (const DamagedRecord& d : report.damaged) {
-    out.BeginObject().Field("store", d.store);
-    WriteKeyFields(out, d.key);
-    out.Field("record", d.record).Field("version", d.version).Field("reason", d.reason);
-    out.EndObject();
-  }
-  out.EndArray().EndObject();
+Json DamageJson(const DamagedRecord& d) {
+  Json object = {{"store", d.store}};
+  AddKey(object, d.key);
+  object["record"] = d.record;
+  object["version"] = d.version;
+  object["reason"] = d.reason;
+  return object;
+}
+
+Json ReportJson(const VerifyReport& report) {
+  return {{"ok", report.ok()},           {"stores", report.stores},
+          {"profiles", report.profiles}, {"versions", report.versions},
+          {"records", report.records},   {"damaged", JsonArray(report.damaged, DamageJson)}};
 }
 
 void PrintReport(std::ostream& out, const VerifyReport& report) {
@@ -54,7 +51,7 @@ Status Verify(Engine& engine, const Invocation& call) {
   auto report = Admin(engine).Verify(store);
   if (!report.ok()) return report.status();
   if (call.json) {
-    PrintJsonLine(call.io.out, [&](JsonWriter& out) { WriteReport(out, *report); });
+    PrintJson(call.io.out, ReportJson(*report));
   } else {
     PrintReport(call.io.out, *report);
   }

@@ -36,15 +36,14 @@ std::string CheckTimeRange(const cxxopts::ParseResult& args) {
   return "";
 }
 
-void WriteVersion(JsonWriter& out, const VersionInfo& v) {
-  out.BeginObject().Field("version", v.version);
-  WriteTimeField(out, "time", v.written_unix_ms);
-  out.Field("reason", VersionReasonName(v.reason))
-      .Field("epoch", v.epoch)
-      .Field("source_version", v.source_version)
-      .Field("payload_bytes", v.payload_bytes)
-      .Field("damaged", v.damaged)
-      .EndObject();
+Json VersionJson(const VersionInfo& v) {
+  return {{"version", v.version},
+          {"time", TimeJson(v.written_unix_ms)},
+          {"reason", VersionReasonName(v.reason)},
+          {"epoch", v.epoch},
+          {"source_version", v.source_version},
+          {"payload_bytes", v.payload_bytes},
+          {"damaged", v.damaged}};
 }
 
 Status ListVersions(Engine& engine, const Invocation& call) {
@@ -57,7 +56,7 @@ Status ListVersions(Engine& engine, const Invocation& call) {
                                          call.args["key"].as<std::string>(), query);
   if (!versions.ok()) return versions.status();
   if (call.json) {
-    PrintJsonArray(call.io.out, *versions, WriteVersion);
+    PrintJson(call.io.out, JsonArray(*versions, VersionJson));
     return Status::Ok();
   }
   Table table({"VERSION", "TIME", "REASON", "EPOCH", "FROM", "BYTES"});

@@ -37,7 +37,9 @@ Json ReportJson(const VerifyReport& report) {
 
 void PrintReport(std::ostream& out, const VerifyReport& report) {
   for (const DamagedRecord& d : report.damaged) {
-    out << "damaged " << d.record << " " << d.store << "/" << Printable(d.key);
+    out << "damaged " << d.record;
+    // The manifest and a file have no store or key; a malformed key has no store.
+    if (!d.store.empty() || !d.key.empty()) out << " " << d.store << "/" << Printable(d.key);
     if (d.version != 0) out << " version " << d.version;
     out << ": " << d.reason << "\n";
   }

@@ -2,6 +2,8 @@
 // damage written from outside, checkpoint and compact, and a usage error for every command.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -114,6 +116,32 @@ TEST_F(CliOfflineWriteTest, VerifyFindsARecordDamagedFromOutside) {
   CliRun unknown = RunInProcess({"verify", "--store", "Nobody", "--db", db_});
   EXPECT_EQ(unknown.code, 1);
   EXPECT_NE(unknown.err.find("NotFound: no store 'Nobody'"), std::string::npos) << unknown.err;
+}
+
+// Damage below the records: a byte flipped inside a table file fails RocksDB's block checksum.
+// verify reports it (exit 1) instead of crashing or stopping at the first read.
+TEST_F(CliOfflineWriteTest, VerifyReportsAFileWhoseBlocksAreDamaged) {
+  std::string largest;
+  for (const auto& entry : std::filesystem::directory_iterator(db_)) {
+    if (entry.path().extension() != ".sst") continue;
+    if (largest.empty() || entry.file_size() > std::filesystem::file_size(largest)) {
+      largest = entry.path().string();
+    }
+  }
+  ASSERT_FALSE(largest.empty());
+  {
+    std::fstream file(largest, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekg(20);  // inside the first data block
+    const char byte = static_cast<char>(file.get() ^ 0x5a);
+    file.seekp(20);
+    file.put(byte);
+  }
+  CliRun run = RunInProcess({"verify", "--db", db_});
+  EXPECT_EQ(run.code, 1) << run;
+  EXPECT_NE(run.out.find("damaged file: "), std::string::npos) << run;
+  EXPECT_NE(run.out.find("block checksum mismatch"), std::string::npos) << run;
+  EXPECT_EQ(run.out.find("missing"), std::string::npos) << run;  // unreadable, not missing
+  EXPECT_NE(run.err.find("damaged record(s) found"), std::string::npos) << run;
 }
 
 TEST_F(CliOfflineWriteTest, ACheckpointOpensAndVerifies) {

@@ -111,7 +111,8 @@ Status Verifier::CheckProfile(const std::string& store, const StoredProfile& pro
                       return true;
                     });
   if (Status r = Absorb(s, {store, profile.key, "version", 0, ""}); !r.ok()) return r;
-  if (profile.meta.ok()) {
+  // After a failed scan the versions not seen are unreadable, not missing: the failure says so.
+  if (s.ok() && profile.meta.ok()) {
     for (const VersionIndexEntry& entry : profile.meta->versions) {
       if (!stored.count(entry.version)) {
         Damage({store, profile.key, "version", entry.version,

@@ -17,19 +17,19 @@ std::string TimeText(int64_t unix_ms) { return unix_ms == 0 ? "-" : FormatTime(u
 Json LockJson(const HeldLock& lock) {
   Json object = {{"store", lock.store}};
   AddKey(object, lock.key);
-  object["epoch"] = lock.epoch;
-  object["owner"] = lock.owner;
-  object["since"] = TimeJson(lock.since_unix_ms);
-  object["renewed"] = TimeJson(lock.renewed_unix_ms);
-  object["session_id"] = lock.session_id;
-  object["incarnation"] = lock.incarnation;
+  object["epoch"] = lock.holder.epoch;
+  object["owner"] = lock.holder.owner;
+  object["since"] = TimeJson(lock.holder.since_unix_ms);
+  object["session_id"] = lock.holder.session_id;
+  object["incarnation"] = lock.holder.incarnation;
   object["orphaned"] = lock.orphaned;
   return object;
 }
 
 std::string LockText(const HeldLock& lock) {
-  return "held by " + Printable(lock.owner) + " since " + TimeText(lock.since_unix_ms) +
-         ", epoch " + std::to_string(lock.epoch) + ", session " + std::to_string(lock.session_id) +
+  return "held by " + Printable(lock.holder.owner) + " since " +
+         TimeText(lock.holder.since_unix_ms) + ", epoch " + std::to_string(lock.holder.epoch) +
+         ", session " + std::to_string(lock.holder.session_id) +
          (lock.orphaned ? ", left by an engine that is gone" : "");
 }
 

@@ -20,8 +20,7 @@ void AddKey(Json& object, std::string_view key);
 Json TimeJson(int64_t unix_ms);
 std::string TimeText(int64_t unix_ms);
 
-// A held lock as an object: store, key, epoch, owner, since, renewed, session_id, incarnation,
-// orphaned.
+// A held lock as an object: store, key, epoch, owner, since, session_id, incarnation, orphaned.
 Json LockJson(const HeldLock& lock);
 // "held by <owner> since <time>, epoch N, session S[, left by an engine that is gone]".
 std::string LockText(const HeldLock& lock);

@@ -88,10 +88,10 @@ TEST_F(AdminTest, LocksNameOwnerEpochAndSinceAndOrphansInACheckpoint) {
   const HeldLock& lock = (*locks)[0];
   EXPECT_EQ(lock.store, "Players");
   EXPECT_EQ(lock.key, "alice");
-  EXPECT_EQ(lock.epoch, held->Info().epoch);
-  EXPECT_EQ(lock.session_id, held->Info().session_id);
-  EXPECT_EQ(lock.owner, "admin-test-server");
-  EXPECT_EQ(lock.since_unix_ms, clock_->WallUnixMillis());
+  EXPECT_EQ(lock.holder.epoch, held->Info().epoch);
+  EXPECT_EQ(lock.holder.session_id, held->Info().session_id);
+  EXPECT_EQ(lock.holder.owner, "admin-test-server");
+  EXPECT_EQ(lock.holder.since_unix_ms, clock_->WallUnixMillis());
   EXPECT_FALSE(lock.orphaned);
   EXPECT_CODE(admin.Locks("Nobody"), kNotFound);
 
@@ -107,7 +107,7 @@ TEST_F(AdminTest, LocksNameOwnerEpochAndSinceAndOrphansInACheckpoint) {
   ASSERT_OK(orphans);
   ASSERT_EQ(orphans->size(), 1u);
   EXPECT_TRUE((*orphans)[0].orphaned);
-  EXPECT_EQ((*orphans)[0].epoch, lock.epoch);
+  EXPECT_EQ((*orphans)[0].holder.epoch, lock.holder.epoch);
 }
 
 TEST_F(AdminTest, InspectShowsCurrentDataOrOneVersionWithLockAndTimes) {
@@ -129,7 +129,8 @@ TEST_F(AdminTest, InspectShowsCurrentDataOrOneVersionWithLockAndTimes) {
   EXPECT_EQ(now->view.user_ids, std::vector<int64_t>{42});
   EXPECT_EQ(now->view.metadata.at("guild"), "red");
   ASSERT_TRUE(now->lock.has_value());
-  EXPECT_EQ(now->lock->epoch, held->Info().epoch);
+  EXPECT_EQ(now->lock->holder.epoch, held->Info().epoch);
+  EXPECT_FALSE(now->lock->orphaned);
   EXPECT_EQ(now->created_unix_ms, kStartUnixMs);
   EXPECT_EQ(now->last_version, 3u);
 

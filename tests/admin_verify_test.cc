@@ -96,6 +96,25 @@ TEST_F(AdminVerifyTest, MissingRecordsAndStrayKeysAreReported) {
                    }));
 }
 
+TEST_F(AdminVerifyTest, WaitingMessagesAreCheckedAndADamagedOneIsReported) {
+  auto players = OpenPlayers();
+  WriteHistory(players, "alice", {"a1"});
+  for (const char* gift : {"sword", "shield", "potion"}) ASSERT_OK(players.Message("alice", gift));
+  auto clean = Admin(*engine_).Verify();
+  ASSERT_OK(clean);
+  EXPECT_TRUE(clean->ok());
+  EXPECT_EQ(clean->messages, 3u);
+  EXPECT_EQ(clean->records, 1u + 2u + 2u + 3u);  // manifest, meta, data, versions, messages
+
+  WriteRaw(Family::kMessages, internal::EncodeMessageKey("Players", "alice", 2), "torn");
+  auto report = Admin(*engine_).Verify();
+  ASSERT_OK(report);
+  ASSERT_EQ(report->damaged.size(), 1u);
+  EXPECT_EQ(report->damaged[0].record, "message");
+  EXPECT_EQ(report->damaged[0].key, "alice");
+  EXPECT_EQ(report->damaged[0].version, 2u);  // the message's sequence
+}
+
 TEST_F(AdminVerifyTest, OneStoreIsCheckedAloneAndAnUnknownStoreIsNotFound) {
   auto players = OpenPlayers();
   WriteHistory(players, "alice", {"a1"});

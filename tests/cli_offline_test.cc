@@ -67,7 +67,7 @@ TEST_F(CliOfflineTest, ShowAsJsonHasDataLockAndHistory) {
             R"("reason":"create","epoch":1,"source_version":0,"codec":"bytes",)"
             R"("data_format":"hex","data":"6e6577","payload_bytes":3,)"
             R"("lock":{"store":"Players","key":"carol","epoch":1,"owner":"admin-test-server",)"
-            R"("since":"2026-01-01T00:00:04.000Z","renewed":"2026-01-01T00:00:04.000Z",)"
+            R"("since":"2026-01-01T00:00:04.000Z",)"
             R"("session_id":4,"incarnation":1,"orphaned":true},)"
             R"("load_count":1,"user_ids":[],"metadata":{},)"
             R"("created":"2026-01-01T00:00:04.000Z","updated":"2026-01-01T00:00:04.000Z",)"
@@ -145,7 +145,7 @@ TEST_F(CliOfflineTest, SessionsListOrphanedLocks) {
   CliRun json = RunInProcess({"sessions", "--db", db_, "--json"});
   EXPECT_EQ(json.code, 0) << json.err;
   EXPECT_EQ(json.out, R"([{"store":"Players","key":"carol","epoch":1,"owner":"admin-test-server",)"
-                      R"("since":"2026-01-01T00:00:04.000Z","renewed":"2026-01-01T00:00:04.000Z",)"
+                      R"("since":"2026-01-01T00:00:04.000Z",)"
                       R"("session_id":4,"incarnation":1,"orphaned":true}])"
                       "\n");
   CliRun guilds = RunInProcess({"sessions", "Guilds", "--db", db_, "--json"});

@@ -93,26 +93,32 @@ TEST_F(CliOfflineWriteTest, RefusedRollbacksChangeNoRecord) {
 TEST_F(CliOfflineWriteTest, VerifyFindsARecordDamagedFromOutside) {
   CliRun clean = RunInProcess({"verify", "--db", db_});
   EXPECT_EQ(clean.code, 0) << clean.err;
-  EXPECT_EQ(clean.out, "checked 2 store(s), 4 profile(s), 8 version(s), 17 record(s): 0 damaged\n");
+  EXPECT_EQ(
+      clean.out,
+      "checked 2 store(s), 4 profile(s), 8 version(s), 0 message(s), 17 record(s): 0 damaged\n");
 
   OpenDatabase();
   WriteRaw(Family::kData, internal::EncodeProfileKey("Players", "alice"), "torn by a bad disk");
   WriteRaw(Family::kVersions, internal::EncodeVersionKey("Guilds", "red", 1), "torn");
   CloseEngine();
 
-  EXPECT_EQ(RunInProcess({"verify", "--db", db_}),
-            (CliRun{1,
-                    "damaged version Guilds/red version 1: version record: too short (4 bytes)\n"
-                    "damaged data Players/alice: profile record: checksum mismatch\n"
-                    "checked 2 store(s), 4 profile(s), 8 version(s), 17 record(s): 2 damaged\n",
-                    "holdfast verify: Corruption: 2 damaged record(s) found\n"}));
+  EXPECT_EQ(
+      RunInProcess({"verify", "--db", db_}),
+      (CliRun{
+          1,
+          "damaged version Guilds/red version 1: version record: too short (4 bytes)\n"
+          "damaged data Players/alice: profile record: checksum mismatch\n"
+          "checked 2 store(s), 4 profile(s), 8 version(s), 0 message(s), 17 record(s): 2 damaged\n",
+          "holdfast verify: Corruption: 2 damaged record(s) found\n"}));
 
   CliRun json = RunInProcess({"verify", "--store", "Players", "--db", db_, "--json"});
   EXPECT_EQ(json.code, 1);
-  EXPECT_EQ(json.out, R"({"ok":false,"stores":1,"profiles":3,"versions":6,"records":13,"damaged":[)"
-                      R"({"store":"Players","key":"alice","record":"data","version":0,)"
-                      R"("reason":"profile record: checksum mismatch"}]})"
-                      "\n");
+  EXPECT_EQ(
+      json.out,
+      R"({"ok":false,"stores":1,"profiles":3,"versions":6,"messages":0,"records":13,"damaged":[)"
+      R"({"store":"Players","key":"alice","record":"data","version":0,)"
+      R"("reason":"profile record: checksum mismatch"}]})"
+      "\n");
   CliRun unknown = RunInProcess({"verify", "--store", "Nobody", "--db", db_});
   EXPECT_EQ(unknown.code, 1);
   EXPECT_NE(unknown.err.find("NotFound: no store 'Nobody'"), std::string::npos) << unknown.err;

@@ -24,8 +24,9 @@ Status ListLocks(Engine& engine, const Invocation& call) {
   }
   Table table({"STORE", "KEY", "EPOCH", "OWNER", "SINCE", "STATE"});
   for (const HeldLock& lock : *locks) {
-    table.Add({lock.store, Printable(lock.key), std::to_string(lock.epoch), Printable(lock.owner),
-               TimeText(lock.since_unix_ms), lock.orphaned ? "orphaned" : "live"});
+    table.Add({lock.store, Printable(lock.key), std::to_string(lock.holder.epoch),
+               Printable(lock.holder.owner), TimeText(lock.holder.since_unix_ms),
+               lock.orphaned ? "orphaned" : "live"});
   }
   table.Print(call.io.out);
   return Status::Ok();

@@ -30,9 +30,13 @@ Json DamageJson(const DamagedRecord& d) {
 }
 
 Json ReportJson(const VerifyReport& report) {
-  return {{"ok", report.ok()},           {"stores", report.stores},
-          {"profiles", report.profiles}, {"versions", report.versions},
-          {"records", report.records},   {"damaged", JsonArray(report.damaged, DamageJson)}};
+  return {{"ok", report.ok()},
+          {"stores", report.stores},
+          {"profiles", report.profiles},
+          {"versions", report.versions},
+          {"messages", report.messages},
+          {"records", report.records},
+          {"damaged", JsonArray(report.damaged, DamageJson)}};
 }
 
 void PrintReport(std::ostream& out, const VerifyReport& report) {
@@ -44,7 +48,7 @@ void PrintReport(std::ostream& out, const VerifyReport& report) {
     out << ": " << d.reason << "\n";
   }
   out << "checked " << report.stores << " store(s), " << report.profiles << " profile(s), "
-      << report.versions << " version(s), " << report.records
+      << report.versions << " version(s), " << report.messages << " message(s), " << report.records
       << " record(s): " << report.damaged.size() << " damaged\n";
 }
 

@@ -49,19 +49,9 @@ Result<std::vector<StoreEntry>> SelectStores(Engine::Impl& engine, std::string_v
   return std::vector<StoreEntry>{*store};
 }
 
-HeldLock LockOf(const std::string& store, const std::string& key, const internal::SessionLock& lock,
+HeldLock LockOf(const std::string& store, const std::string& key, const LockHolder& holder,
                 uint64_t current_incarnation) {
-  HeldLock held;
-  held.store = store;
-  held.key = key;
-  held.epoch = lock.epoch;
-  held.owner = lock.owner;
-  held.since_unix_ms = lock.acquired_unix_ms;
-  held.renewed_unix_ms = lock.renewed_unix_ms;
-  held.incarnation = lock.incarnation;
-  held.session_id = lock.session_id;
-  held.orphaned = lock.incarnation != current_incarnation;
-  return held;
+  return HeldLock{store, key, holder, holder.incarnation != current_incarnation};
 }
 
 // Fills the data-record fields of `summary` (version, time, size), or notes its damage.
@@ -184,7 +174,11 @@ Result<std::vector<HeldLock>> Admin::Locks(std::string_view store) {
       Status s = internal::ForEachProfile(
           engine.storage(), entry.name, std::nullopt, [&](internal::StoredProfile& profile) {
             if (profile.key_damage.empty() && profile.meta.ok() && profile.meta->lock) {
-              out.push_back(LockOf(entry.name, profile.key, *profile.meta->lock, incarnation));
+              const internal::SessionLock& l = *profile.meta->lock;
+              out.push_back(
+                  LockOf(entry.name, profile.key,
+                         {l.owner, l.acquired_unix_ms, l.epoch, l.session_id, l.incarnation},
+                         incarnation));
             }
             return true;
           });
@@ -208,9 +202,9 @@ Result<ProfileDetails> Admin::Inspect(std::string_view store, std::string_view k
     ProfileDetails details;
     details.codec = entry->codec;
     details.view = std::move(*view);
-    if (meta->lock) {
+    if (details.view.lock) {
       details.lock =
-          LockOf(entry->name, std::string(key), *meta->lock, engine.context().incarnation());
+          LockOf(entry->name, std::string(key), *details.view.lock, engine.context().incarnation());
     }
     details.created_unix_ms = meta->created_unix_ms;
     details.updated_unix_ms = meta->updated_unix_ms;

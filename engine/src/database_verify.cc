@@ -1,10 +1,12 @@
 #include "database_verify.h"
 
+#include <limits>
 #include <set>
 #include <string>
 #include <utility>
 
 #include "key_codec.h"
+#include "profile_reads.h"
 #include "profile_scan.h"
 #include "version_history.h"
 
@@ -30,6 +32,7 @@ class Verifier {
 
  private:
   Status CheckProfile(const std::string& store, const StoredProfile& profile);
+  Status CheckMessages(const std::string& store, const std::string& key);
   bool UnderRegisteredStore(std::string_view raw_key) const;
 
   void Damage(DamagedRecord damaged) { report_.damaged.push_back(std::move(damaged)); }
@@ -119,6 +122,20 @@ Status Verifier::CheckProfile(const std::string& store, const StoredProfile& pro
                 "missing: listed in the profile's history but not stored"});
       }
     }
+  }
+  return CheckMessages(store, profile.key);
+}
+
+Status Verifier::CheckMessages(const std::string& store, const std::string& key) {
+  // The reader that delivers them, so a message is judged as its session would judge it.
+  auto waiting =
+      ReadWaitingMessages(storage_, {store, key}, /*after=*/0, std::numeric_limits<size_t>::max());
+  if (!waiting.ok()) return Absorb(waiting.status(), {store, key, "message", 0, ""});
+  const uint64_t checked = waiting->messages.size() + waiting->damaged.size();
+  report_.messages += checked;
+  report_.records += checked;
+  for (const auto& [sequence, status] : waiting->damaged) {
+    Damage({store, key, "message", sequence, status.message()});
   }
   return Status::Ok();
 }

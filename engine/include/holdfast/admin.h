@@ -62,16 +62,11 @@ struct ProfileList {
   bool more = false;  // the limit cut the list; continue with after_key = the last key
 };
 
-// A profile's lock as stored.
+// A profile's lock as stored, and where.
 struct HeldLock {
   std::string store;
   std::string key;
-  uint64_t epoch = 0;
-  std::string owner;  // EngineOptions::owner_description of the engine that took it
-  int64_t since_unix_ms = 0;
-  int64_t renewed_unix_ms = 0;
-  uint64_t incarnation = 0;  // the engine open that took it
-  uint64_t session_id = 0;
+  LockHolder holder;  // owner, since, epoch, session id, incarnation (holdfast/raw_store.h)
   // Taken by another engine open than the caller's: in a database opened offline, a lock left
   // by a process that is gone; the next StartSession of the profile takes it over.
   bool orphaned = false;
@@ -81,7 +76,7 @@ struct HeldLock {
 struct ProfileDetails {
   std::string codec;  // the store's codec: how to render view.payload
   RawProfileView view;
-  std::optional<HeldLock> lock;
+  std::optional<HeldLock> lock;  // view.lock, with where and whether it is an orphan
   int64_t created_unix_ms = 0;
   int64_t updated_unix_ms = 0;
   int64_t first_session_unix_ms = 0;
@@ -92,10 +87,11 @@ struct ProfileDetails {
 struct DamagedRecord {
   std::string store;  // "" when the stored key itself is malformed
   std::string key;    // the profile key; for a malformed key, its raw bytes
-  // "manifest", "meta", "data", "version", "key" (a stored key that is malformed or names no
-  // registered store) or "file" (the storage's own checksums, or a read that failed on them).
+  // "manifest", "meta", "data", "version", "message", "key" (a stored key that is malformed or
+  // names no registered store) or "file" (the storage's own checksums, or a read that failed
+  // on them).
   std::string record;
-  uint64_t version = 0;  // for "version"
+  uint64_t version = 0;  // the version for "version", the sequence for "message"
   std::string reason;
 };
 
@@ -103,7 +99,8 @@ struct VerifyReport {
   uint64_t stores = 0;
   uint64_t profiles = 0;
   uint64_t versions = 0;  // version records checked
-  uint64_t records = 0;   // records decoded and checked (manifest, meta, data and versions)
+  uint64_t messages = 0;  // waiting message records checked
+  uint64_t records = 0;   // records decoded and checked (manifest, meta, data, versions, messages)
   std::vector<DamagedRecord> damaged;
   bool ok() const { return damaged.empty(); }
 };
@@ -144,7 +141,8 @@ class Admin {
   Result<uint64_t> RollbackTo(std::string_view store, std::string_view key, int64_t unix_ms);
 
   // Reads and checks every record of `store` (every store when empty): the manifest, each
-  // profile's meta and data records, every version record (stored or indexed), that every key
+  // profile's meta and data records, every version record (stored or indexed) and waiting
+  // message (through the reader that delivers them), that every key
   // decodes and belongs to a registered store and a profile with a meta record, and the storage's
   // own file checksums. Damage goes into the report; the call fails only when it cannot read on:
   // NotFound for a store that is not registered, IOError on storage failure.

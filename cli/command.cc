@@ -12,6 +12,7 @@ std::unique_ptr<Command> MakeListCommand();
 std::unique_ptr<Command> MakeShowCommand();
 std::unique_ptr<Command> MakeVersionsCommand();
 std::unique_ptr<Command> MakeSessionsCommand();
+std::unique_ptr<Command> MakeFindUserCommand();
 std::unique_ptr<Command> MakeRollbackCommand();
 std::unique_ptr<Command> MakeVerifyCommand();
 std::unique_ptr<Command> MakeStatsCommand();
@@ -21,17 +22,12 @@ std::unique_ptr<Command> MakeVersionCommand();
 
 const std::vector<CommandEntry>& Commands() {
   static const std::vector<CommandEntry> kCommands = {
-      {"stores", MakeStoresCommand},
-      {"list", MakeListCommand},
-      {"show", MakeShowCommand},
-      {"versions", MakeVersionsCommand},
-      {"sessions", MakeSessionsCommand},
-      {"rollback", MakeRollbackCommand},
-      {"verify", MakeVerifyCommand},
-      {"stats", MakeStatsCommand},
-      {"checkpoint", MakeCheckpointCommand},
-      {"compact", MakeCompactCommand},
-      {"version", MakeVersionCommand},
+      {"stores", MakeStoresCommand},     {"list", MakeListCommand},
+      {"show", MakeShowCommand},         {"versions", MakeVersionsCommand},
+      {"sessions", MakeSessionsCommand}, {"find-user", MakeFindUserCommand},
+      {"rollback", MakeRollbackCommand}, {"verify", MakeVerifyCommand},
+      {"stats", MakeStatsCommand},       {"checkpoint", MakeCheckpointCommand},
+      {"compact", MakeCompactCommand},   {"version", MakeVersionCommand},
   };
   return kCommands;
 }

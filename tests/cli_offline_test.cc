@@ -157,6 +157,27 @@ TEST_F(CliOfflineTest, SessionsListOrphanedLocks) {
             "Players  carol  1      admin-test-server  2026-01-01T00:00:04.000Z  orphaned\n");
 }
 
+TEST_F(CliOfflineTest, FindUserListsTheProfilesThatCarryAnId) {
+  OpenDatabase();
+  auto players = OpenPlayers();
+  for (const char* key : {"alice", "bob"}) {
+    auto profile = players.StartSession(key);
+    ASSERT_OK(profile);
+    ASSERT_OK(profile->AddUserId(-42));
+    ASSERT_OK(profile->EndSession());
+  }
+  CloseEngine();
+  EXPECT_EQ(RunInProcess({"find-user", "--db", db_, "--json", "--", "-42"}),
+            (CliRun{0,
+                    R"([{"store":"Players","key":"bob"},{"store":"Players","key":"alice"}])"
+                    "\n",
+                    ""}));
+  EXPECT_EQ(RunInProcess({"find-user", "7", "--db", db_}), (CliRun{0, "STORE  KEY\n", ""}));
+  CliRun bad = RunInProcess({"find-user", "4x2", "--db", db_});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_EQ(bad.err, "holdfast find-user: <id> '4x2' is not a 64-bit integer (see --help)\n");
+}
+
 TEST_F(CliOfflineTest, StatsCountWhatTheDatabaseHolds) {
   CliRun json = RunInProcess({"stats", "--db", db_, "--json"});
   EXPECT_EQ(json.code, 0) << json.err;

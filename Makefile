@@ -4,6 +4,8 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 CTEST_FLAGS ?=
+# Build only these targets (default: everything).
+TARGETS ?=
 
 .PHONY: all deps build test demo clean asan-test tsan-test thread-safety fuzz crashtest bench
 
@@ -16,7 +18,7 @@ $(BUILD)/build.ninja: | deps
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
 
 build: deps $(BUILD)/build.ninja
-	cmake --build $(BUILD) -j $(JOBS)
+	cmake --build $(BUILD) -j $(JOBS) $(if $(TARGETS),--target $(TARGETS))
 
 # The whole suite through ctest; exits non-zero on any failure.
 test: build
@@ -33,7 +35,7 @@ asan-test:
 # The concurrency tests under ThreadSanitizer (suppressions: tests/tsan.supp, libraries only).
 tsan-test:
 	$(MAKE) test BUILD=build-tsan CMAKE_FLAGS="-DHOLDFAST_SANITIZE=thread -DHOLDFAST_BUILD_EXAMPLES=OFF" \
-	  CTEST_FLAGS="-L concurrency"
+	  TARGETS="concurrency_test reliability_test" CTEST_FLAGS="-L concurrency"
 
 # Compiles the engine with clang's -Wthread-safety analysis as errors: guarded data touched only
 # under its lock (the annotations and the lock order are in engine/src/mutex.h).

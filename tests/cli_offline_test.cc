@@ -123,19 +123,19 @@ TEST_F(CliOfflineTest, VersionsNewestFirstWithinATimeRange) {
   EXPECT_EQ(json.code, 0) << json.err;
   EXPECT_EQ(json.out,
             R"([{"version":3,"time":"2026-01-01T00:00:02.000Z","reason":"save","epoch":1,)"
-            R"("source_version":0,"payload_bytes":7,"damaged":false},)"
+            R"("source_version":0,"payload_bytes":7,"damaged":false,"partners":[]},)"
             R"({"version":2,"time":"2026-01-01T00:00:01.000Z","reason":"save","epoch":1,)"
-            R"("source_version":0,"payload_bytes":7,"damaged":false},)"
+            R"("source_version":0,"payload_bytes":7,"damaged":false,"partners":[]},)"
             R"({"version":1,"time":"2026-01-01T00:00:00.000Z","reason":"create","epoch":1,)"
-            R"("source_version":0,"payload_bytes":3,"damaged":false}])"
+            R"("source_version":0,"payload_bytes":3,"damaged":false,"partners":[]}])"
             "\n");
   // --since in ISO-8601, --until in unix seconds (2026-01-01T00:00:01Z), both inclusive.
   CliRun range = RunInProcess({"versions", "Players", "alice", "--db", db_, "--since",
                                "2026-01-01T00:00:00.500Z", "--until", "1767225601"});
   EXPECT_EQ(range.code, 0) << range.err;
   EXPECT_EQ(range.out,
-            "VERSION  TIME                      REASON  EPOCH  FROM  BYTES\n"
-            "2        2026-01-01T00:00:01.000Z  save    1      -     7\n");
+            "VERSION  TIME                      REASON  EPOCH  FROM  BYTES  WITH\n"
+            "2        2026-01-01T00:00:01.000Z  save    1      -     7      -\n");
   CliRun limited = RunInProcess({"versions", "Players", "alice", "--db", db_, "--limit", "1"});
   EXPECT_EQ(limited.out.find("\n2 "), std::string::npos) << limited.out;
   EXPECT_NE(limited.out.find("\n3 "), std::string::npos) << limited.out;

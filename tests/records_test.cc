@@ -131,6 +131,21 @@ TEST(RecordsTest, VersionRecordRoundTrips) {
   EXPECT_EQ(out->source_version, 12u);
 }
 
+TEST(RecordsTest, TradeVersionRecordKeepsItsPartners) {
+  VersionRecord in = SampleVersion();
+  in.reason = VersionReason::kTrade;
+  in.partners = {{"Bank", std::string("vault\0\xff", 7)}, {"Players", "bob"}};
+  auto out = DecodeVersionRecord(EncodeVersionRecord(in));
+  ASSERT_OK(out);
+  EXPECT_EQ(out->reason, VersionReason::kTrade);
+  EXPECT_EQ(out->partners, in.partners);
+  // Without partners the field is absent: the bytes are those format 1 wrote before trades.
+  VersionRecord plain = SampleVersion();
+  auto decoded = DecodeVersionRecord(EncodeVersionRecord(plain));
+  ASSERT_OK(decoded);
+  EXPECT_TRUE(decoded->partners.empty());
+}
+
 TEST(RecordsTest, ManifestRoundTrips) {
   Manifest in = SampleManifest();
   auto out = DecodeManifest(EncodeManifest(in));

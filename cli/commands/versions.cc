@@ -37,13 +37,31 @@ std::string CheckTimeRange(const cxxopts::ParseResult& args) {
 }
 
 Json VersionJson(const VersionInfo& v) {
+  Json partners = Json::array();
+  for (const ProfileLocation& p : v.partners) {
+    Json partner = {{"store", p.store}};
+    AddKey(partner, p.key);
+    partners.push_back(std::move(partner));
+  }
   return {{"version", v.version},
           {"time", TimeJson(v.written_unix_ms)},
           {"reason", VersionReasonName(v.reason)},
           {"epoch", v.epoch},
           {"source_version", v.source_version},
           {"payload_bytes", v.payload_bytes},
-          {"damaged", v.damaged}};
+          {"damaged", v.damaged},
+          {"partners", std::move(partners)}};
+}
+
+// A trade's partners as "store/key, ..." ("-" for other versions).
+std::string PartnersText(const VersionInfo& v) {
+  if (v.partners.empty()) return "-";
+  std::string text;
+  for (const ProfileLocation& p : v.partners) {
+    if (!text.empty()) text += ", ";
+    text += Printable(p.store) + "/" + Printable(p.key);
+  }
+  return text;
 }
 
 Status ListVersions(Engine& engine, const Invocation& call) {
@@ -59,12 +77,12 @@ Status ListVersions(Engine& engine, const Invocation& call) {
     PrintJson(call.io.out, JsonArray(*versions, VersionJson));
     return Status::Ok();
   }
-  Table table({"VERSION", "TIME", "REASON", "EPOCH", "FROM", "BYTES"});
+  Table table({"VERSION", "TIME", "REASON", "EPOCH", "FROM", "BYTES", "WITH"});
   for (const VersionInfo& v : *versions) {
     table.Add({std::to_string(v.version), TimeText(v.written_unix_ms),
                std::string(VersionReasonName(v.reason)), std::to_string(v.epoch),
                v.source_version ? std::to_string(v.source_version) : "-",
-               v.damaged ? "DAMAGED" : std::to_string(v.payload_bytes)});
+               v.damaged ? "DAMAGED" : std::to_string(v.payload_bytes), PartnersText(v)});
   }
   table.Print(call.io.out);
   return Status::Ok();

@@ -2,6 +2,8 @@
 #include "holdfast/engine.h"
 
 #include "engine_impl.h"
+#include "impl_access.h"
+#include "live_session.h"
 #include "key_codec.h"
 #include "memory_volume.h"
 #include "records.h"
@@ -25,6 +27,28 @@ Status Engine::Close() { return impl_->Close(); }
 bool Engine::IsClosing() const { return impl_->IsClosing(); }
 EngineInfo Engine::Info() const { return impl_->Info(); }
 EngineStats Engine::Stats() const { return impl_->Stats(); }
+
+Status Engine::SaveTogether(const std::vector<RawSession>& sessions) {
+  return Trade(sessions, nullptr);
+}
+
+Status Engine::Trade(const std::vector<RawSession>& sessions,
+                     const std::function<Status()>& change) {
+  internal::GatePass pass(impl_->context().gate());
+  if (!pass.admitted()) return Status::Closed("engine is closed");
+  std::vector<std::shared_ptr<RawSession::Impl>> live;
+  live.reserve(sessions.size());
+  for (const RawSession& s : sessions) {
+    const auto& impl = ImplAccess::Of(s);
+    if (impl && !impl->BelongsTo(impl_->context())) {
+      return Status::InvalidArgument(
+          "SaveTogether was given a profile of another engine; one transaction can only span "
+          "one database");
+    }
+    live.push_back(impl);
+  }
+  return RawSession::Impl::SaveTogether(live, change ? &change : nullptr);
+}
 
 Result<std::vector<ProfileLocation>> Engine::FindByUserId(int64_t user_id) {
   internal::GatePass pass(impl_->context().gate());

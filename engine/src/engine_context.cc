@@ -98,6 +98,8 @@ std::string_view FailedOperationName(FailedOperation operation) {
       return "handler";
     case FailedOperation::kMessage:
       return "message";
+    case FailedOperation::kSaveTogether:
+      return "save-together";
   }
   return "unknown";
 }

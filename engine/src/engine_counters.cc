@@ -11,6 +11,7 @@ EngineStats EngineCounters::Snapshot() const {
   s.bytes_written = get(bytes_written);
   s.conflicts_retried = get(conflicts_retried);
   s.handoffs = get(handoffs);
+  s.trades = get(trades);
   s.steals = get(steals);
   s.orphans_taken_over = get(orphans_taken_over);
   s.io_errors = get(io_errors);

@@ -18,6 +18,7 @@ struct EngineCounters {
   std::atomic<uint64_t> bytes_written{0};
   std::atomic<uint64_t> conflicts_retried{0};
   std::atomic<uint64_t> handoffs{0};
+  std::atomic<uint64_t> trades{0};
   std::atomic<uint64_t> steals{0};
   std::atomic<uint64_t> orphans_taken_over{0};
   std::atomic<uint64_t> io_errors{0};

@@ -168,41 +168,35 @@ Status RawSession::Impl::CheckNotReentrant() const {
   return Status::Ok();
 }
 
-Status RawSession::Impl::Commit(bool final, EndReason reason, bool* attempted,
-                                std::exception_ptr* thrown) {
-  EngineContext& rt = *engine_;
-  if (Status s = CheckNotReentrant(); !s.ok()) return s;
-  internal::UniqueLock save_lock(save_mu_);
-  // Marks this thread as the one running the save while it holds save_mu_ (signals run here).
-  struct SavingThread {
-    std::atomic<std::thread::id>& id;
-    internal::UniqueLock& lock;
-    explicit SavingThread(std::atomic<std::thread::id>& i, internal::UniqueLock& l)
-        : id(i), lock(l) {
-      id.store(std::this_thread::get_id(), std::memory_order_relaxed);
-    }
-    // Hidden from the static analysis, which cannot follow the lock through this reference;
-    // nothing is guarded by save_mu_, and UniqueLock releases only what it still owns.
-    void Unlock() NO_THREAD_SAFETY_ANALYSIS {
-      id.store(std::thread::id(), std::memory_order_relaxed);
-      lock.Unlock();
-    }
-    ~SavingThread() {
-      if (lock.owns_lock()) id.store(std::thread::id(), std::memory_order_relaxed);
-    }
-  } saving(saving_thread_, save_lock);
+RawSession::Impl::SaveLock::SaveLock(Impl& session) : session_(session) {
+  session_.save_mu_.Lock();
+  session_.saving_thread_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+}
+
+RawSession::Impl::SaveLock::~SaveLock() {
+  if (held_) Unlock();
+}
+
+void RawSession::Impl::SaveLock::Unlock() {
+  held_ = false;
+  session_.saving_thread_.store(std::thread::id(), std::memory_order_relaxed);
+  session_.save_mu_.Unlock();
+}
+
+void RawSession::Impl::Unseal() {
+  internal::MutexLock lock(mu_);
+  sealed_for_.reset();
+}
+
+Result<RawSession::Impl::PreparedSave> RawSession::Impl::PrepareSave(bool final, EndReason reason,
+                                                                     std::exception_ptr* thrown) {
   std::function<void()> on_save;
   std::function<void(EndReason)> on_last_save;
   {
     internal::MutexLock lock(mu_);
-    if (ended_ && final && reason == EndReason::kManual && ended_->reason == EndReason::kManual) {
-      return Status::Ok();  // EndSession is idempotent
-    }
-    if (fenced_) return EndedStatus();
     on_save = on_save_;
     on_last_save = on_last_save_;
   }
-  *attempted = true;
   // ProfileStore's order: OnSave first, then (for a final save) OnLastSave; edits made in either
   // are in the snapshot below. A handler that throws does not stop the save.
   if (on_save) Guarded("OnSave", on_save, thrown);
@@ -211,106 +205,135 @@ Status RawSession::Impl::Commit(bool final, EndReason reason, bool* attempted,
         "OnLastSave", [&] { on_last_save(reason); }, thrown);
 
   // A final save seals the session with its snapshot: an edit after this point fails instead of
-  // returning OK and being dropped. A save that fails below (other than LockLost) unseals.
+  // returning OK and being dropped. A save that fails (other than LockLost) unseals.
   auto encoded = Encode(final ? std::optional<EndReason>(reason) : std::nullopt);
   if (!encoded.ok()) {
     return encoded.status().WithContext("encoding profile data; the session stays active");
   }
-  std::string& payload = *encoded;
-  auto unseal = [&] {
-    internal::MutexLock lock(mu_);
-    sealed_for_.reset();
-  };
-  if (Status s = ValidatePayloadSize(payload.size(), rt.options().max_payload_bytes); !s.ok()) {
-    if (final) unseal();
+  PreparedSave prepared;
+  prepared.payload = std::move(*encoded);
+  if (Status s =
+          ValidatePayloadSize(prepared.payload.size(), engine_->options().max_payload_bytes);
+      !s.ok()) {
+    if (final) Unseal();
     return s.WithContext("the session stays active and keeps the data in memory");
   }
+  internal::MutexLock lock(mu_);
+  prepared.processed = processed_;
+  prepared.payload_changed = prepared.payload != last_saved_;
+  prepared.meta_generation = meta_generation_;
+  prepared.meta_changed = meta_generation_ != meta_saved_generation_;
+  if (prepared.meta_changed) {
+    prepared.user_ids = user_ids_;
+    prepared.metadata = metadata_;
+  }
+  return prepared;
+}
 
-  bool payload_changed = false;
-  uint64_t meta_generation = 0;
-  bool meta_changed = false;
-  std::vector<int64_t> user_ids;
-  std::map<std::string, std::string> metadata;
-  // Messages marked processed so far: under save_mu_, so no message handler is running, and its
-  // edits (in the snapshot above) and its marks are stored together.
-  std::vector<uint64_t> processed;
+internal::SaveRequest RawSession::Impl::RequestFor(const PreparedSave& prepared, CommitKind kind,
+                                                   VersionReason reason) const {
+  SaveRequest request;
+  request.lock = {engine_->incarnation(), session_id_, epoch_};
+  request.kind = kind;
+  request.reason = reason;
+  request.history = &store_->history;
+  // A trade always writes a version (its record names the partners), changed or not.
+  request.payload =
+      prepared.payload_changed || kind == CommitKind::kTrade ? &prepared.payload : nullptr;
+  request.codec = store_->codec;
+  request.user_ids = prepared.meta_changed ? &prepared.user_ids : nullptr;
+  request.metadata = prepared.meta_changed ? &prepared.metadata : nullptr;
+  request.processed_messages = prepared.processed.empty() ? nullptr : &prepared.processed;
+  return request;
+}
+
+void RawSession::Impl::SaveStored(const PreparedSave& prepared, const internal::SaveResult& saved,
+                                  bool final, Clock::Duration started,
+                                  std::exception_ptr* thrown) {
+  EngineContext& rt = *engine_;
+  EngineCounters::Add(rt.counters().saves, 1);
+  EngineCounters::Add(rt.counters().messages_processed, saved.messages_removed);
+  if (prepared.payload_changed) {
+    EngineCounters::Add(rt.counters().bytes_written, prepared.payload.size());
+  }
+  rt.counters().save_latency.Record(rt.clock().Monotonic() - started);
+  std::function<void(std::string_view)> on_after_save;
   {
     internal::MutexLock lock(mu_);
-    processed = processed_;
-    payload_changed = payload != last_saved_;
-    meta_generation = meta_generation_;
-    meta_changed = meta_generation_ != meta_saved_generation_;
-    if (meta_changed) {
-      user_ids = user_ids_;
-      metadata = metadata_;
-    }
+    if (prepared.payload_changed) last_saved_ = prepared.payload;
+    // The marks just stored are done; later ones (none can be added during a save) stay.
+    std::erase_if(processed_, [&](uint64_t s) {
+      return std::find(prepared.processed.begin(), prepared.processed.end(), s) !=
+             prepared.processed.end();
+    });
+    version_ = saved.version;
+    updated_unix_ms_ = saved.updated_unix_ms;
+    meta_saved_generation_ = prepared.meta_generation;
+    if (final) fenced_ = final_committed_ = true;
+    on_after_save = on_after_save_;
   }
-  if (!final && !payload_changed && !meta_changed && processed.empty()) {
+  if (on_after_save)
+    Guarded(
+        "OnAfterSave", [&] { on_after_save(prepared.payload); }, thrown);
+}
+
+std::optional<EndReason> RawSession::Impl::FenceLost() {
+  internal::MutexLock lock(mu_);
+  fenced_ = true;
+  return fenced_for_;
+}
+
+void RawSession::Impl::EndLost(std::optional<EndReason> fenced_for, const Status& lost,
+                               std::optional<bool> unsaved, std::exception_ptr* thrown) {
+  // Sealed or not, edits after the snapshot were refused: what the save carried is exactly what
+  // was not stored.
+  EndOnce(fenced_for.value_or(EndReason::kLockLost), lost.message(), unsaved, thrown);
+}
+
+Status RawSession::Impl::Commit(bool final, EndReason reason, bool* attempted,
+                                std::exception_ptr* thrown) {
+  EngineContext& rt = *engine_;
+  if (Status s = CheckNotReentrant(); !s.ok()) return s;
+  SaveLock saving(*this);
+  {
+    internal::MutexLock lock(mu_);
+    if (ended_ && final && reason == EndReason::kManual && ended_->reason == EndReason::kManual) {
+      return Status::Ok();  // EndSession is idempotent
+    }
+    if (fenced_) return EndedStatus();
+  }
+  *attempted = true;
+  auto prepared = PrepareSave(final, reason, thrown);
+  if (!prepared.ok()) return prepared.status();
+  if (!final && prepared->Unchanged()) {
     EngineCounters::Add(rt.counters().saves_skipped, 1);
     return Status::Ok();
   }
 
-  SaveRequest request;
-  request.lock = {rt.incarnation(), session_id_, epoch_};
-  request.kind = final ? CommitKind::kRelease : CommitKind::kSave;
-  request.reason = !final                           ? VersionReason::kSave
-                   : reason == EndReason::kExternal ? VersionReason::kHandoff
-                   : reason == EndReason::kShutdown ? VersionReason::kShutdown
-                                                    : VersionReason::kEndSession;
-  request.history = &store_->history;
-  request.payload = payload_changed ? &payload : nullptr;
-  request.codec = store_->codec;
-  request.user_ids = meta_changed ? &user_ids : nullptr;
-  request.metadata = meta_changed ? &metadata : nullptr;
-  request.processed_messages = processed.empty() ? nullptr : &processed;
+  const VersionReason version_reason = !final                           ? VersionReason::kSave
+                                       : reason == EndReason::kExternal ? VersionReason::kHandoff
+                                       : reason == EndReason::kShutdown ? VersionReason::kShutdown
+                                                                        : VersionReason::kEndSession;
+  const SaveRequest request =
+      RequestFor(*prepared, final ? CommitKind::kRelease : CommitKind::kSave, version_reason);
   const Clock::Duration started = rt.clock().Monotonic();
   auto saved = CommitSave(rt.Transaction(), {store_->name, key_}, request);
   rt.critical_state().Record(saved.status());
 
   if (!saved.ok()) {
     if (saved.status().code() != StatusCode::kLockLost) {
-      if (final) unseal();
+      if (final) Unseal();
       return saved.status();
     }
-    std::optional<EndReason> fenced_for;
-    {
-      internal::MutexLock lock(mu_);
-      fenced_ = true;
-      fenced_for = fenced_for_;
-    }
+    const bool had_changes = prepared->payload_changed || prepared->meta_changed;
+    const std::optional<EndReason> fenced_for = FenceLost();
     saving.Unlock();
-    // Sealed or not, edits after the snapshot were refused: what this save carried is exactly
-    // what was not stored.
-    EndOnce(fenced_for.value_or(EndReason::kLockLost), saved.status().message(),
-            payload_changed || meta_changed, thrown);
-    return saved.status().WithContext(payload_changed || meta_changed
+    EndLost(fenced_for, saved.status(), had_changes, thrown);
+    return saved.status().WithContext(had_changes
                                           ? "this save stored nothing; its changes are unsaved"
                                           : "this save stored nothing; there were no changes");
   }
-
-  EngineCounters::Add(rt.counters().saves, 1);
-  EngineCounters::Add(rt.counters().messages_processed, saved->messages_removed);
-  if (payload_changed) {
-    EngineCounters::Add(rt.counters().bytes_written, payload.size());
-  }
-  rt.counters().save_latency.Record(rt.clock().Monotonic() - started);
-  std::function<void(std::string_view)> on_after_save;
-  {
-    internal::MutexLock lock(mu_);
-    if (payload_changed) last_saved_ = payload;
-    // The marks just stored are done; later ones (none can be added during a save) stay.
-    std::erase_if(processed_, [&](uint64_t s) {
-      return std::find(processed.begin(), processed.end(), s) != processed.end();
-    });
-    version_ = saved->version;
-    updated_unix_ms_ = saved->updated_unix_ms;
-    meta_saved_generation_ = meta_generation;
-    if (final) fenced_ = final_committed_ = true;
-    on_after_save = on_after_save_;
-  }
-  if (on_after_save)
-    Guarded(
-        "OnAfterSave", [&] { on_after_save(payload); }, thrown);
+  SaveStored(*prepared, *saved, final, started, thrown);
   if (final) {
     if (reason == EndReason::kExternal) EngineCounters::Add(rt.counters().handoffs, 1);
     saving.Unlock();

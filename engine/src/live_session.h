@@ -61,6 +61,7 @@ class RawSession::Impl final : public internal::AutosaveTarget,
   uint64_t epoch() const { return epoch_; }
   int64_t started_unix_ms() const { return started_unix_ms_; }
   const StoreConfig& store() const { return *store_; }
+  bool BelongsTo(const EngineContext& engine) const { return engine_.get() == &engine; }
 
   // Save(): a save that keeps the lock. OK without a write when nothing changed. Failures are
   // reported (EngineOptions::on_error); an exception a save signal threw is reported and, once
@@ -76,6 +77,17 @@ class RawSession::Impl final : public internal::AutosaveTarget,
   // kShutdown, kRollback), run by the engine: exceptions are reported, never rethrown. Fires
   // OnSave, then OnLastSave.
   Status Finish(EndReason reason);
+  // Engine::SaveTogether (save_together.cc): stores the current data of every session (distinct,
+  // of this engine, at least one) in one transaction fenced on each one's epoch, each as a kTrade
+  // version naming the others. All or nothing: on failure no profile's stored data changed, the
+  // status names the profile to blame, and a session whose lock was lost ends (the others stay
+  // active with their data).
+  // With `change` (Engine::Trade), it runs first, under every session's save lock, and each
+  // session's data is put back as it was before it unless the commit stores it.
+  static Status SaveTogether(const std::vector<std::shared_ptr<Impl>>& sessions,
+                             const std::function<Status()>* change = nullptr);
+  // The session's live data (null for a byte-level session without one).
+  std::shared_ptr<SessionData> Slot() const;
   // Gives the lock back without saving and ends the session silently: for a start that was
   // superseded, cancelled or failed to decode after its acquisition committed.
   Status Abandon();
@@ -137,6 +149,52 @@ class RawSession::Impl final : public internal::AutosaveTarget,
   void SetMessageHandler(MessageHandler fn);
 
  private:
+  // Holds save_mu_ and marks the calling thread as the one saving (signals run there, and a
+  // Save from one of them is refused instead of waiting for itself).
+  class SCOPED_CAPABILITY SaveLock {
+   public:
+    explicit SaveLock(Impl& session) ACQUIRE(session.save_mu_);
+    ~SaveLock() RELEASE();
+    // Releases early (before ending the session, whose waiters take save_mu_).
+    void Unlock() RELEASE();
+
+   private:
+    Impl& session_;
+    bool held_ = true;
+  };
+
+  // What one save stores, taken under save_mu_ after the save signals ran (PrepareSave).
+  struct PreparedSave {
+    std::string payload;
+    bool payload_changed = false;
+    bool meta_changed = false;
+    uint64_t meta_generation = 0;
+    std::vector<int64_t> user_ids;                // when meta_changed
+    std::map<std::string, std::string> metadata;  // when meta_changed
+    // Messages marked processed so far (no handler runs under save_mu_): their removal is
+    // stored with the edits they caused.
+    std::vector<uint64_t> processed;
+    bool Unchanged() const { return !payload_changed && !meta_changed && processed.empty(); }
+  };
+
+  // With save_mu_ held and the session not fenced: fires OnSave (and, for a final save,
+  // OnLastSave), snapshots the data (sealing the session for a final save) and checks its size.
+  // A failure leaves the session active and unsealed.
+  Result<PreparedSave> PrepareSave(bool final, EndReason reason, std::exception_ptr* thrown);
+  // The request that stores `prepared` under this session's lock.
+  internal::SaveRequest RequestFor(const PreparedSave& prepared, CommitKind kind,
+                                   VersionReason reason) const;
+  // After `prepared` was stored as `saved`: the session's state follows, counters, OnAfterSave.
+  void SaveStored(const PreparedSave& prepared, const internal::SaveResult& saved, bool final,
+                  Clock::Duration started, std::exception_ptr* thrown);
+  // A save failed with LockLost: no new writes. The caller then releases save_mu_ and calls
+  // EndLost.
+  std::optional<EndReason> FenceLost();
+  // `unsaved`: what the lost save carried (unset: judged against the last saved data).
+  void EndLost(std::optional<EndReason> fenced_for, const Status& lost,
+               std::optional<bool> unsaved, std::exception_ptr* thrown);
+  void Unseal();
+
   // Runs Commit for `operation` and reports a failure; rethrows a handler's exception when the
   // caller is the game's own thread (`rethrow`).
   Status Run(bool final, EndReason reason, FailedOperation operation, bool rethrow);
@@ -188,7 +246,8 @@ class RawSession::Impl final : public internal::AutosaveTarget,
   const AcquireResult acquired_;
 
   internal::Mutex save_mu_{internal::LockLevel::kSessionSave};
-  // The thread holding save_mu_ inside Commit (where signals run); only that thread can match.
+  // The thread holding save_mu_ in a save (where signals run) or a message delivery; only that
+  // thread can match.
   std::atomic<std::thread::id> saving_thread_{};
 
   mutable internal::Mutex mu_{internal::LockLevel::kSessionState};

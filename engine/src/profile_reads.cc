@@ -22,6 +22,7 @@ void Fill(VersionInfo& info, const VersionRecord& r) {
   info.epoch = r.epoch;
   info.source_version = r.source_version;
   info.payload_bytes = r.payload.size();
+  info.partners = r.partners;
 }
 
 // The index entry of `version` in `meta`; NotFound (never written, or pruned) when absent.

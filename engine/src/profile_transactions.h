@@ -1,5 +1,7 @@
-// The transactions that touch a profile's lock: acquire, save (optionally releasing), abandon and
-// rollback. This is the one module that writes `meta`, `data` and `versions`.
+// The transactions that touch a profile's lock: acquire, save (optionally releasing), abandon,
+// save-together (profile_transactions.cc) and rollback, message, removal
+// (profile_admin_transactions.cc). This is the one module that writes `meta`, `data` and
+// `versions`.
 // Each re-reads `meta` with GetForUpdate and commits only if the lock still carries the caller's
 // identity and epoch — "the record still carries my epoch", never "nobody else holds it" — so a
 // session that was ended, stolen from or superseded can never write again.
@@ -118,6 +120,8 @@ struct SaveRequest {
   // record) keeping the new epoch and version counter, which never go back; when the acquisition
   // created the profile, its template record is deleted.
   const AcquireResult* undo = nullptr;
+  // kTrade: the other profiles of the commit, recorded with the version (null: none).
+  const std::vector<ProfileLocation>* partners = nullptr;
 };
 
 struct SaveResult {
@@ -129,6 +133,20 @@ struct SaveResult {
 // LockLost when the lock is no longer `request.lock` (nothing written).
 Result<SaveResult> CommitSave(const TransactionContext& ctx, ProfileAddress at,
                               const SaveRequest& request);
+
+// One profile of a CommitSaveTogether: where it is and what to store (kind kTrade keeps the lock).
+struct TogetherPart {
+  ProfileAddress at;
+  SaveRequest request;
+};
+
+// Engine::SaveTogether: stores every part in ONE transaction, each fenced on its own lock — all
+// or nothing. On failure `*failed` is the index of the part that failed (LockLost: its lock is
+// no longer request.lock; Corruption: its meta is damaged), or parts.size() when the failure is
+// no one part's (storage, a fault hook).
+Result<std::vector<SaveResult>> CommitSaveTogether(const TransactionContext& ctx,
+                                                   const std::vector<TogetherPart>& parts,
+                                                   size_t* failed);
 
 struct MessageRequest {
   std::string_view payload;

@@ -28,6 +28,7 @@ static_assert(SameReason(VersionReason::kAdmin, fb::VersionReason::Admin));
 static_assert(SameReason(VersionReason::kCreate, fb::VersionReason::Create));
 static_assert(SameReason(VersionReason::kSteal, fb::VersionReason::Steal));
 static_assert(SameReason(VersionReason::kShutdown, fb::VersionReason::Shutdown));
+static_assert(SameReason(VersionReason::kTrade, fb::VersionReason::Trade));
 static_assert(kMaxVersionReason == static_cast<uint8_t>(fb::VersionReason::MAX));
 
 constexpr size_t kEnvelopeBytes = 4;
@@ -329,9 +330,20 @@ std::string EncodeVersionRecord(const VersionRecord& r) {
   flatbuffers::FlatBufferBuilder fbb(r.payload.size() + 128);
   auto payload = Bytes(fbb, r.payload);
   auto codec = fbb.CreateString(r.codec);
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::VersionPartner>>> partners;
+  if (!r.partners.empty()) {
+    std::vector<flatbuffers::Offset<fb::VersionPartner>> list;
+    list.reserve(r.partners.size());
+    for (const ProfileLocation& p : r.partners) {
+      auto store = fbb.CreateString(p.store);
+      auto key = Bytes(fbb, p.key);
+      list.push_back(fb::CreateVersionPartner(fbb, store, key));
+    }
+    partners = fbb.CreateVector(list);
+  }
   auto root = fb::CreateVersionRecord(
       fbb, kFormatVersion, r.version, payload, MaskCrc(Crc32c(r.payload)), codec, r.written_unix_ms,
-      static_cast<fb::VersionReason>(r.reason), r.epoch, r.source_version);
+      static_cast<fb::VersionReason>(r.reason), r.epoch, r.source_version, partners);
   fb::FinishVersionRecordBuffer(fbb, root);
   return Seal(fbb);
 }
@@ -354,6 +366,12 @@ Result<VersionRecord> DecodeVersionRecord(std::string_view bytes) {
   out.reason = static_cast<VersionReason>(reason);
   out.epoch = r->epoch();
   out.source_version = r->source_version();
+  if (const auto* partners = r->partners()) {
+    for (const fb::VersionPartner* p : *partners) {
+      if (!p) return Bad(kWhat, "empty partner entry");
+      out.partners.push_back({StringOf(p->store()), BytesOf(p->key())});
+    }
+  }
   if (Status s = CheckPayload(out.payload, r->payload_crc32c(), kWhat); !s.ok()) return s;
   return out;
 }

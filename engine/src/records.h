@@ -72,7 +72,7 @@ struct ProfileMeta {
 // Mirrors fb::VersionReason; the numbers are stored on disk.
 // Why a version was written: the public holdfast::VersionReason is the one enum for it; its
 // numbers are the schema's (schema/version_record.fbs), checked in records.cc.
-inline constexpr uint8_t kMaxVersionReason = static_cast<uint8_t>(VersionReason::kShutdown);
+inline constexpr uint8_t kMaxVersionReason = static_cast<uint8_t>(VersionReason::kTrade);
 
 struct VersionRecord {
   uint64_t version = 0;
@@ -82,6 +82,7 @@ struct VersionRecord {
   VersionReason reason = VersionReason::kSave;
   uint64_t epoch = 0;
   uint64_t source_version = 0;
+  std::vector<ProfileLocation> partners;  // kTrade: the other profiles of the commit
 };
 
 struct MessageRecord {

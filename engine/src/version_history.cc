@@ -59,7 +59,8 @@ Result<uint64_t> AppendVersion(StorageTransaction& txn, const std::string& profi
   const uint64_t version = ++meta.last_version;
   std::string payload(write.payload);
   VersionRecord record{version,      payload,     std::string(write.codec), write.now_unix_ms,
-                       write.reason, write.epoch, write.source_version};
+                       write.reason, write.epoch, write.source_version, {}};
+  if (write.partners) record.partners = *write.partners;
   if (Status s = txn.Put(Family::kVersions, VersionKeyOf(profile_key, version),
                          EncodeVersionRecord(record));
       !s.ok()) {

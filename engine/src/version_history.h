@@ -29,6 +29,8 @@ struct VersionWrite {
   // A version this commit's pruning must keep whatever the policy says (0: none): the source of
   // a corruption repair, so the bytes being restored are never deleted by the repair itself.
   uint64_t protect_version = 0;
+  // kTrade: the other profiles of the commit (null: none).
+  const std::vector<ProfileLocation>* partners = nullptr;
 };
 
 // Writes the next version of the profile at `profile_key` (EncodeProfileKey), updates `meta`

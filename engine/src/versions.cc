@@ -25,6 +25,8 @@ std::string_view VersionReasonName(VersionReason reason) {
       return "steal";
     case VersionReason::kShutdown:
       return "shutdown";
+    case VersionReason::kTrade:
+      return "trade";
   }
   return "unknown";
 }

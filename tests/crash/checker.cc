@@ -78,7 +78,20 @@ void Checker::VerifyStored() {
   } else {
     v_.Add("listing profiles: " + listed.status().ToString());
   }
+  CheckConservation("stored", [&](const std::string& key) -> std::optional<int64_t> {
+    auto data = (*raw)->Data(kVault, key);
+    if (!data.ok()) {
+      v_.Add("vault account '" + key + "': " + data.status().ToString());
+      return std::nullopt;
+    }
+    if (!*data) return kItemsPerAccount;  // never started: the template
+    auto n = ParseItems((*data)->payload);
+    if (!n) v_.Add("vault account '" + key + "' holds '" + (*data)->payload + "'");
+    return n;
+  });
+  model_.mail().Check(**raw, v_);
   for (const auto& [store, key] : names) {
+    if (store == kVault || store == kMail) continue;  // checked above
     if (store != kStore || !model_.profiles().count(key)) {
       v_.Add("a record of unknown profile '" + store + "/" + key + "'");
     }
@@ -376,7 +389,50 @@ void Checker::TakeOverWithEngine() {
     v_.Add("orphans_taken_over is " + std::to_string((*engine)->Stats().orphans_taken_over) +
            ", " + std::to_string(orphans) + " orphaned locks were stored");
   }
+  // The vault accounts, as the engine loads them (orphaned locks of the killed worker included).
+  StoreOptions<std::string> vault_options = store;
+  vault_options.template_value = std::to_string(kItemsPerAccount);
+  auto vault = (*engine)->OpenStore<BytesCodec>(kVault, vault_options);
+  if (!vault.ok()) {
+    v_.Add("open vault: " + vault.status().ToString());
+  } else {
+    std::vector<Profile<BytesCodec>> accounts;
+    CheckConservation("loaded", [&](const std::string& key) -> std::optional<int64_t> {
+      SessionOptions no_wait;
+      no_wait.timeout = 0ms;
+      auto account = vault->StartSession(key, no_wait);
+      if (!account.ok()) {
+        v_.Add("vault account '" + key + "' takeover: " + account.status().ToString());
+        return std::nullopt;
+      }
+      auto n = ParseItems(account->Data());
+      if (!n) v_.Add("vault account '" + key + "' loaded '" + account->Data() + "'");
+      accounts.push_back(std::move(*account));
+      return n;
+    });
+    for (auto& account : accounts) {
+      if (Status s = account.EndSession(); !s.ok()) v_.Add("vault end: " + s.ToString());
+    }
+  }
   if (Status s = (*engine)->Close(); !s.ok()) v_.Add("close: " + s.ToString());
+}
+
+void Checker::CheckConservation(
+    const std::string& where,
+    const std::function<std::optional<int64_t>(const std::string&)>& items) {
+  int64_t total = 0;
+  for (int i = 0; i < kVaultAccounts; ++i) {
+    auto n = items(VaultKey(i));
+    if (!n) return;
+    if (*n != kItemsPerAccount) trades_stored_ = true;
+    total += *n;
+  }
+  if (total != int64_t{kVaultAccounts} * kItemsPerAccount) {
+    v_.Add("items not conserved (" + where + "): the vault holds " + std::to_string(total) +
+           ", " + std::to_string(kVaultAccounts * kItemsPerAccount) + " were there");
+    return;
+  }
+  ++conservation_checks_;
 }
 
 }  // namespace holdfast::crash

@@ -17,6 +17,7 @@
 #define HOLDFAST_TESTS_CRASH_CHECKER_H_
 
 #include <map>
+#include <functional>
 #include <optional>
 #include <random>
 #include <string>
@@ -42,6 +43,11 @@ class Checker {
   // model what the next start must do about it. False when there was nothing to damage.
   bool DamageOne(std::mt19937_64& rng, int kill);
   uint64_t damages() const { return damages_; }
+  // Conservation checks passed: after each kill the stored vault accounts, and the accounts as
+  // loaded by the engine check's starts, hold kVaultAccounts * kItemsPerAccount items in all.
+  uint64_t conservation_checks() const { return conservation_checks_; }
+  // The items traded away from their first account at least once (some trade was stored).
+  bool trades_stored() const { return trades_stored_; }
   uint64_t repairs_verified() const { return repairs_verified_; }
   uint64_t damages_overwritten_by_rollback() const { return damages_overwritten_by_rollback_; }
 
@@ -56,7 +62,14 @@ class Checker {
   std::string dir_;
   Model& model_;
   Violations& v_;
+  // Sums the vault accounts' items (`items(key)`: nullopt for a violation already reported) and
+  // reports a total other than kVaultAccounts * kItemsPerAccount.
+  void CheckConservation(const std::string& where,
+                         const std::function<std::optional<int64_t>(const std::string&)>& items);
+
   std::map<std::string, std::string> stored_payloads_;  // from the last VerifyStored
+  uint64_t conservation_checks_ = 0;
+  bool trades_stored_ = false;
   uint64_t orphans_taken_over_ = 0;
   uint64_t damages_ = 0;
   uint64_t repairs_verified_ = 0;

@@ -61,6 +61,7 @@ Model::Model(int keys, Violations& violations) : v_(violations) {
 }
 
 void Model::BeginRun() {
+  mail_.BeginRun();
   for (auto& [key, p] : profiles_) {
     p.loaded.clear();
     p.handle_data.clear();
@@ -84,6 +85,7 @@ ProfileModel* Model::Profile(const std::string& key) {
 
 void Model::Apply(const Message& m) {
   ++counts_[m.kind];
+  mail_.Apply(m);
   const auto& w = m.words;
   auto need = [&](size_t n) {
     if (w.size() >= n) return true;

@@ -31,6 +31,7 @@
 #include <utility>
 #include <vector>
 
+#include "mailbox.h"
 #include "protocol.h"
 #include "stored_profile.h"
 #include "violations.h"
@@ -117,6 +118,7 @@ class Model {
   // Messages received, by kind ("acquired", "saved", "orphan", ...).
   const std::map<std::string, uint64_t>& message_counts() const { return counts_; }
   void set_last_incarnation(uint64_t i) { last_incarnation_ = std::max(last_incarnation_, i); }
+  MailModel& mail() { return mail_; }
 
  private:
   ProfileModel* Profile(const std::string& key);
@@ -139,6 +141,7 @@ class Model {
   uint64_t intents_ = 0;
   uint64_t last_incarnation_ = 0;
   std::map<std::string, uint64_t> counts_;
+  MailModel mail_;  // the mailboxes' rules (mailbox.h)
 };
 
 }  // namespace holdfast::crash

@@ -124,6 +124,38 @@ void RunRollback(Worker& w, uint64_t op) {
   w.Ack(op, w.Rollback(key, version, *restored));
 }
 
+// Items move between two vault accounts in one Engine::Trade; the checker's conservation rule
+// (checker.h) is what this operation is for.
+void RunTrade(Worker& w, uint64_t op) {
+  w.Intent(op, "trade", "-");
+  w.Ack(op, w.Trade());
+}
+
+// Mailboxes (mailbox.h): sends, sessions whose handler applies them, erasure.
+void RunMailSend(Worker& w, uint64_t op) {
+  const std::string box = w.mail().RandomMailbox(w.rng());
+  w.Intent(op, "mail-send", "-", box);
+  w.Ack(op, w.mail().Send(box, op));
+}
+
+void RunMailStart(Worker& w, uint64_t op) {
+  const std::string box = w.mail().RandomMailbox(w.rng());
+  w.Intent(op, "mail-start", "-", box);
+  w.Ack(op, w.mail().Start(box));
+}
+
+void RunMailEnd(Worker& w, uint64_t op) {
+  const std::string box = w.mail().RandomMailbox(w.rng());
+  w.Intent(op, "mail-end", "-", box);
+  w.Ack(op, w.mail().End(box));
+}
+
+void RunMailErase(Worker& w, uint64_t op) {
+  const std::string box = w.mail().RandomMailbox(w.rng());
+  w.Intent(op, "mail-erase", "-", box);
+  w.Ack(op, w.mail().Erase(box));
+}
+
 // A clean shutdown and restart inside one worker: final saves of every live session.
 void RunReopen(Worker& w, uint64_t op) {
   w.Intent(op, "reopen", "-");
@@ -145,6 +177,11 @@ const std::vector<Operation>& Operations() {
       {"reopen", 1, {C::kOk}, RunReopen},
       {"rollback", 3, {C::kOk}, RunRollback},
       {"racing-save", 2, {C::kOk}, RunRacingSave},
+      {"trade", 6, {C::kOk}, RunTrade},
+      {"mail-send", 6, {C::kOk, C::kResourceExhausted}, RunMailSend},
+      {"mail-start", 3, {C::kOk}, RunMailStart},
+      {"mail-end", 1, {C::kOk}, RunMailEnd},
+      {"mail-erase", 1, {C::kOk, C::kNotFound}, RunMailErase},
   };
   return kTable;
 }

@@ -339,6 +339,23 @@ int RunParent(const ParentConfig& config) {
               static_cast<unsigned long long>(checker.damages()),
               static_cast<unsigned long long>(checker.repairs_verified()),
               static_cast<unsigned long long>(checker.damages_overwritten_by_rollback()));
+  // A run of tens of kills in which no trade was ever stored checked no conservation.
+  if (config.kills >= 40 && !checker.trades_stored()) {
+    violations.SetContext("end");
+    violations.Add("no trade between vault accounts was ever stored");
+  }
+  std::printf("crashtest: %llu conservation checks of the vault's items passed\n",
+              static_cast<unsigned long long>(checker.conservation_checks()));
+  // Mailboxes that never applied a message, or were never erased, checked nothing.
+  if (config.kills >= 40 && (model.mail().applied_seen() == 0 || model.mail().erases_seen() == 0)) {
+    violations.SetContext("end");
+    violations.Add("the mailboxes never applied a message or were never erased");
+  }
+  std::printf("crashtest: %llu mailbox checks (exactly-once, nothing lost, erasure), up to %llu "
+              "messages applied in one mailbox, %llu erases acknowledged\n",
+              static_cast<unsigned long long>(model.mail().checks()),
+              static_cast<unsigned long long>(model.mail().applied_seen()),
+              static_cast<unsigned long long>(model.mail().erases_seen()));
   std::printf("crashtest: %d power losses cut %llu files, dropping %llu unsynced bytes\n",
               power_losses, static_cast<unsigned long long>(cut_total.files_cut),
               static_cast<unsigned long long>(cut_total.bytes_dropped));

@@ -26,6 +26,18 @@ std::mutex& SendMutex() {
 
 }  // namespace
 
+std::string VaultKey(int i) { return "v" + std::to_string(i); }
+
+std::optional<int64_t> ParseItems(std::string_view payload) {
+  if (payload.empty() || payload.size() > 12) return std::nullopt;
+  int64_t n = 0;
+  for (char c : payload) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + (c - '0');
+  }
+  return n;
+}
+
 std::string Tag::Text() const {
   if (is_template()) return kTemplate;
   return key + "." + std::to_string(epoch) + "." + std::to_string(op);

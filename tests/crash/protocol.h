@@ -34,6 +34,16 @@ namespace holdfast::crash {
 inline constexpr char kStore[] = "Players";
 inline constexpr char kTemplate[] = "template";
 
+// The trade workload: accounts of a second store holding an item count (decimal text; the
+// template is kItemsPerAccount). Items only ever move between accounts by Engine::Trade, so the
+// stored total is kVaultAccounts * kItemsPerAccount after every kill.
+inline constexpr char kVault[] = "Vault";
+inline constexpr int kVaultAccounts = 6;
+inline constexpr int kItemsPerAccount = 100;
+std::string VaultKey(int i);  // "v0".."v5"
+// The item count a vault payload holds; nullopt when it is not a non-negative decimal.
+std::optional<int64_t> ParseItems(std::string_view payload);
+
 // Which value a payload is. Values of one profile are ordered by (epoch, op): a session's edits
 // follow the data it loaded, and a later session's edits follow those of every earlier one.
 struct Tag {

@@ -146,6 +146,26 @@ Result<std::optional<internal::VersionRecord>> RawDatabase::Version(std::string_
                  "version " + std::to_string(version) + " of '" + std::string(key) + "'");
 }
 
+Result<std::vector<internal::MessageRecord>> RawDatabase::Messages(std::string_view store,
+                                                                   std::string_view key) {
+  std::vector<internal::MessageRecord> out;
+  rocksdb::ColumnFamilyHandle* h = Family("messages");
+  if (h == nullptr) return out;
+  const std::string prefix = internal::EncodeProfileKey(store, key);
+  rocksdb::ReadOptions read;
+  read.verify_checksums = true;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, h));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    auto message = internal::DecodeMessageRecord(it->value().ToStringView());
+    if (!message.ok()) {
+      return message.status().WithContext("a message of '" + std::string(key) + "'");
+    }
+    out.push_back(std::move(*message));
+  }
+  if (Status s = FromRocks(it->status(), "scan of 'messages'"); !s.ok()) return s;
+  return out;
+}
+
 Result<internal::Manifest> RawDatabase::Manifest() {
   std::string bytes;
   if (Status s = Get("default", std::string(internal::kManifestKey), &bytes); !s.ok()) return s;

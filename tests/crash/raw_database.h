@@ -44,6 +44,9 @@ class RawDatabase {
   Result<std::optional<internal::VersionRecord>> Version(std::string_view store,
                                                         std::string_view key, uint64_t version);
   Result<internal::Manifest> Manifest();
+  // The profile's waiting messages in sequence order; Corruption when one fails to decode.
+  Result<std::vector<internal::MessageRecord>> Messages(std::string_view store,
+                                                        std::string_view key);
   // A profile's data record as stored, undecoded (nullopt when absent), and its replacement
   // (OpenForWriting only).
   Result<std::optional<std::string>> DataBytes(std::string_view store, std::string_view key);

@@ -271,11 +271,55 @@ Status Worker::Reopen() {
   Status closed = engine_->Close();
   for (auto& [key, session] : live_) retired_.push_back(std::move(session.handle));
   live_.clear();
+  vault_live_.clear();
+  vault_.reset();
+  mail_.Drop();
   players_.reset();
   engine_.reset();
   open_ = false;
   if (!OpenEngine()) WaitForTheKill();
   return closed;
+}
+
+Status Worker::Trade() {
+  const int a = static_cast<int>(rng_() % kVaultAccounts);
+  const int b = static_cast<int>((a + 1 + rng_() % (kVaultAccounts - 1)) % kVaultAccounts);
+  const std::string from_key = VaultKey(a);
+  const std::string to_key = VaultKey(b);
+  for (const std::string& key : {from_key, to_key}) {
+    if (vault_live_.count(key)) continue;
+    SessionOptions options;
+    options.timeout = 0ms;  // free, or an orphan of a killed worker: taken at once
+    auto account = vault_->StartSession(key, options);
+    if (!account.ok()) return account.status().WithContext("starting vault account " + key);
+    vault_live_.emplace(key, std::move(*account));
+  }
+  Handle& from = vault_live_.at(from_key);
+  Handle& to = vault_live_.at(to_key);
+  const int64_t amount = 1 + static_cast<int64_t>(rng_() % 5);
+  Status traded = engine_->Trade(
+      [&]() -> Status {
+        int64_t moved = 0;
+        Status s = from.Edit([&](std::string& d) {
+          auto n = ParseItems(d);
+          if (n && *n >= amount) {
+            d = std::to_string(*n - amount);
+            moved = amount;
+          }
+        });
+        if (!s.ok() || moved == 0) return s;
+        return to.Edit([&](std::string& d) {
+          auto n = ParseItems(d);
+          d = std::to_string(n.value_or(0) + moved);
+        });
+      },
+      from, to);
+  if (rng_() % 8 == 0) {
+    Status ended = vault_live_.at(from_key).EndSession();
+    vault_live_.erase(from_key);
+    if (traded.ok()) traded = ended;
+  }
+  return traded;
 }
 
 bool Worker::OpenEngine() {
@@ -290,6 +334,7 @@ bool Worker::OpenEngine() {
   options.fault_hooks = parking_;
   Reporter* out = &out_;
   options.on_orphan_takeover = [out](const OrphanTakeover& o) {
+    if (o.store != kStore) return;  // the model follows the Players store's locks only
     out->Send("orphan " + o.key + " " + std::to_string(o.previous_incarnation) + " " +
               std::to_string(o.previous_session_id));
   };
@@ -310,6 +355,18 @@ bool Worker::OpenEngine() {
     return false;
   }
   players_.emplace(std::move(*players));
+  StoreOptions<std::string> vault = store;
+  vault.template_value = std::to_string(kItemsPerAccount);
+  auto vault_store = engine_->OpenStore<BytesCodec>(kVault, vault);
+  if (!vault_store.ok()) {
+    out_.Send("open-failed " + vault_store.status().ToString());
+    return false;
+  }
+  vault_.emplace(std::move(*vault_store));
+  if (Status mail = mail_.Open(*engine_, store); !mail.ok()) {
+    out_.Send("open-failed " + mail.ToString());
+    return false;
+  }
   open_ = true;
   out_.Send("hello " + std::to_string(engine_->Info().incarnation));
   return true;

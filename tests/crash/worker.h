@@ -20,6 +20,7 @@
 
 #include "fault_fs.h"
 #include "holdfast/holdfast.h"
+#include "mailbox.h"
 #include "protocol.h"
 
 namespace holdfast::crash {
@@ -66,6 +67,7 @@ class Worker {
   std::optional<std::string> RandomLiveKey();
   std::map<std::string, Session>& live() { return live_; }
   Players& players() { return *players_; }
+  MailWorkload& mail() { return mail_; }
   std::vector<Handle>& retired() { return retired_; }
 
   void Intent(uint64_t op, std::string_view name, const std::string& key,
@@ -88,6 +90,9 @@ class Worker {
   Status Rollback(const std::string& key, uint64_t version, const Tag& restored);
   // Engine::Close (final saves of every live session), then a new Engine::Open.
   Status Reopen();
+  // Moves 1-5 items between two vault accounts with Engine::Trade (starting their sessions if
+  // this process does not hold them yet) and sometimes ends one of them afterwards.
+  Status Trade();
 
  private:
   bool OpenEngine();
@@ -104,6 +109,9 @@ class Worker {
   std::shared_ptr<class SaveParking> parking_;
   std::unique_ptr<Engine> engine_;
   std::optional<Players> players_;
+  std::optional<Players> vault_;
+  std::map<std::string, Handle> vault_live_;
+  MailWorkload mail_;
   std::map<std::string, Session> live_;
   std::vector<Handle> retired_;  // ended, handed off or stolen from: must never write again
   std::atomic<bool> open_{false};

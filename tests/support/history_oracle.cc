@@ -22,6 +22,8 @@ std::string_view CommitKindName(CommitKind kind) {
       return "message";
     case CommitKind::kRemove:
       return "remove";
+    case CommitKind::kTrade:
+      return "trade";
   }
   return "?";
 }
@@ -30,14 +32,18 @@ Status CommitLog::BeforeCommit(const CommitPoint& point) {
   if (inner_) {
     if (Status s = inner_->BeforeCommit(point); !s.ok()) return s;
   }
-  if (point.store == store_) last_stamp_ = next_stamp_.fetch_add(1) + 1;
+  if (point.store == store_) last_stamps_[std::string(point.key)] = next_stamp_.fetch_add(1) + 1;
   return Status::Ok();
 }
 
 void CommitLog::AfterCommit(const CommitPoint& point, uint64_t version) {
   if (inner_) inner_->AfterCommit(point, version);
   if (point.store != store_) return;
-  const uint64_t stamp = std::exchange(last_stamp_, 0);
+  uint64_t stamp = 0;
+  if (auto it = last_stamps_.find(point.key); it != last_stamps_.end()) {
+    stamp = it->second;
+    last_stamps_.erase(it);
+  }
   std::lock_guard lock(mu_);
   events_.push_back({point.kind, std::string(point.key), point.epoch, point.session_id, version,
                      stamp, incarnation_});

@@ -79,9 +79,10 @@ class CommitLog final : public FaultHooks {
  private:
   const std::string store_;
   const std::shared_ptr<FaultHooks> inner_;
-  // The stamp of this thread's latest BeforeCommit: a transaction runs and commits on one thread,
-  // so at AfterCommit it is the stamp of the attempt that committed.
-  static inline thread_local uint64_t last_stamp_ = 0;
+  // The stamp of this thread's latest BeforeCommit of each key: a transaction runs and commits on
+  // one thread, so at AfterCommit it is the stamp of the attempt that committed (a trade stages
+  // one point per profile).
+  static inline thread_local std::map<std::string, uint64_t, std::less<>> last_stamps_;
   std::atomic<uint64_t> next_stamp_{0};
   mutable std::mutex mu_;
   std::vector<CommitEvent> events_;  // guarded by mu_

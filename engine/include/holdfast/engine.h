@@ -7,6 +7,7 @@
 #define HOLDFAST_ENGINE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,13 +31,6 @@ struct EngineInfo {
   uint64_t incarnation = 0;
   // Stores registered in the database, by name.
   std::vector<std::string> stores;
-};
-
-// Where a profile lives: its store and key.
-struct ProfileLocation {
-  std::string store;
-  std::string key;
-  friend bool operator==(const ProfileLocation&, const ProfileLocation&) = default;
 };
 
 class Engine {
@@ -70,6 +64,44 @@ class Engine {
   // StartSession, or changed by AddUserId/RemoveUserId and then saved). A profile's ids count
   // once saved. Corruption when an index entry fails to decode; Closed after Close().
   Result<std::vector<ProfileLocation>> FindByUserId(int64_t user_id);
+
+  // Stores the current data of several active profiles — of any stores of this engine — in ONE
+  // transaction, fenced on each one's epoch: all or nothing (a trade). Each profile gets a new
+  // version with reason kTrade whose VersionInfo::partners names the others, changed or not.
+  // OnSave fires for each profile before the snapshot and OnAfterSave after the commit; user
+  // ids, metadata and processed messages are stored as by Save. Profiles are locked in (store,
+  // key) order, so concurrent trades over the same profiles never deadlock.
+  // Returns (the message names the profile to blame, and nothing of any profile was stored):
+  //   LockLost  one profile lost its lock (handoff, steal, rollback, removal): that session
+  //             has ended as a failed Save would end it; the others stay active with their data;
+  //   InvalidArgument  no profiles, more than kMaxSaveTogetherProfiles, one profile twice, an
+  //             empty handle or one of another engine, a call from inside Edit/Read or a save
+  //             signal or message handler of one of the profiles, or validate/the codec/the size
+  //             limit refused one profile's data (every session stays active);
+  //   IOError / ResourceExhausted  storage failed (every session stays active; retry);
+  //   Closed    after Close(), or a session already ended by it.
+  // A failure also reaches EngineOptions::on_error (FailedOperation::kSaveTogether).
+  Status SaveTogether(const std::vector<RawSession>& sessions);
+  template <typename... Handles>
+    requires(sizeof...(Handles) > 0)
+  Status SaveTogether(const Handles&... profiles) {
+    return SaveTogether(std::vector<RawSession>{SessionOf(profiles)...});
+  }
+
+  // A trade: runs `change` — which edits the profiles with Edit — while no save of any of them
+  // can run (not an auto-save, not a handoff's final save, not a message handler), then stores
+  // them all as SaveTogether does. Unless that commit succeeds, every profile's data is put back
+  // as it was just before `change` (an edit another thread made meanwhile is undone with it), so
+  // a trade happened in storage and in memory, or in neither: an auto-save can never store one
+  // side of it alone. `change` returning an error (or throwing: Internal, then rethrown) stores
+  // nothing. Statuses as SaveTogether's; from inside `change`, Save of one of the profiles
+  // returns InvalidArgument.
+  Status Trade(const std::vector<RawSession>& sessions, const std::function<Status()>& change);
+  template <typename... Handles>
+    requires(sizeof...(Handles) > 0)
+  Status Trade(const std::function<Status()>& change, const Handles&... profiles) {
+    return Trade(std::vector<RawSession>{SessionOf(profiles)...}, change);
+  }
 
   // Opens the store `name` (registering it in the database on first use) with the codec `Codec`.
   // Opening a store that is already open in this engine returns the same store when the options
@@ -118,6 +150,11 @@ class Engine {
  private:
   friend struct ImplAccess;
   explicit Engine(std::unique_ptr<Impl> impl);
+  static const RawSession& SessionOf(const RawSession& session) { return session; }
+  template <typename Codec>
+  static const RawSession& SessionOf(const Profile<Codec>& profile) {
+    return profile.raw();
+  }
   std::unique_ptr<Impl> impl_;
 };
 

@@ -21,6 +21,7 @@ enum class CommitKind : uint8_t {
   kRollback,  // Store::Rollback: takes a new epoch, restores an old payload, leaves the lock free
   kMessage,   // Store::Message: appends a message for the profile (not fenced: any time)
   kRemove,    // Store::Remove: erases the profile (data, versions, messages, meta)
+  kTrade,     // Engine::SaveTogether: one point per profile, all in one transaction
 };
 
 struct CommitPoint {

@@ -29,6 +29,9 @@ inline constexpr size_t kMaxMetadataEntries = 64;
 inline constexpr size_t kMaxMetadataKeyBytes = 128;
 inline constexpr size_t kMaxMetadataValueBytes = 4096;
 
+// Profiles one Engine::SaveTogether may store in its single transaction.
+inline constexpr size_t kMaxSaveTogetherProfiles = 64;
+
 // OK, or InvalidArgument saying which rule the name breaks.
 Status ValidateStoreName(std::string_view name);
 // OK, or InvalidArgument when the key is empty or longer than kMaxProfileKeyBytes.

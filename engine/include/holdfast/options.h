@@ -48,6 +48,7 @@ enum class FailedOperation : uint8_t {
   kFinalSave,  // EndSession, a handoff's, a rollback's or Close's final save
   kHandler,    // game code the engine called threw (a signal, a codec, validate, a callback)
   kMessage,    // delivering messages to a session: reading them failed, or one is damaged
+  kSaveTogether,  // Engine::SaveTogether (the event names the profile to blame, if one is)
 };
 std::string_view FailedOperationName(FailedOperation operation);  // "start", "save", ...
 

@@ -132,6 +132,14 @@ class Profile {
       if (encoded.ok() && on_encoded) on_encoded();
       return encoded;
     }
+    std::shared_ptr<const void> Capture() const override {
+      std::lock_guard lock(mu);
+      return std::make_shared<const Value>(data);
+    }
+    void Restore(const std::shared_ptr<const void>& captured) override {
+      std::lock_guard lock(mu);
+      data = *static_cast<const Value*>(captured.get());
+    }
     bool HeldByThisThread() const override {
       return holder.load(std::memory_order_relaxed) == std::this_thread::get_id();
     }

@@ -165,6 +165,10 @@ class SessionData {
   // True when the calling thread holds the data's lock (inside Edit or Read): a save from there
   // would wait for that lock forever, so the engine refuses it instead.
   virtual bool HeldByThisThread() const = 0;
+  // A copy of the current data, and putting such a copy back: Engine::Trade undoes a trade that
+  // was not stored. The default keeps nothing, and such a session cannot trade (InvalidArgument).
+  virtual std::shared_ptr<const void> Capture() const { return nullptr; }
+  virtual void Restore(const std::shared_ptr<const void>& captured) {}
 };
 
 // Turns the payload a start loaded into the session's live data, before the session is visible

@@ -24,6 +24,7 @@ struct EngineStats {
   uint64_t bytes_written = 0;       // payload bytes committed
   uint64_t conflicts_retried = 0;   // transactions restarted after Busy/TryAgain
   uint64_t handoffs = 0;            // sessions released to a newer start in this engine
+  uint64_t trades = 0;              // Engine::SaveTogether commits (each stores several profiles)
   uint64_t steals = 0;              // locks taken from a live session (steal or handoff timeout)
   uint64_t orphans_taken_over = 0;  // locks left by an engine that is gone, taken over at start
   uint64_t io_errors = 0;           // commits that failed with IOError or ResourceExhausted

@@ -9,8 +9,17 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace holdfast {
+
+// Where a profile lives: its store and key.
+struct ProfileLocation {
+  std::string store;
+  std::string key;
+  friend bool operator==(const ProfileLocation&, const ProfileLocation&) = default;
+  friend auto operator<=>(const ProfileLocation&, const ProfileLocation&) = default;
+};
 
 // Why a version was written. The numbers are stored on disk.
 enum class VersionReason : uint8_t {
@@ -24,6 +33,7 @@ enum class VersionReason : uint8_t {
   kCreate = 7,              // the template written when the profile was created
   kSteal = 8,               // reserved
   kShutdown = 9,            // the final save of Engine::Close()
+  kTrade = 10,              // Engine::SaveTogether: one commit with other profiles (partners)
 };
 std::string_view VersionReasonName(VersionReason reason);  // "save", "end-session", ...
 
@@ -36,6 +46,8 @@ struct VersionInfo {
   uint64_t payload_bytes = 0;
   // The version record itself failed verification (it is listed, and skipped by restores).
   bool damaged = false;
+  // For kTrade: the other profiles stored in the same commit (Engine::SaveTogether).
+  std::vector<ProfileLocation> partners;
 };
 
 // Selects versions, newest first.

@@ -189,7 +189,7 @@ class IoFaultTest : public ::testing::Test {
       auto profile = players.StartSession(key, options);
       Expect(r, steal ? "steal" : "start", profile.status());
       if (!profile.ok()) {
-        if (key == "d") doubt_[key].insert(kTemplate);  // the creation may have committed
+        if (key == "d" || key == "e") doubt_[key].insert(kTemplate);  // creation in doubt
         // A holder asked to hand off, or stolen from, is fenced before the acquisition runs;
         // when the acquisition fails it stays fenced (its OnSessionEnd reports the failure).
         if (held.count(key) && held.at(key).IsActive()) {
@@ -198,7 +198,7 @@ class IoFaultTest : public ::testing::Test {
         held.erase(key);
         return;
       }
-      if (key == "d" && !acked_.count("d")) acked_["d"] = kTemplate;
+      if ((key == "d" || key == "e") && !acked_.count(key)) acked_[key] = kTemplate;
       held.erase(key);
       held.emplace(key, std::move(*profile));
     };
@@ -213,6 +213,24 @@ class IoFaultTest : public ::testing::Test {
     edit_save("a", "a-1-" + std::string(3000, 'x'));
     start("d", false);
     edit_save("d", "d-1");
+    // A trade between "d" and a new "e": both stored or neither (checked after the fault).
+    start("e", false);
+    if (held.count("d") && held.count("e")) {
+      Handle& d = held.at("d");
+      Handle& e = held.at("e");
+      Status s = engine.Trade(
+          [&]() -> Status {
+            if (Status x = d.Edit([](std::string& v) { v = "d-traded"; }); !x.ok()) return x;
+            return e.Edit([](std::string& v) { v = "e-traded"; });
+          },
+          d, e);
+      Expect(r, "trade", s);
+      Wrote("d", "d-traded", s);
+      Wrote("e", "e-traded", s);
+      if (!s.ok() && (d.Data() == "d-traded" || e.Data() == "e-traded")) {
+        r.Problem("a failed trade left its change in memory");
+      }
+    }
     if (held.count("a")) {
       (void)held.at("a").Edit([](std::string& d) { d = "a-final"; });
       Status s = held.at("a").EndSession();
@@ -331,6 +349,7 @@ class IoFaultTest : public ::testing::Test {
     if (!engine.ok()) return r.Problem("reopen: " + engine.status().ToString());
     auto players = (*engine)->OpenStore<BytesCodec>(kStore, PlayerOptions());
     if (!players.ok()) return r.Problem("reopen store: " + players.status().ToString());
+    std::map<std::string, std::string> loaded;
     for (const auto& [key, value] : acked_) {
       SessionOptions no_wait;
       no_wait.timeout = 0ms;
@@ -340,11 +359,17 @@ class IoFaultTest : public ::testing::Test {
         continue;
       }
       std::string data = profile->Data();
+      loaded[key] = data;
       if (data != value && !doubt_[key].count(data)) {
         r.Problem("'" + key + "' holds '" + data.substr(0, 20) + "', acknowledged '" +
                   value.substr(0, 20) + "'");
       }
       (void)profile->EndSession();
+    }
+    if (loaded.count("d") && loaded.count("e") &&
+        (loaded["d"] == "d-traded") != (loaded["e"] == "e-traded")) {
+      r.Problem("half a trade is stored: 'd' holds '" + loaded["d"] + "', 'e' holds '" +
+                loaded["e"] + "'");
     }
     (void)(*engine)->Close();
   }

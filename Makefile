@@ -24,9 +24,12 @@ build: deps $(BUILD)/build.ninja
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
 
-# Runs the demo on an embedded database in ./holdfast-demo-data.
+# Runs the demo (examples/demo/) on an embedded database in ./holdfast-demo-data: a game server
+# with 300 players, trades, a real crash (SIGKILL) and the check that no item was lost or
+# duplicated. DEMO_FLAGS adds options (e.g. DEMO_FLAGS=--keep-running).
+DEMO_FLAGS ?=
 demo: build
-	./$(BUILD)/examples/holdfast_demo holdfast-demo-data
+	./$(BUILD)/examples/holdfast-demo --db holdfast-demo-data $(DEMO_FLAGS)
 
 # The suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan-test:

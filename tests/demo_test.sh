@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
 # The demo programs of examples/, run as a user runs them, on a scratch database.
-# Usage: demo_test.sh <mode> <program> <scratch dir>
+# Usage: demo_test.sh <mode> <program> <scratch dir>  (readme: <minimal.cc> <README.md>)
 #   conservation  holdfast-demo twice on one database (the second run continues the first):
 #                 exit 0 and "items conserved: yes (N before the crash, N after)" each time
 #   keep-running  holdfast-demo --keep-running, stopped with SIGTERM once it says it is running:
 #                 exit 0 after a clean close
 #   usage         bad arguments: exit 2 and a message, nothing created
 #   minimal       the minimal example, twice on one database: exit 0
+#   readme        the README quotes examples/minimal.cc exactly (from its first #include on)
 set -uo pipefail
 
 mode=$1
 program=$2
 dir=$3
-rm -rf "$dir"
-mkdir -p "$dir"
 db=$dir/db
+if [[ $mode != readme ]]; then
+  rm -rf "$dir"
+  mkdir -p "$dir"
+fi
 small=(--db "$db" --players 40 --trades 80 --crash-after 60)
 
 fail() {
@@ -74,6 +77,16 @@ case $mode in
     for run in first second; do
       "$program" "$db" || fail "$run run exited with $?"
     done
+    ;;
+  readme)
+    quoted=$(awk '/<!-- quoted from examples\/minimal.cc/ { marked = 1; next }
+                  marked && /^```cpp$/ { inside = 1; next }
+                  inside && /^```$/ { exit }
+                  inside { print }' "$dir")
+    source=$(sed -n '/^#include <cstdio>/,$p' "$program")
+    [[ -n $quoted ]] || fail "no quote of examples/minimal.cc in $dir"
+    [[ $quoted == "$source" ]] ||
+      fail "the README's quote differs from $program: $(diff <(echo "$quoted") <(echo "$source"))"
     ;;
   *)
     fail "unknown mode"

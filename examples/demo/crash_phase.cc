@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -137,7 +138,10 @@ Result<CrashReport> CrashTradingProcess(const DemoConfig& config) {
       words >> report.items_found >> report.trading_since_ms;
       trading_began = std::chrono::steady_clock::now();
     } else if (kind == "trade") {
-      words >> report.trades_reported;
+      // Trader threads report in parallel, so a line may arrive after a higher count.
+      uint64_t stored = 0;
+      words >> stored;
+      report.trades_reported = std::max(report.trades_reported, stored);
       if (!killed && report.trades_reported >= config.crash_after) {
         // The crash: no final saves, no lock releases, trades in flight on every trader thread.
         kill(report.pid, SIGKILL);
@@ -150,8 +154,8 @@ Result<CrashReport> CrashTradingProcess(const DemoConfig& config) {
     } else if (kind == "error") {
       failure = "the trading process failed: " + (*line)->substr(6);
     }
-    // Lines written before the kill landed are still read, so trades_reported ends as the last
-    // trade the process reported.
+    // Lines written before the kill landed are still read, so trades_reported ends as the
+    // highest count the process reported.
   }
   if (!killed) kill(report.pid, SIGKILL);
   int wait_status = 0;

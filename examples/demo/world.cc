@@ -56,8 +56,13 @@ Result<std::unique_ptr<holdfast::Engine>> OpenOrCreate(const std::string& path,
       !std::filesystem::exists(path, error) ||
       (std::filesystem::is_directory(path, error) && std::filesystem::is_empty(path, error));
   if (!vacant) {
-    return Status(existing.status().code(),
-                  path + " cannot be used: " + existing.status().ToString());
+    if (existing.status().code() != holdfast::StatusCode::kInvalidArgument) {
+      return existing.status();  // e.g. IOError: another process has the database open
+    }
+    return Status::InvalidArgument(path +
+                                   " holds something that is not a Holdfast database; the demo "
+                                   "creates one only in a missing or empty directory (" +
+                                   existing.status().ToString() + ")");
   }
   *created = true;
   options.create_if_missing = true;

@@ -92,7 +92,7 @@ Result<RawStore> RollbackStore(Engine::Impl& engine, std::string_view name) {
   StoreSettings settings;
   settings.autosave = false;
   settings.retention.keep_newest = std::numeric_limits<uint32_t>::max();
-  auto store = engine.OpenStore(entry->name, entry->codec, settings, "", nullptr);
+  auto store = engine.OpenStore(entry->name, entry->codec, settings, "", nullptr, "");
   if (store.ok() || store.status().code() != StatusCode::kInvalidArgument) return store;
   // The game opened the store meanwhile with its own settings: roll back through that one.
   if (auto open = open_here()) return *open;

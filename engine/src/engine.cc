@@ -71,10 +71,15 @@ Result<std::vector<ProfileLocation>> Engine::FindByUserId(int64_t user_id) {
   return found;
 }
 
+Result<StoreRegistration> Engine::Registration(std::string_view name) const {
+  return impl_->Registration(name);
+}
+
 Result<RawStore> Engine::OpenRawStore(std::string_view name, std::string_view codec,
                                       const StoreSettings& settings, std::string template_payload,
-                                      PayloadValidator check) {
-  return impl_->OpenStore(name, codec, settings, std::move(template_payload), std::move(check));
+                                      PayloadValidator check, std::string_view schema) {
+  return impl_->OpenStore(name, codec, settings, std::move(template_payload), std::move(check),
+                          schema);
 }
 
 std::string_view Version() { return HOLDFAST_VERSION_STRING; }

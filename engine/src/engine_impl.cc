@@ -149,8 +149,10 @@ Engine::Impl::~Impl() { (void)Close(); }
 
 Result<RawStore> Engine::Impl::OpenStore(std::string_view name, std::string_view codec,
                                          const StoreSettings& settings,
-                                         std::string template_payload, PayloadValidator check) {
-  auto store = stores_.Open(name, codec, settings, std::move(template_payload), std::move(check));
+                                         std::string template_payload, PayloadValidator check,
+                                         std::string_view schema) {
+  auto store =
+      stores_.Open(name, codec, settings, std::move(template_payload), std::move(check), schema);
   if (!store.ok()) return store.status();
   return ImplAccess::Wrap(std::move(*store));
 }
@@ -218,6 +220,16 @@ EngineInfo Engine::Impl::Info() const {
   info.incarnation = context_->incarnation();
   for (const auto& s : stores_.Registered()) info.stores.push_back(s.name);
   return info;
+}
+
+Result<StoreRegistration> Engine::Impl::Registration(std::string_view name) const {
+  for (auto& s : stores_.Registered()) {
+    if (s.name == name) {
+      return StoreRegistration{std::move(s.name), std::move(s.codec), std::move(s.schema),
+                               s.created_unix_ms};
+    }
+  }
+  return Status::NotFound("no store '" + std::string(name) + "' is registered");
 }
 
 EngineStats Engine::Impl::Stats() const {

@@ -33,13 +33,14 @@ class Engine::Impl {
 
   Result<RawStore> OpenStore(std::string_view name, std::string_view codec,
                              const StoreSettings& settings, std::string template_payload,
-                             PayloadValidator check);
+                             PayloadValidator check, std::string_view schema);
 
   // See Engine::Close. Concurrent callers wait for the first one's result.
   Status Close();
   bool IsClosing() const { return context_->gate().closing(); }
   EngineInfo Info() const;
   EngineStats Stats() const;
+  Result<StoreRegistration> Registration(std::string_view name) const;
 
   internal::Storage& storage() { return *storage_; }
   internal::EngineContext& context() { return *context_; }

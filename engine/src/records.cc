@@ -3,6 +3,7 @@
 #include <cstring>
 #include <memory>
 
+#include "aligned_bytes.h"
 #include "crc32c.h"
 #include "holdfast_schema/manifest_generated.h"
 #include "holdfast_schema/message_record_generated.h"
@@ -45,22 +46,6 @@ std::string Seal(const flatbuffers::FlatBufferBuilder& fbb) {
   for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((masked >> (8 * i)) & 0xff));
   return out;
 }
-
-// Flatbuffers reads scalars in place, so the verified bytes must be suitably aligned: values
-// handed out by the storage layer carry no alignment guarantee.
-class AlignedBytes {
- public:
-  explicit AlignedBytes(std::string_view bytes)
-      : storage_(new uint64_t[(bytes.size() + 7) / 8]), size_(bytes.size()) {
-    std::memcpy(storage_.get(), bytes.data(), bytes.size());
-  }
-  const uint8_t* data() const { return reinterpret_cast<const uint8_t*>(storage_.get()); }
-  size_t size() const { return size_; }
-
- private:
-  std::unique_ptr<uint64_t[]> storage_;
-  size_t size_;
-};
 
 Status Bad(const char* what, const std::string& why) {
   return Status::Corruption(std::string(what) + " record: " + why);

@@ -1,5 +1,5 @@
 // StoreConfig: what a store was opened with in this engine — its name, codec, timing, history
-// policy and template. Immutable; shared by the store's session registry and every session of
+// policy, template and schema. Immutable; shared by the store's session registry and every session of
 // the store. A later open must agree with it (StoreRegistry::Open).
 #ifndef HOLDFAST_SRC_STORE_CONFIG_H_
 #define HOLDFAST_SRC_STORE_CONFIG_H_
@@ -17,6 +17,7 @@ struct StoreConfig {
   StoreSettings settings;
   HistoryPolicy history;         // retention, corruption policy, payload check
   std::string template_payload;  // the data of a profile that was never saved
+  std::string schema;            // the binary schema it was opened with ("" when none)
 };
 
 }  // namespace holdfast::internal

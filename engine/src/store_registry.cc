@@ -5,8 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "flatbuffer_schema.h"
 #include "holdfast/limits.h"
 #include "key_codec.h"
+#include "schema_evolution.h"
 
 namespace holdfast::internal {
 namespace {
@@ -61,6 +63,41 @@ std::string Differences(const StoreConfig& open, const StoreSettings& asked,
   return out;
 }
 
+// A schema offered with `codec`: a usable binary schema whose root table is the codec's.
+Result<std::shared_ptr<const FlatbufferSchema>> OfferedSchema(std::string_view name,
+                                                              std::string_view codec,
+                                                              std::string_view schema) {
+  constexpr std::string_view kPrefix = "flatbuffer:";
+  const std::string store = "store '" + std::string(name) + "'";
+  if (!codec.starts_with(kPrefix)) {
+    return Status::InvalidArgument(store + ": codec '" + std::string(codec) +
+                                   "' takes no schema (only flatbuffer codecs do)");
+  }
+  auto parsed = FlatbufferSchema::Parse(schema);
+  if (!parsed.ok()) return parsed.status().WithContext(store + ": the schema offered");
+  if ((*parsed)->root_name() != codec.substr(kPrefix.size())) {
+    return Status::InvalidArgument(store + ": the schema offered with codec '" +
+                                   std::string(codec) + "' has root table '" +
+                                   (*parsed)->root_name() + "'");
+  }
+  return parsed;
+}
+
+// Whether `offered` may replace the registered schema `stored` (bytes from the manifest, so
+// verified before they are read).
+Status CheckEvolution(std::string_view name, const std::string& stored,
+                      const FlatbufferSchema& offered) {
+  const std::string store = "store '" + std::string(name) + "'";
+  if (stored.empty()) return Status::Ok();  // registered by byte-level opens only
+  auto registered = FlatbufferSchema::Parse(stored);
+  if (!registered.ok()) {
+    return Status::Corruption(store + ": the registered schema fails verification (" +
+                              registered.status().message() + "); it was left as it is");
+  }
+  Status s = CheckSchemaEvolution(**registered, offered);
+  return s.ok() ? s : s.WithContext(store);
+}
+
 // The position of `name` in a manifest's sorted store list.
 std::vector<StoreEntry>::iterator Find(std::vector<StoreEntry>& stores, std::string_view name) {
   return std::lower_bound(stores.begin(), stores.end(), name,
@@ -91,6 +128,12 @@ StoreRegistry::StoreRegistry(std::shared_ptr<EngineContext> engine, Manifest man
 Status StoreRegistry::Register(std::string_view name, std::string_view codec,
                                std::string_view schema) {
   if (Status s = ValidateStoreName(name); !s.ok()) return s;
+  std::shared_ptr<const FlatbufferSchema> offered;
+  if (!schema.empty()) {
+    auto parsed = OfferedSchema(name, codec, schema);
+    if (!parsed.ok()) return parsed.status();
+    offered = std::move(*parsed);
+  }
   GatePass pass(engine_->gate());
   if (!pass.admitted()) return Status::Closed("engine is closed");
   // The transaction reads the stored manifest itself, so concurrent registrations serialize in
@@ -109,7 +152,9 @@ Status StoreRegistry::Register(std::string_view name, std::string_view codec,
                                        std::string(codec) + "'");
       }
       registered = *it;
-      if (it->schema == schema) return Status::Ok();  // nothing to change; commit is empty
+      // Nothing to change (the commit is empty) when no schema is offered or it is the same.
+      if (schema.empty() || it->schema == schema) return Status::Ok();
+      if (Status e = CheckEvolution(name, it->schema, *offered); !e.ok()) return e;
       it->schema.assign(schema);
       registered.schema.assign(schema);
     } else {
@@ -144,10 +189,20 @@ Result<std::shared_ptr<SessionRegistry>> StoreRegistry::Open(std::string_view na
                                                              std::string_view codec,
                                                              const StoreSettings& settings,
                                                              std::string template_payload,
-                                                             PayloadValidator check) {
-  // Refuse bad settings before the name is registered: a refused open changes nothing.
+                                                             PayloadValidator check,
+                                                             std::string_view schema) {
+  // Refuse bad settings, and a schema other than the one the store is open with in this
+  // engine, before the name is registered: a refused open changes nothing.
   if (Status s = ValidateSettings(settings); !s.ok()) return s;
-  if (Status s = Register(name, codec, ""); !s.ok()) return s;
+  if (!schema.empty()) {
+    MutexLock lock(mu_);
+    auto it = open_.find(std::string(name));
+    if (it != open_.end() && it->second->config().schema != schema) {
+      return Status::InvalidArgument("store '" + std::string(name) +
+                                     "' is already open in this engine with another schema");
+    }
+  }
+  if (Status s = Register(name, codec, schema); !s.ok()) return s;
   MutexLock lock(mu_);
   if (engine_->gate().closing()) return Status::Closed("engine is closing");
   auto it = open_.find(std::string(name));
@@ -173,6 +228,7 @@ Result<std::shared_ptr<SessionRegistry>> StoreRegistry::Open(std::string_view na
                                   Guard(config->name, std::move(check)),
                                   settings.repair_disagreement};
   config->template_payload = std::move(template_payload);
+  config->schema = std::string(schema);
   auto store = std::make_shared<SessionRegistry>(engine_, std::move(config));
   open_.emplace(std::string(name), store);
   return store;

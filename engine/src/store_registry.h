@@ -25,21 +25,26 @@ class StoreRegistry {
  public:
   StoreRegistry(std::shared_ptr<EngineContext> engine, Manifest manifest);
 
-  // Registers `name` with `codec` in the manifest, or checks that an existing registration uses
-  // the same codec. InvalidArgument for a bad name or a codec mismatch; Closed once the engine
-  // is closing.
+  // Registers `name` with `codec` and `schema` in the manifest, or checks that an existing
+  // registration uses the same codec. A schema ("" offers none and keeps the registered one) is
+  // a binary flatbuffers schema, for a "flatbuffer:<root>" codec only, whose root table is the
+  // codec's; it replaces the registered one when it is a compatible evolution of it
+  // (schema_evolution.h). InvalidArgument for a bad name, a codec mismatch, an unusable or
+  // incompatible schema (naming what is incompatible); Corruption when the registered schema
+  // fails verification; Closed once the engine is closing. A refusal changes nothing.
   Status Register(std::string_view name, std::string_view codec, std::string_view schema);
   // The registered stores, by name.
   std::vector<StoreEntry> Registered() const;
   uint32_t format_version() const;
 
-  // Registers the store and returns its session registry (the same one for every open of the
-  // name in this engine). InvalidArgument for bad timing settings, or for another codec or other
-  // options than the open store's (naming each difference); Closed once the engine is closing.
+  // Registers the store (Register) and returns its session registry (the same one for every
+  // open of the name in this engine). InvalidArgument for bad timing settings, Register's
+  // refusals, or another codec, schema or other options than the open store's (naming each
+  // difference); Closed once the engine is closing.
   Result<std::shared_ptr<SessionRegistry>> Open(std::string_view name, std::string_view codec,
                                                 const StoreSettings& settings,
                                                 std::string template_payload,
-                                                PayloadValidator check);
+                                                PayloadValidator check, std::string_view schema);
   // Every store opened by this engine.
   std::vector<std::shared_ptr<SessionRegistry>> OpenStores() const;
 

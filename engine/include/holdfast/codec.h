@@ -11,6 +11,9 @@
 // repairs unless the store opts in (StoreSettings::repair_disagreement).
 // and optionally
 //   static void Reconcile(Value& data, const Value& template_value);  // fill missing fields
+//     (or returning Status: a refusal leaves the data unchanged; Profile::Reconcile returns it)
+//   static std::string_view BinarySchema();  // a schema registered with the store (the .bfbs
+//     of FlatbufferCodec, holdfast/flatbuffer_codec.h), checked at every open
 #ifndef HOLDFAST_CODEC_H_
 #define HOLDFAST_CODEC_H_
 

@@ -33,6 +33,19 @@ struct EngineInfo {
   std::vector<std::string> stores;
 };
 
+// A store as registered in the database (Engine::Registration).
+struct StoreRegistration {
+  std::string name;
+  // The codec it was registered with: "bytes", "json", "flatbuffer:<root table>".
+  std::string codec;
+  // For a flatbuffers store, the binary schema (.bfbs) it was last opened with — each open
+  // with a compatible evolution replaces it — so that holdfast/render.h can render its payloads
+  // without the game's code. "" for other codecs, and for a flatbuffers store only ever opened
+  // at the byte level.
+  std::string schema;
+  int64_t created_unix_ms = 0;
+};
+
 class Engine {
  public:
   // Opens (or creates, with options.create_if_missing) the database at `path`.
@@ -58,6 +71,8 @@ class Engine {
 
   EngineInfo Info() const;
   EngineStats Stats() const;
+  // The registration of store `name`. NotFound when no store of that name was ever opened.
+  Result<StoreRegistration> Registration(std::string_view name) const;
 
   // Every profile (of any store) that lists `user_id` among its user ids, in (store, key)
   // order — from an index kept in the same transactions as the user ids themselves (given at
@@ -106,10 +121,15 @@ class Engine {
   // Opens the store `name` (registering it in the database on first use) with the codec `Codec`.
   // Opening a store that is already open in this engine returns the same store when the options
   // agree; callbacks (validate, on_corruption) are not compared, the first open's are kept.
-  // Returns InvalidArgument for a bad name, a store registered with another codec, a template
-  // the codec cannot encode, bad timing options, or options (timing, auto-save, retention,
-  // corruption policy, template) that differ from those the store is already open with — the
-  // message names each difference; Closed after Close().
+  // A codec with a binary schema (FlatbufferCodec, holdfast/flatbuffer_codec.h) registers it
+  // with the store; a later open's schema must be a compatible evolution of the registered one
+  // and then replaces it.
+  // Returns InvalidArgument for a bad name, a store registered with another codec, a schema
+  // that is not a compatible evolution of the registered one (naming what is incompatible), a
+  // template the codec cannot encode, bad timing options, or options (timing, auto-save,
+  // retention, corruption policy, template, schema) that differ from those the store is already
+  // open with — the message names each difference; Corruption when the registered schema fails
+  // verification; Closed after Close(). A refused open changes nothing.
   template <ProfileCodec Codec>
   Result<Store<Codec>> OpenStore(std::string_view name,
                                  StoreOptions<typename Codec::Value> options = {}) {
@@ -131,8 +151,14 @@ class Engine {
       Status valid = validate(*decoded);
       return valid.ok() ? valid : Status::InvalidArgument("validate: " + valid.ToString());
     };
-    auto raw =
-        OpenRawStore(name, Codec::kName, options, std::move(*template_bytes), std::move(check));
+    std::string_view schema;
+    if constexpr (requires {
+                    { Codec::BinarySchema() } -> std::convertible_to<std::string_view>;
+                  }) {
+      schema = Codec::BinarySchema();
+    }
+    auto raw = OpenRawStore(name, Codec::kName, options, std::move(*template_bytes),
+                            std::move(check), schema);
     if (!raw.ok()) return raw.status();
     return Store<Codec>(std::move(*raw), std::move(options.template_value),
                         std::move(options.validate));
@@ -140,10 +166,12 @@ class Engine {
 
   // Opens the store `name` at the byte level: `codec` is the name registered for it,
   // `template_payload` the data of a profile that was never saved, `check` (may be null) judges
-  // stored payloads (a failure makes them corrupt). Same statuses as OpenStore.
+  // stored payloads (a failure makes them corrupt), `schema` is the binary schema to register
+  // for a "flatbuffer:" codec (checked as OpenStore checks it; empty keeps the registered one).
+  // Same statuses as OpenStore.
   Result<RawStore> OpenRawStore(std::string_view name, std::string_view codec,
                                 const StoreSettings& settings, std::string template_payload,
-                                PayloadValidator check = nullptr);
+                                PayloadValidator check = nullptr, std::string_view schema = {});
 
   class Impl;  // defined inside the engine
 

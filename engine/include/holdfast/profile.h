@@ -11,6 +11,7 @@
 #define HOLDFAST_PROFILE_H_
 
 #include <atomic>
+#include <concepts>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -68,11 +69,19 @@ class Profile {
     return decoded.ok() ? std::move(*decoded) : Value{};
   }
 
-  // Fills what the data lacks from the store's template, never overwriting what is there.
+  // Fills what the data lacks from the store's template, never overwriting what is there (what
+  // "lacks" means is the codec's: json_codec.h, flatbuffer_codec.h).
   // InvalidArgument when the codec cannot reconcile (BytesCodec: the engine cannot see inside
-  // opaque bytes); otherwise the statuses of Edit.
+  // opaque bytes); a codec's own refusal (the data unchanged); otherwise the statuses of Edit.
   Status Reconcile() {
-    if constexpr (requires(Value & d, const Value& t) { Codec::Reconcile(d, t); }) {
+    if constexpr (requires(Value & d, const Value& t) {
+                    { Codec::Reconcile(d, t) } -> std::same_as<Status>;
+                  }) {
+      Status reconciled;
+      Status edited =
+          Edit([&](Value& d) { reconciled = Codec::Reconcile(d, slot_->template_value); });
+      return edited.ok() ? reconciled : edited;
+    } else if constexpr (requires(Value & d, const Value& t) { Codec::Reconcile(d, t); }) {
       return Edit([this](Value& d) { Codec::Reconcile(d, slot_->template_value); });
     } else {
       return Status::InvalidArgument("codec '" + std::string(Codec::kName) +

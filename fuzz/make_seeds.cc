@@ -21,6 +21,7 @@
 #include "holdfast_schema/version_record_generated.h"
 #include "key_codec.h"
 #include "records.h"
+#include "render_fuzz_schema.h"
 #include "session_driver.h"
 
 namespace holdfast::fuzz {
@@ -247,6 +248,66 @@ void JsonPayloads() {
   Write(t, "truncated", R"({"coins":1)");
   Write(t, "bad-utf8", "\"\xc3\x28\"");
   Write(t, "empty", "");
+}
+
+// Inputs of schema_render (its first byte is the mode: see fuzz/targets/schema_render.cc).
+void RenderInputs() {
+  const std::string t = "schema_render";
+  const std::string schema = RenderFuzzBinarySchema();
+  const std::string mode0(1, '\0');
+  auto payload = [](const char* json) {
+    std::string p = RenderFuzzPayload(json);
+    if (p.empty()) {
+      std::fprintf(stderr, "make_seeds: bad schema_render JSON %s\n", json);
+      std::exit(1);
+    }
+    return p;
+  };
+  const std::string full = payload(
+      R"({"name": "ayla", "coins": 250, "color": "Green", "pos": {"x": 1, "y": 2, "z": 3},
+          "stats": {"hp": 80, "mana": 0.5, "nested": {"hp": 1, "nested": {}}},
+          "items": [{"name": "sword", "count": 1}, {}], "gold": [1, -2, 300000000000],
+          "slots": [{"id": 7, "tag": -1}], "titles": ["rookie", "\u00e9l\u00e8ve"],
+          "companion_type": "Item", "companion": {"name": "dog", "count": 2},
+          "flags": [true, false]})");
+  const std::string empty = payload("{}");
+  const std::string pet = payload(R"({"companion_type": "Pet", "companion": {"age": 3}})");
+  Write(t, "full", mode0 + full);
+  Write(t, "empty", mode0 + empty);
+  Write(t, "pet", mode0 + pet);
+  Write(t, "truncated", mode0 + full.substr(0, full.size() / 2));
+  std::string flipped = full;
+  flipped[flipped.size() / 3] ^= 0x40;
+  Write(t, "bitflip", mode0 + flipped);
+  std::string identifier = full;
+  identifier[4] = 'X';
+  Write(t, "identifier", mode0 + identifier);
+  std::string root = full;
+  root[0] = static_cast<char>(0xfc);
+  Write(t, "root-offset", mode0 + root);
+  Write(t, "nothing", mode0);
+
+  // Mode 1: schema bytes from the input too.
+  auto with_schema = [](const std::string& bfbs, const std::string& data) {
+    std::string input(1, '\1');
+    input.push_back(static_cast<char>(bfbs.size() & 0xff));
+    input.push_back(static_cast<char>((bfbs.size() >> 8) & 0xff));
+    return input + bfbs + data;
+  };
+  Write(t, "schema-full", with_schema(schema, full));
+  Write(t, "schema-truncated", with_schema(schema.substr(0, schema.size() / 2), full));
+  std::string schema_flipped = schema;
+  schema_flipped[schema_flipped.size() / 2] ^= 0x01;
+  Write(t, "schema-bitflip", with_schema(schema_flipped, full));
+  const std::string unions = RenderFuzzBinarySchema(R"(
+    table A { x: int; } table B { y: [long]; } union U { A, B }
+    table R { many: [U]; one: U; } root_type R;)");
+  Write(t, "schema-vector-of-unions", with_schema(unions, empty));
+  Write(t, "schema-not-a-schema", with_schema("not a schema", full));
+
+  Write(t, "json", "\2" + std::string(R"({"coins":1,"bag":["a"]})"));
+  Write(t, "json-bad", "\2coins=1");
+  Write(t, "bytes", "\3\x01\x02");
 }
 
 // The `fault` operand of kFault written as "<kind>:<failure>:<how much>" (FaultOf in
@@ -502,6 +563,7 @@ int main(int argc, char** argv) {
   Manifests();
   Keys();
   JsonPayloads();
+  RenderInputs();
   MessageRecords();
   SessionSequences();
   std::printf("make_seeds: wrote %d seeds under %s\n", g_written, argv[1]);

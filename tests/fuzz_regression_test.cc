@@ -4,7 +4,9 @@
 
 #include <string>
 
+#include "holdfast/render.h"
 #include "records.h"
+#include "render_fuzz_schema.h"
 #include "test_util.h"
 
 namespace holdfast::internal {
@@ -50,6 +52,26 @@ TEST(FuzzRegression, EveryEncodedMetaLayoutDecodes) {
       }
     }
   }
+}
+
+// fuzz/corpus/schema_render/regress-union-read-before-verify: rendering this damaged payload
+// crashed (SEGV) inside flatbuffers::Verify, flatbuffers 2.0.8's reflection verifier, which read
+// the `companion` union's type byte and value offset — from a vtable slot pointing past the
+// buffer — before checking them. Payloads are now verified by Holdfast's own schema-driven
+// verifier (engine/src/flatbuffer_payload.cc), which checks every byte before reading it.
+TEST(FuzzRegression, AUnionIsCheckedBeforeItsTypeAndValueAreRead) {
+  const std::string payload(
+      "\x24\x00\x00\x00\x46\x55\x5a\x5a\x00\x00\x1a\x00\x0c\x00\x00\x00"
+      "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+      "\x07\x00\x08\x46\x1a\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+      "\x00\x00\xfe\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+      "\x00\x00\x07\x00\x08\x00\x1a\x00\x00\x00\x00\x00\x00\x02\x0c\x00"
+      "\x00\x00\x08\x00\x18\x00\x00\x00\x06\x00\x08\x00\x00\x00\x02\x0c"
+      "\x00\x00\x00\x08\x00\x18\x00\x00\x00\x06\x00\x08\x00\x00\x00\x00"
+      "\x00\x03\x00",
+      115);
+  auto rendered = RenderJson(fuzz::kRenderFuzzCodec, fuzz::RenderFuzzBinarySchema(), payload);
+  EXPECT_CODE(rendered, kCorruption);
 }
 
 }  // namespace

@@ -2,6 +2,10 @@
 
 #include <flatbuffers/reflection_generated.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
 #include <vector>
 
 namespace holdfast {
@@ -25,6 +29,36 @@ bool IsInteger(BaseType t) { return t >= reflection::UType && t <= reflection::U
 // table by the type, so it is never handed an unchecked one).
 size_t SizeOf(BaseType t) { return flatbuffers::GetTypeSize(t); }
 
+// Whether a scalar field's default is a value of its type: the text generator reads defaults
+// back as that type and aborts on one that does not fit.
+bool DefaultFits(BaseType type, const reflection::Field& f) {
+  const int64_t i = f.default_integer();
+  const double d = f.default_real();
+  switch (type) {
+    case reflection::Bool:
+      return i == 0 || i == 1;
+    case reflection::Byte:
+      return i >= INT8_MIN && i <= INT8_MAX;
+    case reflection::UType:
+    case reflection::UByte:
+      return i >= 0 && i <= UINT8_MAX;
+    case reflection::Short:
+      return i >= INT16_MIN && i <= INT16_MAX;
+    case reflection::UShort:
+      return i >= 0 && i <= UINT16_MAX;
+    case reflection::Int:
+      return i >= INT32_MIN && i <= INT32_MAX;
+    case reflection::UInt:
+      return i >= 0 && i <= UINT32_MAX;
+    case reflection::ULong:
+      return i >= 0;  // stored as a long; a negative one reads back as no number at all
+    case reflection::Float:
+      return !std::isfinite(d) || std::fabs(d) <= std::numeric_limits<float>::max();
+    default:
+      return true;  // long, double
+  }
+}
+
 class SchemaChecker {
  public:
   explicit SchemaChecker(const reflection::Schema& s)
@@ -32,7 +66,8 @@ class SchemaChecker {
 
   // Returns the root object's index through `root_index`.
   Status Check(flatbuffers::uoffset_t* root_index) {
-    if (Status s = CheckNamesSorted(); !s.ok()) return s;
+    if (Status s = CheckTypeBytes(); !s.ok()) return s;
+    if (Status s = CheckNames(); !s.ok()) return s;
     for (const reflection::Enum* e : enums_) {
       if (Status s = CheckEnum(*e); !s.ok()) return s;
     }
@@ -68,21 +103,116 @@ class SchemaChecker {
     return index >= 0 && static_cast<uint32_t>(index) < enums_.size() ? enums_.Get(index) : nullptr;
   }
 
-  // Lookups binary-search objects, enums and fields by name (and enum values by value).
-  Status CheckNamesSorted() const {
-    for (flatbuffers::uoffset_t i = 1; i < objects_.size(); ++i) {
-      if (!(objects_.Get(i - 1)->name()->str() < objects_.Get(i)->name()->str())) {
-        return Bad("object names are not sorted and unique at '" + objects_.Get(i)->name()->str() +
-                   "'");
+  // Every type's kind is a byte naming a reflection::BaseType. One outside that enum's range must
+  // be refused before any accessor converts it: holding it as the enum is undefined behaviour.
+  Status CheckTypeBytes() const {
+    auto valid = [](const reflection::Type* t) {
+      if (t == nullptr) return true;
+      const auto& table = *reinterpret_cast<const flatbuffers::Table*>(t);  // at offset zero
+      for (auto slot : {reflection::Type::VT_BASE_TYPE, reflection::Type::VT_ELEMENT}) {
+        const int8_t kind = table.GetField<int8_t>(slot, 0);
+        if (kind < reflection::None || kind >= reflection::MaxBaseType) return false;
+      }
+      return true;
+    };
+    for (const reflection::Object* o : objects_) {
+      for (const reflection::Field* f : *o->fields()) {
+        if (!valid(f->type())) return Bad("a field of '" + o->name()->str() + "' has no type");
       }
     }
-    for (flatbuffers::uoffset_t i = 1; i < enums_.size(); ++i) {
-      if (!(enums_.Get(i - 1)->name()->str() < enums_.Get(i)->name()->str())) {
-        return Bad("enum names are not sorted and unique at '" + enums_.Get(i)->name()->str() +
-                   "'");
-      }
+    for (const reflection::Enum* e : enums_) {
+      bool ok = valid(e->underlying_type());
+      for (const reflection::EnumVal* v : *e->values()) ok = ok && valid(v->union_type());
+      if (!ok) return Bad("enum '" + e->name()->str() + "' has a value of no type");
     }
     return Status::Ok();
+  }
+
+  // Lookups binary-search objects, enums and fields by name (and enum values by value), and
+  // flatbuffers' schema loader frees a definition twice when a name repeats in one of its
+  // symbol tables (fuzz/corpus/schema_render/regress-duplicate-enum-value-name): types (objects
+  // and enums share one), fields, enum values, services, calls, and each one's attributes.
+  // Names are identifiers, as flatc writes them (dotted for types): lookups compare them as C
+  // strings, which a NUL inside one would cut short.
+  Status CheckNames() const {
+    std::vector<std::string> types;
+    for (flatbuffers::uoffset_t i = 0; i < objects_.size(); ++i) {
+      const reflection::Object& o = *objects_.Get(i);
+      bool named = Identifier(o.name()->str(), true);
+      for (const reflection::Field* f : *o.fields()) named = named && Identifier(f->name()->str());
+      if (!named) return Bad("object '" + o.name()->str() + "' has a name that is no identifier");
+      if (i > 0 && !(objects_.Get(i - 1)->name()->str() < o.name()->str())) {
+        return Bad("object names are not sorted and unique at '" + o.name()->str() + "'");
+      }
+      types.push_back(o.name()->str());
+      bool ok = DistinctKeys(o.attributes());
+      for (const reflection::Field* f : *o.fields()) ok = ok && DistinctKeys(f->attributes());
+      if (!ok) return Bad("'" + o.name()->str() + "' repeats an attribute");
+    }
+    for (flatbuffers::uoffset_t i = 0; i < enums_.size(); ++i) {
+      const reflection::Enum& e = *enums_.Get(i);
+      if (i > 0 && !(enums_.Get(i - 1)->name()->str() < e.name()->str())) {
+        return Bad("enum names are not sorted and unique at '" + e.name()->str() + "'");
+      }
+      types.push_back(e.name()->str());
+      std::vector<std::string> values;
+      bool named = Identifier(e.name()->str(), true);
+      for (const reflection::EnumVal* v : *e.values()) {
+        values.push_back(v->name()->str());
+        named = named && Identifier(values.back(), true);
+      }
+      if (!named) return Bad("enum '" + e.name()->str() + "' has a name that is no identifier");
+      if (!Distinct(std::move(values)) || !DistinctKeys(e.attributes())) {
+        return Bad("enum '" + e.name()->str() + "' repeats a value name or an attribute");
+      }
+    }
+    if (!Distinct(std::move(types))) return Bad("an enum and an object share a name");
+    if (schema_.services() == nullptr) return Status::Ok();
+    std::vector<std::string> services;
+    for (const reflection::Service* service : *schema_.services()) {
+      services.push_back(service->name()->str());
+      std::vector<std::string> calls;
+      bool ok = DistinctKeys(service->attributes()) && Identifier(services.back(), true);
+      if (service->calls() != nullptr) {
+        for (const reflection::RPCCall* call : *service->calls()) {
+          calls.push_back(call->name()->str());
+          ok = ok && DistinctKeys(call->attributes()) && Identifier(calls.back());
+        }
+      }
+      if (!ok || !Distinct(std::move(calls))) {
+        return Bad("service '" + service->name()->str() + "' repeats a name or an attribute");
+      }
+    }
+    return Distinct(std::move(services)) ? Status::Ok() : Bad("a service name repeats");
+  }
+
+  // [A-Za-z_][A-Za-z0-9_]*, or several joined by '.' when `dotted`.
+  static bool Identifier(const std::string& name, bool dotted = false) {
+    bool start = true;
+    for (char c : name) {
+      const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+      if (c == '.' && dotted && !start) {
+        start = true;
+      } else if (letter || (!start && c >= '0' && c <= '9')) {
+        start = false;
+      } else {
+        return false;
+      }
+    }
+    return !start;
+  }
+
+  static bool Distinct(std::vector<std::string> names) {
+    std::sort(names.begin(), names.end());
+    return std::adjacent_find(names.begin(), names.end()) == names.end();
+  }
+  static bool DistinctKeys(
+      const flatbuffers::Vector<flatbuffers::Offset<reflection::KeyValue>>* attributes) {
+    std::vector<std::string> keys;
+    if (attributes != nullptr) {
+      for (const reflection::KeyValue* kv : *attributes) keys.push_back(kv->key()->str());
+    }
+    return Distinct(std::move(keys));
   }
 
   // An enum-typed scalar names an enum of the same underlying type.
@@ -143,6 +273,14 @@ class SchemaChecker {
 
   Status CheckObject(const reflection::Object& o) const {
     if (Status s = CheckIds(o); !s.ok()) return s;
+    int keys = 0;
+    for (const reflection::Field* f : *o.fields()) {
+      // The schema loader aborts on a field that is both (regress-required-and-optional), and
+      // frees a field twice when a second one is a key (regress-two-key-fields).
+      if (f->required() && f->optional()) return Bad(Where(o, *f) + " is required and optional");
+      keys += f->key() ? 1 : 0;
+    }
+    if (keys > 1) return Bad("'" + o.name()->str() + "' has more than one key field");
     if (o.is_struct()) {
       const int32_t align = o.minalign();
       if (align < 1 || align > 256 || (align & (align - 1)) != 0 || o.bytesize() < 1 ||
@@ -150,9 +288,31 @@ class SchemaChecker {
         return Bad("struct '" + o.name()->str() + "' has an impossible size or alignment");
       }
     }
+    if (!o.is_struct()) {
+      // A table has no fixed size; readers check that it declares none.
+      if (o.bytesize() != 0) return Bad("table '" + o.name()->str() + "' declares a size");
+      for (const reflection::Field* f : *o.fields()) {
+        if (Status s = CheckTableField(o, *f); !s.ok()) return s;
+      }
+      return Status::Ok();
+    }
+    // Readers recompute a struct's layout from its fields in id order: they must follow each
+    // other without overlapping, from offset 0, and end (padded to the alignment) at its size.
+    std::vector<std::pair<uint64_t, uint64_t>> extents(o.fields()->size());  // offset, bytes
     for (const reflection::Field* f : *o.fields()) {
-      Status s = o.is_struct() ? CheckStructField(o, *f) : CheckTableField(o, *f);
-      if (!s.ok()) return s;
+      uint64_t bytes = 0;
+      if (Status s = CheckStructField(o, *f, &bytes); !s.ok()) return s;
+      extents[f->id()] = {f->offset(), bytes};
+    }
+    bool in_order = !extents.empty() && extents[0].first == 0;
+    uint64_t end = 0;
+    for (const auto& [offset, bytes] : extents) {
+      in_order = in_order && offset >= end;
+      end = offset + bytes;
+    }
+    const uint64_t align = static_cast<uint64_t>(o.minalign());
+    if (!in_order || (end + align - 1) / align * align != static_cast<uint64_t>(o.bytesize())) {
+      return Bad("struct '" + o.name()->str() + "' has fields that do not fill it in order");
     }
     return Status::Ok();
   }
@@ -165,6 +325,7 @@ class SchemaChecker {
     }
     const BaseType base = type.base_type();
     if (IsScalar(base)) {
+      if (!DefaultFits(base, f)) return Bad(where + " has a default its type cannot hold");
       if (base == reflection::UType) {
         const reflection::Enum* e = EnumAt(type.index());
         if (e == nullptr || !e->is_union()) return Bad(where + " is a union type without union");
@@ -210,13 +371,16 @@ class SchemaChecker {
     if (type_field == nullptr || type_field->name()->str() != f.name()->str() + "_type" ||
         type_field->type()->base_type() != type_kind ||
         (type_kind == reflection::Vector && type_field->type()->element() != reflection::UType) ||
-        type_field->type()->index() != f.type()->index()) {
+        type_field->type()->index() != f.type()->index() ||
+        type_field->deprecated() != f.deprecated()) {
       return Bad(where + " has no matching '_type' field before it");
     }
     return Status::Ok();
   }
 
-  Status CheckStructField(const reflection::Object& o, const reflection::Field& f) const {
+  // `bytes`: how many bytes the field takes.
+  Status CheckStructField(const reflection::Object& o, const reflection::Field& f,
+                          uint64_t* bytes) const {
     const std::string where = Where(o, f);
     const reflection::Type& type = *f.type();
     BaseType base = type.base_type();
@@ -242,6 +406,7 @@ class SchemaChecker {
         f.offset() + size * count > static_cast<uint64_t>(o.bytesize())) {
       return Bad(where + " does not lie aligned inside its struct");
     }
+    *bytes = size * count;
     return Status::Ok();
   }
 

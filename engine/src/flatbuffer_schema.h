@@ -1,7 +1,9 @@
 // FlatbufferSchema: a binary flatbuffers schema (.bfbs, the reflection schema flatc writes with
 // `-b --schema` or embeds with `--bfbs-gen-embed`) that has been verified and checked for
-// consistency, so that reflection over it, flatbuffers' reflection verifier and its text
-// generator can use it without reading out of bounds or recursing forever. A store's schema is
+// consistency, so that reflection over it, flatbuffers' schema loader and text generator (for
+// rendering) and CopyTable (for reconcile) can use it without reading out of bounds, recursing
+// forever or tripping an assertion (flatbuffers 2.0.8 is built with them on, and aborts). Each
+// check that guards one of its defects names the fuzz reproducer that found it. A store's schema is
 // read from the manifest (bytes from disk) and the renderer takes one from its caller: nothing
 // reads schema bytes before Parse has accepted them.
 //
@@ -31,10 +33,13 @@ class FlatbufferSchema {
   static constexpr flatbuffers::uoffset_t kMaxPayloadTables = 1'000'000;
 
   // Accepts `bytes` as a binary schema: the flatbuffers verifier passes (with limits); every
-  // type index is in range; table field ids run from 0 without gaps and match their slots;
-  // struct fields lie inside their struct, aligned, and structs do not contain themselves;
-  // unions have a type field and dense member values; names are sorted and unique (lookups
-  // binary-search them); there is a root table. InvalidArgument naming the first problem.
+  // type byte and index is in range; table field ids run from 0 without gaps and match their
+  // slots; tables declare no size and at most one key; scalar defaults fit their type; no field
+  // is both required and optional; struct fields lie aligned inside their struct, in id order,
+  // filling it, and structs do not contain themselves; unions have a type field (deprecated
+  // alike) and dense member values; names are identifiers, sorted where lookups binary-search
+  // them and unique in every symbol table; there is a root table. InvalidArgument naming the
+  // first problem.
   static Result<std::shared_ptr<const FlatbufferSchema>> Parse(std::string_view bytes);
 
   const reflection::Schema& schema() const { return *schema_; }
@@ -50,10 +55,10 @@ class FlatbufferSchema {
   std::string_view bytes() const { return bytes_.view(); }
 
   // Checks a payload before anything reads it: InvalidArgument when it does not carry the
-  // schema's file identifier (intact bytes of another kind: a disagreement); Corruption when it
-  // fails the reflection verifier (kMaxPayloadDepth, kMaxPayloadTables) or holds a misaligned
-  // vector or struct (the verifier checks vectors' alignment to 4 bytes only). `buffer` must be
-  // 8-byte aligned (AlignedBytes).
+  // schema's file identifier (intact bytes of another kind: a disagreement); Corruption when
+  // any part lies outside the buffer, breaks kMaxPayloadDepth or kMaxPayloadTables, is
+  // misaligned for its type, or is a union value without its type (flatbuffer_payload.cc).
+  // `buffer` must be 8-byte aligned (AlignedBytes).
   Status VerifyPayload(const uint8_t* buffer, size_t size) const;
 
  private:

@@ -37,6 +37,10 @@ Result<std::string> RenderFlatbuffer(std::string_view codec, std::string_view sc
   options.strict_json = true;                     // quoted keys: JSON, not flatbuffers' text
   options.indent_step = -1;                       // one line
   options.output_default_scalars_in_json = true;  // fields added later show their defaults
+  // Byte vectors marked as nested flatbuffers or flexbuffers print as bytes: the text generator
+  // would read them without verifying them.
+  options.json_nested_flatbuffers = false;
+  options.json_nested_flexbuffers = false;
   flatbuffers::Parser parser(options);
   const auto* bytes = reinterpret_cast<const uint8_t*>((*schema)->bytes().data());
   if (!parser.Deserialize(bytes, (*schema)->bytes().size())) {
@@ -47,7 +51,7 @@ Result<std::string> RenderFlatbuffer(std::string_view codec, std::string_view sc
   if (!flatbuffers::GenerateText(parser, buffer.data(), &text)) {
     return Status::InvalidArgument("the '" + (*schema)->root_name() +
                                    "' payload cannot be written as JSON (a string that is not "
-                                   "UTF-8?)");
+                                   "UTF-8, or an empty member in a vector of unions)");
   }
   // Compact it, keeping the field order; NaN and infinity, which flatbuffers prints as bare
   // words, are not JSON.

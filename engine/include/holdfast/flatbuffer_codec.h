@@ -27,8 +27,8 @@
 // naming what is incompatible, and changes nothing; a compatible one (fields appended) replaces
 // the registered schema. The rules: schema/README.md, "Game schemas".
 //
-// Decode: a payload that fails the flatbuffers verifier (the generated one and the reflection
-// one over the schema, both with depth and table limits, plus an alignment check) is damaged:
+// Decode: a payload that fails verification (Holdfast's own over the schema, which also checks
+// alignment, then T's generated flatbuffers verifier, both with depth and table limits) is damaged:
 // Corruption, repaired by the store's corruption policy. Intact bytes without the schema's file
 // identifier (written by other code) are InvalidArgument: a disagreement, never repaired by
 // default.
@@ -74,8 +74,8 @@ std::string FileIdentifier(const FlatbufferSchema& schema);
 // The root table's fully qualified name.
 std::string RootName(const FlatbufferSchema& schema);
 // Checks a payload against the schema: InvalidArgument without the schema's file identifier;
-// Corruption when it fails the reflection verifier or holds a misaligned vector. `buffer` must
-// be 8-byte aligned.
+// Corruption when it fails verification against the schema (bounds, limits, alignment).
+// `buffer` must be 8-byte aligned.
 Status VerifyPayload(const FlatbufferSchema& schema, const uint8_t* buffer, size_t size);
 // The data buffer with every absent sub-table filled from the template buffer (see
 // FlatbufferCodec::Reconcile); the data's own bytes when nothing was absent.
@@ -183,8 +183,8 @@ struct FlatbufferCodec {
     return words;
   }
 
-  // The reflection verifier over the schema (with the file identifier and alignment checks),
-  // then T's own generated verifier, which guards what UnPackTo reads.
+  // Verification against the schema (with the file identifier and alignment checks), then T's
+  // own generated verifier, which guards what UnPackTo reads.
   static Status Verify(const std::vector<uint64_t>& aligned, size_t size) {
     const auto& schema = Loaded();
     if (!schema.ok()) return schema.status();

@@ -11,6 +11,7 @@
 #include "holdfast/limits.h"
 #include "holdfast/options.h"
 #include "holdfast/profile.h"
+#include "holdfast/render.h"
 #include "holdfast/session.h"
 #include "holdfast/stats.h"
 #include "holdfast/status.h"

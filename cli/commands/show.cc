@@ -14,8 +14,9 @@ namespace {
 
 constexpr char kHelp[] =
     R"(Show a profile: its current data (or one version's with --version), the lock, load count,
-user ids and metadata. The data of a JSON store is shown as its document; of other stores as
-hex (flatbuffers stores will render as JSON once they register their schema).)";
+user ids and metadata. The data of a JSON store is shown as its document; of a flatbuffers store
+as JSON rendered through the schema registered with the store; of other stores (and data the
+codec or schema refuses) as hex.)";
 
 void AddShowOptions(cxxopts::Options& options) {
   options.add_options()("version", "show this version instead of the current data",
@@ -88,7 +89,11 @@ Status ShowProfile(Engine& engine, const Invocation& call) {
   const std::string key = call.args["key"].as<std::string>();
   auto details = Admin(engine).Inspect(store, key, version);
   if (!details.ok()) return details.status();
-  const RenderedPayload data = RenderPayload(details->codec, details->view.payload);
+  // The schema a flatbuffers store registered: what its payloads are rendered through.
+  auto registration = engine.Registration(store);
+  if (!registration.ok()) return registration.status();
+  const RenderedPayload data =
+      RenderPayload(details->codec, registration->schema, details->view.payload);
   if (call.json) {
     PrintJson(call.io.out, DetailsJson(store, key, *details, data));
   } else {

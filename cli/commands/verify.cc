@@ -12,9 +12,10 @@ namespace {
 
 constexpr char kHelp[] =
     R"(Read and check every record of the database (or of one store): each profile's meta and
-data records and every version, against their checksums and formats; keys that are malformed or
-belong to no store or profile; versions listed but missing; and RocksDB's file checksums. Lists
-what is damaged; exit 1 if anything is.)";
+data records and every version, against their checksums and formats; a flatbuffers store's
+registered schema, and its payloads against that schema; keys that are malformed or belong to no
+store or profile; versions listed but missing; and RocksDB's file checksums. Lists what is
+damaged; exit 1 if anything is.)";
 
 void AddVerifyOptions(cxxopts::Options& options) {
   options.add_options()("store", "check only store S", cxxopts::value<std::string>(), "S");
@@ -42,8 +43,13 @@ Json ReportJson(const VerifyReport& report) {
 void PrintReport(std::ostream& out, const VerifyReport& report) {
   for (const DamagedRecord& d : report.damaged) {
     out << "damaged " << d.record;
-    // The manifest and a file have no store or key; a malformed key has no store.
-    if (!d.store.empty() || !d.key.empty()) out << " " << d.store << "/" << Printable(d.key);
+    // The manifest and a file have no store or key (a store's registered schema in the manifest
+    // has no key); a malformed key has no store.
+    if (!d.key.empty()) {
+      out << " " << d.store << "/" << Printable(d.key);
+    } else if (!d.store.empty()) {
+      out << " " << d.store;
+    }
     if (d.version != 0) out << " version " << d.version;
     out << ": " << d.reason << "\n";
   }

@@ -1,10 +1,13 @@
 #include "database_verify.h"
 
 #include <limits>
+#include <memory>
 #include <set>
 #include <string>
 #include <utility>
 
+#include "aligned_bytes.h"
+#include "flatbuffer_schema.h"
 #include "key_codec.h"
 #include "profile_reads.h"
 #include "profile_scan.h"
@@ -32,6 +35,13 @@ class Verifier {
 
  private:
   Status CheckProfile(const std::string& store, const StoredProfile& profile);
+  // The schema a flatbuffers store's payloads are checked against: the registered one. nullptr
+  // for other codecs, for a store only ever opened at the byte level, and when the registered
+  // schema fails its own checks (damage of the manifest, reported here).
+  std::shared_ptr<const FlatbufferSchema> PayloadSchema(const StoreEntry& store);
+  // A payload of a data or version record against the store's schema (when it has one).
+  void CheckPayload(const std::string& store, const std::string& key, const char* record,
+                    uint64_t version, std::string_view payload);
   Status CheckMessages(const std::string& store, const std::string& key);
   bool UnderRegisteredStore(std::string_view raw_key) const;
 
@@ -47,7 +57,8 @@ class Verifier {
 
   Storage& storage_;
   std::set<std::string> registered_;
-  std::set<std::string> missing_meta_;  // profiles (encoded keys) reported without meta
+  std::set<std::string> missing_meta_;              // profiles (encoded keys) reported without meta
+  std::shared_ptr<const FlatbufferSchema> schema_;  // of the store being checked, or nullptr
   VerifyReport report_;
 };
 
@@ -68,6 +79,7 @@ Status Verifier::CheckManifest() {
 
 Status Verifier::CheckStore(const StoreEntry& store) {
   ++report_.stores;
+  schema_ = PayloadSchema(store);
   Status failed;
   Status s = ForEachProfile(storage_, store.name, std::nullopt, [&](StoredProfile& profile) {
     failed = CheckProfile(store.name, profile);
@@ -94,6 +106,8 @@ Status Verifier::CheckProfile(const std::string& store, const StoredProfile& pro
     ++report_.records;
     if (auto record = DecodeProfileRecord(bytes); !record.ok()) {
       Damage({store, profile.key, "data", 0, record.status().message()});
+    } else {
+      CheckPayload(store, profile.key, "data", 0, record->payload);
     }
   } else if (s.code() != StatusCode::kNotFound) {
     if (Status r = Absorb(s, {store, profile.key, "data", 0, ""}); !r.ok()) return r;
@@ -110,6 +124,8 @@ Status Verifier::CheckProfile(const std::string& store, const StoredProfile& pro
                       ++report_.records;
                       if (auto record = DecodeVersionAt(value, version); !record.ok()) {
                         Damage({store, profile.key, "version", version, record.status().message()});
+                      } else {
+                        CheckPayload(store, profile.key, "version", version, record->payload);
                       }
                       return true;
                     });
@@ -124,6 +140,30 @@ Status Verifier::CheckProfile(const std::string& store, const StoredProfile& pro
     }
   }
   return CheckMessages(store, profile.key);
+}
+
+std::shared_ptr<const FlatbufferSchema> Verifier::PayloadSchema(const StoreEntry& store) {
+  if (!store.codec.starts_with(kFlatbufferCodecPrefix) || store.schema.empty()) return nullptr;
+  auto schema = FlatbufferSchema::Parse(store.schema);
+  if (!schema.ok()) {
+    Damage({store.name, "", "manifest", 0,
+            "the store's registered schema: " + schema.status().message()});
+    return nullptr;
+  }
+  return std::move(*schema);
+}
+
+void Verifier::CheckPayload(const std::string& store, const std::string& key, const char* record,
+                            uint64_t version, std::string_view payload) {
+  if (schema_ == nullptr) return;
+  const AlignedBytes buffer(payload);
+  Status s = schema_->VerifyPayload(buffer.data(), buffer.size());
+  // Intact bytes without the schema's file identifier (InvalidArgument) are a disagreement with
+  // the game's code, which its store reports at the start; only a payload that fails the
+  // verifier is damage.
+  if (s.code() == StatusCode::kCorruption) {
+    Damage({store, key, record, version, "payload: " + s.message()});
+  }
 }
 
 Status Verifier::CheckMessages(const std::string& store, const std::string& key) {

@@ -25,6 +25,10 @@
 
 namespace holdfast {
 
+// A flatbuffers store's codec name: this prefix and its root table's fully qualified name
+// ("flatbuffer:game.Hero", FlatbufferCodec::kName).
+inline constexpr std::string_view kFlatbufferCodecPrefix = "flatbuffer:";
+
 class FlatbufferSchema {
  public:
   // Verifier limits for payloads read with a schema: deeper and larger than any player profile

@@ -14,8 +14,6 @@
 namespace holdfast {
 namespace {
 
-constexpr std::string_view kFlatbufferPrefix = "flatbuffer:";
-
 Result<std::string> RenderFlatbuffer(std::string_view codec, std::string_view schema_bytes,
                                      std::string_view payload) {
   const std::string store_codec = "codec '" + std::string(codec) + "'";
@@ -26,7 +24,7 @@ Result<std::string> RenderFlatbuffer(std::string_view codec, std::string_view sc
   }
   auto schema = FlatbufferSchema::Parse(schema_bytes);
   if (!schema.ok()) return schema.status().WithContext("the schema of " + store_codec);
-  if (codec.substr(kFlatbufferPrefix.size()) != (*schema)->root_name()) {
+  if (codec.substr(kFlatbufferCodecPrefix.size()) != (*schema)->root_name()) {
     return Status::InvalidArgument("the schema of " + store_codec + " has root table '" +
                                    (*schema)->root_name() + "'");
   }
@@ -78,7 +76,7 @@ Result<std::string> RenderJson(std::string_view codec, std::string_view schema,
     return Status::InvalidArgument(
         "codec 'bytes' stores opaque bytes, which have no JSON form (show them as hex)");
   }
-  if (codec.starts_with(kFlatbufferPrefix)) return RenderFlatbuffer(codec, schema, payload);
+  if (codec.starts_with(kFlatbufferCodecPrefix)) return RenderFlatbuffer(codec, schema, payload);
   return Status::InvalidArgument("unknown codec '" + std::string(codec) +
                                  "': its payloads cannot be rendered as JSON");
 }

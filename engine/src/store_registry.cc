@@ -67,15 +67,14 @@ std::string Differences(const StoreConfig& open, const StoreSettings& asked,
 Result<std::shared_ptr<const FlatbufferSchema>> OfferedSchema(std::string_view name,
                                                               std::string_view codec,
                                                               std::string_view schema) {
-  constexpr std::string_view kPrefix = "flatbuffer:";
   const std::string store = "store '" + std::string(name) + "'";
-  if (!codec.starts_with(kPrefix)) {
+  if (!codec.starts_with(kFlatbufferCodecPrefix)) {
     return Status::InvalidArgument(store + ": codec '" + std::string(codec) +
                                    "' takes no schema (only flatbuffer codecs do)");
   }
   auto parsed = FlatbufferSchema::Parse(schema);
   if (!parsed.ok()) return parsed.status().WithContext(store + ": the schema offered");
-  if ((*parsed)->root_name() != codec.substr(kPrefix.size())) {
+  if ((*parsed)->root_name() != codec.substr(kFlatbufferCodecPrefix.size())) {
     return Status::InvalidArgument(store + ": the schema offered with codec '" +
                                    std::string(codec) + "' has root table '" +
                                    (*parsed)->root_name() + "'");

@@ -144,7 +144,11 @@ class Admin {
   // profile's meta and data records, every version record (stored or indexed) and waiting
   // message (through the reader that delivers them), that every key
   // decodes and belongs to a registered store and a profile with a meta record, and the storage's
-  // own file checksums. Damage goes into the report; the call fails only when it cannot read on:
+  // own file checksums. A flatbuffers store's registered schema is checked as an open checks it
+  // (damage of its "manifest" record, store set, key empty), and the payload of each of its data
+  // and version records against that schema: one that fails the verifier is damage (a payload
+  // without the schema's file identifier is a disagreement the game's store reports, not
+  // damage). Damage goes into the report; the call fails only when it cannot read on:
   // NotFound for a store that is not registered, IOError on storage failure.
   Result<VerifyReport> Verify(std::string_view store = {});
 

@@ -1,12 +1,14 @@
 // Admin: the public admin API. Listings read the meta family through profile_scan; one profile's
-// reads reuse profile_reads (the same code as RawStore::Get and Versions); rollback goes through
-// a RawStore; Verify is database_verify; checkpoints and compaction are the storage's.
+// reads reuse profile_reads (the same code as RawStore::Get and Versions); every write goes
+// through the store's session registry (RawStore, admin_writes); Verify is database_verify;
+// checkpoints and compaction are the storage's.
 #include "holdfast/admin.h"
 
 #include <algorithm>
 #include <limits>
 #include <optional>
 
+#include "admin_writes.h"
 #include "database_verify.h"
 #include "engine_impl.h"
 #include "impl_access.h"
@@ -76,8 +78,8 @@ Status ReadDataSummary(internal::Storage& storage, const std::string& store,
   return Status::Ok();
 }
 
-// The store to roll back through: the one open in this engine, or an open that prunes nothing.
-Result<RawStore> RollbackStore(Engine::Impl& engine, std::string_view name) {
+// The store an admin writes through: the one open in this engine, or an open that prunes nothing.
+Result<RawStore> AdminStore(Engine::Impl& engine, std::string_view name) {
   internal::GatePass pass(engine.context().gate());
   if (!pass.admitted()) return Status::Closed("engine is closing");
   auto entry = FindStore(engine, name);
@@ -94,12 +96,17 @@ Result<RawStore> RollbackStore(Engine::Impl& engine, std::string_view name) {
   settings.retention.keep_newest = std::numeric_limits<uint32_t>::max();
   auto store = engine.OpenStore(entry->name, entry->codec, settings, "", nullptr, "");
   if (store.ok() || store.status().code() != StatusCode::kInvalidArgument) return store;
-  // The game opened the store meanwhile with its own settings: roll back through that one.
+  // The game opened the store meanwhile with its own settings: write through that one.
   if (auto open = open_here()) return *open;
   return store.status();
 }
 
 }  // namespace
+
+Result<EngineInfo> Admin::Info() {
+  Engine::Impl& engine = ImplAccess::Of(*engine_);
+  return Gated(engine, [&]() -> Result<EngineInfo> { return engine.Info(); });
+}
 
 Result<std::vector<StoreSummary>> Admin::Stores() {
   Engine::Impl& engine = ImplAccess::Of(*engine_);
@@ -225,15 +232,64 @@ Result<std::vector<VersionInfo>> Admin::Versions(std::string_view store, std::st
 }
 
 Result<uint64_t> Admin::Rollback(std::string_view store, std::string_view key, uint64_t version) {
-  auto raw = RollbackStore(ImplAccess::Of(*engine_), store);
+  auto raw = AdminStore(ImplAccess::Of(*engine_), store);
   if (!raw.ok()) return raw.status();
   return raw->Rollback(key, version);
 }
 
 Result<uint64_t> Admin::RollbackTo(std::string_view store, std::string_view key, int64_t unix_ms) {
-  auto raw = RollbackStore(ImplAccess::Of(*engine_), store);
+  auto raw = AdminStore(ImplAccess::Of(*engine_), store);
   if (!raw.ok()) return raw.status();
   return raw->RollbackTo(key, unix_ms);
+}
+
+Result<uint64_t> Admin::Edit(std::string_view store, std::string_view key,
+                             std::string_view payload) {
+  auto raw = AdminStore(ImplAccess::Of(*engine_), store);
+  if (!raw.ok()) return raw.status();
+  return internal::EditProfile(*ImplAccess::Of(*raw), key, payload);
+}
+
+Result<ReleaseOutcome> Admin::Release(std::string_view store, std::string_view key) {
+  auto raw = AdminStore(ImplAccess::Of(*engine_), store);
+  if (!raw.ok()) return raw.status();
+  return internal::ReleaseProfile(*ImplAccess::Of(*raw), key);
+}
+
+Status Admin::Message(std::string_view store, std::string_view key, std::string_view payload) {
+  auto raw = AdminStore(ImplAccess::Of(*engine_), store);
+  if (!raw.ok()) return raw.status();
+  return raw->Message(key, payload);
+}
+
+Status Admin::Erase(std::string_view store, std::string_view key) {
+  auto raw = AdminStore(ImplAccess::Of(*engine_), store);
+  if (!raw.ok()) return raw.status();
+  return raw->Remove(key);
+}
+
+Result<std::vector<ProfileLocation>> Admin::FindByUserId(int64_t user_id) {
+  return engine_->FindByUserId(user_id);
+}
+
+Result<std::vector<ProfileLocation>> Admin::EraseUser(int64_t user_id) {
+  auto found = FindByUserId(user_id);
+  if (!found.ok()) return found.status();
+  if (found->empty()) {
+    return Status::NotFound("no profile carries user id " + std::to_string(user_id));
+  }
+  std::vector<ProfileLocation> erased;
+  for (const ProfileLocation& at : *found) {
+    Status s = Erase(at.store, at.key);
+    // Erased meanwhile (a concurrent erasure): gone either way.
+    if (!s.ok() && s.code() != StatusCode::kNotFound) {
+      return s.WithContext("erasing " + at.store + "/" + at.key + " (" +
+                           std::to_string(erased.size()) + " of " +
+                           std::to_string(found->size()) + " profiles erased before it)");
+    }
+    erased.push_back(at);
+  }
+  return erased;
 }
 
 Result<VerifyReport> Admin::Verify(std::string_view store) {

@@ -1,6 +1,6 @@
-// The profile transactions that the lock holder does not make: an admin's rollback, a message
-// sent to the profile, its removal, and rebuilding the user-id index. (The holder's own — acquire,
-// save, save-together — are in profile_transactions.cc.)
+// The profile transactions that the lock holder does not make: an admin's write (rollback, edit,
+// release), a message sent to the profile, its removal, and rebuilding the user-id index. (The
+// holder's own — acquire, save, save-together — are in profile_transactions.cc.)
 #include <algorithm>
 #include <vector>
 
@@ -11,15 +11,14 @@
 
 namespace holdfast::internal {
 
-Result<RollbackResult> CommitRollback(const TransactionContext& ctx, ProfileAddress at,
-                                      const RollbackRequest& request) {
+Result<AdminWriteResult> CommitAdminWrite(const TransactionContext& ctx, ProfileAddress at,
+                                          const AdminWriteRequest& request) {
   static const HistoryPolicy kDefaultHistory;
   const HistoryPolicy& history = request.history ? *request.history : kDefaultHistory;
-  const VersionRecord& source = *request.source;
   const std::string key = EncodeProfileKey(at.store, at.key);
-  RollbackResult result;
+  AdminWriteResult result;
   Status s = RunProfileCommit(ctx, [&](StorageTransaction& txn, std::vector<StagedCommit>* staged) -> Status {
-    result = RollbackResult{};
+    result = AdminWriteResult{};
     ProfileMeta meta;
     bool exists = false;
     if (Status r = ReadMetaForUpdate(txn, key, &meta, &exists); !r.ok()) return r;
@@ -35,28 +34,31 @@ Result<RollbackResult> CommitRollback(const TransactionContext& ctx, ProfileAddr
     }
     result.previous_user_ids = meta.user_ids;
     result.previous_metadata = meta.metadata;
+    result.was_locked = meta.lock.has_value();
+    if (request.only_if_locked && !result.was_locked) return Status::Ok();  // nothing to clear
     meta.epoch += 1;
-    if (damaged) {
-      // The rollback replaces a damaged data record: keep its bytes as evidence first, as a
+    if (damaged && request.payload) {
+      // The write replaces a damaged data record: keep its bytes as evidence first, as a
       // start's repair would. Nothing is ever silently discarded.
-      VersionWrite quarantine{
-          current, source.codec,  VersionReason::kQuarantine, meta.epoch, 0, ctx.now_unix_ms,
-          false,   source.version};
+      VersionWrite quarantine{current,    request.codec, VersionReason::kQuarantine,
+                              meta.epoch, 0,             ctx.now_unix_ms,
+                              false,      request.source_version};
       auto kept = AppendVersion(txn, key, meta, quarantine, history.retention);
       if (!kept.ok()) return kept.status();
     }
     meta.lock.reset();
     meta.release_request.reset();
     meta.updated_unix_ms = ctx.now_unix_ms;
-    VersionWrite write{
-        source.payload,  source.codec, VersionReason::kRollback, meta.epoch, source.version,
-        ctx.now_unix_ms, true};
-    auto appended = AppendVersion(txn, key, meta, write, history.retention);
-    if (!appended.ok()) return appended.status();
-    result.version = *appended;
+    if (request.payload) {
+      VersionWrite write{*request.payload,        request.codec,   request.reason, meta.epoch,
+                         request.source_version, ctx.now_unix_ms, true};
+      auto appended = AppendVersion(txn, key, meta, write, history.retention);
+      if (!appended.ok()) return appended.status();
+      result.version = *appended;
+    }
     result.epoch = meta.epoch;
     if (Status w = txn.Put(Family::kMeta, key, EncodeProfileMeta(meta)); !w.ok()) return w;
-    staged->push_back({{CommitKind::kRollback, at.store, at.key, meta.epoch, 0}, result.version});
+    staged->push_back({{request.kind, at.store, at.key, meta.epoch, 0}, result.version});
     return Status::Ok();
   });
   if (!s.ok()) return s;

@@ -1,6 +1,6 @@
 // The transactions that touch a profile's lock: acquire, save (optionally releasing), abandon,
-// save-together (profile_transactions.cc) and rollback, message, removal
-// (profile_admin_transactions.cc). This is the one module that writes `meta`, `data` and
+// save-together (profile_transactions.cc) and an admin's write (rollback, edit, release),
+// message, removal (profile_admin_transactions.cc). This is the one module that writes `meta`, `data` and
 // `versions`.
 // Each re-reads `meta` with GetForUpdate and commits only if the lock still carries the caller's
 // identity and epoch — "the record still carries my epoch", never "nobody else holds it" — so a
@@ -178,26 +178,39 @@ Result<RemoveResult> CommitRemove(const TransactionContext& ctx, ProfileAddress 
 // that fail verification are skipped (their profiles are repaired or removed on their own).
 Status RebuildUserIdIndex(StorageTransaction& txn);
 
-struct RollbackRequest {
-  const VersionRecord* source = nullptr;  // the version to restore (read and checked already)
+// An admin's write over a profile's lock, whoever holds it: Store::Rollback (an old payload),
+// Admin::Edit (a new payload) and Admin::Release (no payload: only the lock of a stuck or crashed
+// holder is cleared).
+struct AdminWriteRequest {
+  // Written as the next version and made the current data; null writes no payload.
+  const std::string* payload = nullptr;
+  std::string_view codec;
+  VersionReason reason = VersionReason::kRollback;  // kRollback or kAdmin
+  uint64_t source_version = 0;  // kRollback: the version copied (never pruned by this commit)
+  CommitKind kind = CommitKind::kRollback;  // what the fault hooks see: kRollback or kAdminWrite
   const HistoryPolicy* history = nullptr;
+  // With no payload (a release): when no lock is stored — its holder's final save cleared it —
+  // write nothing at all.
+  bool only_if_locked = false;
 };
 
-struct RollbackResult {
-  uint64_t version = 0;  // the new kRollback version
+struct AdminWriteResult {
+  uint64_t version = 0;  // the new version (0 when no payload was written)
   uint64_t epoch = 0;    // the epoch it took
+  bool was_locked = false;  // a lock was stored (and is now cleared)
   // The profile as stored just before: what a fenced holder had saved.
   std::string previous_payload;
   std::vector<int64_t> previous_user_ids;
   std::map<std::string, std::string> previous_metadata;
 };
 
-// The admin transaction of Store::Rollback: bumps the epoch (so any session that held the
-// profile, or a crashed engine's lock, can never write again), leaves the profile free, and
-// writes the source's payload as a new kRollback version naming it. NotFound when the profile
-// does not exist; nothing is written on any error.
-Result<RollbackResult> CommitRollback(const TransactionContext& ctx, ProfileAddress at,
-                                      const RollbackRequest& request);
+// The admin transaction: bumps the epoch (so any session that held the profile, or a crashed
+// engine's lock, can never write again), leaves the profile free, and writes the request's
+// payload (if any) as a new version with its reason. A damaged data record replaced by a payload
+// is kept as a kQuarantine version first. NotFound when the profile does not exist; nothing is
+// written on any error.
+Result<AdminWriteResult> CommitAdminWrite(const TransactionContext& ctx, ProfileAddress at,
+                                          const AdminWriteRequest& request);
 
 }  // namespace holdfast::internal
 

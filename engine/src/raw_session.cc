@@ -23,6 +23,8 @@ std::string_view EndReasonName(EndReason reason) {
       return "rollback";
     case EndReason::kRemoved:
       return "removed";
+    case EndReason::kAdmin:
+      return "admin";
   }
   return "unknown";
 }

@@ -1,8 +1,9 @@
 // RawStore: the public byte-level store. Sessions go through the store's SessionRegistry; reads
 // through profile_reads; a rollback claims the key in the registry, then commits through
-// profile_transactions.
+// profile_transactions (admin_writes: the same path as Admin::Edit and Admin::Release).
 #include "holdfast/raw_store.h"
 
+#include "admin_writes.h"
 #include "impl_access.h"
 #include "key_codec.h"
 #include "profile_reads.h"
@@ -66,33 +67,17 @@ Result<uint64_t> RawStore::Rollback(std::string_view key, uint64_t version) {
     engine.critical_state().Record(source.status());  // a failed read counts toward it too
     return source.status();
   }
-  uint64_t written = 0;
-  Status s = impl_->Exclusive(
-      key, EndReason::kRollback,
-      [&](const std::string& claimed, const std::shared_ptr<internal::LiveSession>& victim) {
-        auto rolled = internal::CommitRollback(engine.Transaction(), {config.name, claimed},
-                                               {&*source, &config.history});
-        engine.critical_state().Record(rolled.status());
-        if (victim) {
-          // A stuck holder fenced for the rollback: it learns exactly what it leaves unsaved.
-          std::optional<bool> unsaved;
-          if (rolled.ok()) {
-            unsaved = victim->UnsavedAgainst(rolled->previous_payload, rolled->previous_user_ids,
-                                             rolled->previous_metadata);
-          }
-          victim->EndOnce(EndReason::kStolen,
-                          rolled.ok()
-                              ? "fenced out by a rollback"
-                              : "fenced for a rollback that failed: " + rolled.status().ToString(),
-                          unsaved);
-        }
-        if (!rolled.ok()) return rolled.status();
-        written = rolled->version;
-        return Status::Ok();
-      });
-  if (!s.ok()) return s;
+  internal::AdminWriteRequest request;
+  request.payload = &source->payload;
+  request.codec = source->codec;
+  request.reason = VersionReason::kRollback;
+  request.source_version = source->version;
+  request.history = &config.history;
+  auto written =
+      internal::ClaimAndWrite(*impl_, key, EndReason::kRollback, request, "a rollback");
+  if (!written.ok()) return written.status();
   internal::EngineCounters::Add(engine.counters().rollbacks);
-  return written;
+  return written->version;
 }
 
 Status RawStore::Remove(std::string_view key) {

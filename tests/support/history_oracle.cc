@@ -24,6 +24,8 @@ std::string_view CommitKindName(CommitKind kind) {
       return "remove";
     case CommitKind::kTrade:
       return "trade";
+    case CommitKind::kAdminWrite:
+      return "admin-write";
   }
   return "?";
 }
@@ -86,6 +88,7 @@ class Replay {
         Acquire(e, h);
         break;
       case CommitKind::kRollback:
+      case CommitKind::kAdminWrite:
         Rollback(e, h);
         break;
       case CommitKind::kMessage:  // not fenced, and changes no epoch, lock or payload
@@ -137,12 +140,13 @@ class Replay {
     h.locked = true;
   }
 
-  // A rollback fences every session of the profile by taking a new epoch, and leaves it free.
+  // A rollback or an admin write fences every session of the profile by taking a new epoch, and
+  // leaves it free. Only an admin write (a release) may write no payload.
   void Rollback(const CommitEvent& e, KeyHistory& h) {
     NextEpoch(e, h);
     if (e.session_id != 0) Violation("a rollback made by a session");
     if (!h.data_exists) Violation("a rollback of a profile that has no data");
-    if (e.version == 0) Violation("a rollback wrote no payload");
+    if (e.version == 0 && e.kind == CommitKind::kRollback) Violation("a rollback wrote no payload");
     h.epoch = e.epoch;
     h.holder = 0;
     h.locked = false;

@@ -1,6 +1,8 @@
 // Admin: inspection and maintenance of a whole database — its stores, profiles, held locks,
-// verification, checkpoints and compaction, and rollback by store name. The admin CLI is built on
-// it; a game server may call the same functions on its own engine.
+// verification, checkpoints and compaction — and the admin's writes by store name: rollback,
+// edit, release, message, erase. The admin CLI is built on it; a game server may call the same
+// functions on its own engine. AdminService is what both Admin (an engine of this process) and
+// AdminClient (a running engine's admin socket, holdfast/admin_client.h) offer.
 //
 // Reads take no lock and see each record as committed when it is read (no snapshot across a
 // listing: a profile saved meanwhile shows its old or its new state). Every record read is
@@ -105,40 +107,125 @@ struct VerifyReport {
   bool ok() const { return damaged.empty(); }
 };
 
-class Admin {
+// What Admin::Release did.
+enum class ReleaseOutcome : uint8_t {
+  // A live session of this engine made its final save and ended (EndReason::kAdmin).
+  kEnded,
+  // A stored lock was cleared under a new epoch: one left by an engine that is gone, or a
+  // holder of this engine fenced because its final save did not come within handoff_timeout
+  // (it ends as kStolen). Whoever held it can never write again.
+  kCleared,
+};
+
+// The admin operations, whether the database is open in this process (Admin) or held by a running
+// engine reached through its admin socket (AdminClient). The statuses are Admin's; a client adds
+// its own (see holdfast/admin_client.h). Default arguments are the same in every implementation.
+class AdminService {
+ public:
+  virtual ~AdminService() = default;
+
+  virtual Result<EngineInfo> Info() = 0;
+  virtual Result<std::vector<StoreSummary>> Stores() = 0;
+  virtual Result<ProfileList> Profiles(std::string_view store, const ProfileQuery& query = {}) = 0;
+  virtual Result<std::vector<HeldLock>> Locks(std::string_view store = {}) = 0;
+  virtual Result<ProfileDetails> Inspect(std::string_view store, std::string_view key,
+                                         std::optional<uint64_t> version = std::nullopt) = 0;
+  virtual Result<std::vector<VersionInfo>> Versions(std::string_view store, std::string_view key,
+                                                    const VersionQuery& query = {}) = 0;
+  virtual Result<std::vector<ProfileLocation>> FindByUserId(int64_t user_id) = 0;
+  virtual Result<VerifyReport> Verify(std::string_view store = {}) = 0;
+  virtual Status Checkpoint(const std::string& dir) = 0;
+  virtual Status Compact() = 0;
+
+  virtual Result<uint64_t> Rollback(std::string_view store, std::string_view key,
+                                    uint64_t version) = 0;
+  virtual Result<uint64_t> RollbackTo(std::string_view store, std::string_view key,
+                                      int64_t unix_ms) = 0;
+  virtual Result<uint64_t> Edit(std::string_view store, std::string_view key,
+                                std::string_view payload) = 0;
+  virtual Result<ReleaseOutcome> Release(std::string_view store, std::string_view key) = 0;
+  virtual Status Message(std::string_view store, std::string_view key,
+                         std::string_view payload) = 0;
+  virtual Status Erase(std::string_view store, std::string_view key) = 0;
+  virtual Result<std::vector<ProfileLocation>> EraseUser(int64_t user_id) = 0;
+};
+
+class Admin final : public AdminService {
  public:
   explicit Admin(Engine& engine) : engine_(&engine) {}
 
+  // The engine's path, format version, incarnation and registered stores (Engine::Info).
+  Result<EngineInfo> Info() override;
+
   // The registered stores, by name, with counts from one read of each store's meta records.
   // IOError on storage failure.
-  Result<std::vector<StoreSummary>> Stores();
+  Result<std::vector<StoreSummary>> Stores() override;
 
   // Profiles of `store` selected by `query`. NotFound for a store that is not registered;
   // InvalidArgument for a bad after_key.
-  Result<ProfileList> Profiles(std::string_view store, const ProfileQuery& query = {});
+  Result<ProfileList> Profiles(std::string_view store, const ProfileQuery& query = {}) override;
 
   // Locks held in `store` (every store when empty), in storage order. NotFound for a store that
   // is not registered.
-  Result<std::vector<HeldLock>> Locks(std::string_view store = {});
+  Result<std::vector<HeldLock>> Locks(std::string_view store = {}) override;
 
   // The current data (no version) or one version of a profile, with its lock and history facts.
   // NotFound when the store, profile or version does not exist (never written, or pruned);
   // Corruption when a record needed fails verification; InvalidArgument for a bad key.
   Result<ProfileDetails> Inspect(std::string_view store, std::string_view key,
-                                 std::optional<uint64_t> version = std::nullopt);
+                                 std::optional<uint64_t> version = std::nullopt) override;
 
   // See RawStore::Versions; NotFound also for a store that is not registered.
   Result<std::vector<VersionInfo>> Versions(std::string_view store, std::string_view key,
-                                            const VersionQuery& query = {});
+                                            const VersionQuery& query = {}) override;
+
+  // See Engine::FindByUserId.
+  Result<std::vector<ProfileLocation>> FindByUserId(int64_t user_id) override;
 
   // See RawStore::Rollback and RollbackTo (same statuses; NotFound also for a store that is not
   // registered). A store open in this engine is rolled back through that open store (its
   // sessions, retention and check). Otherwise the store is opened with its registered codec,
   // auto-save off, no check, and a retention that prunes nothing, so a rollback never deletes
   // history the game's own retention would keep; a later Engine::OpenStore of that store with
-  // other settings then fails with InvalidArgument, so a server opens its stores first.
-  Result<uint64_t> Rollback(std::string_view store, std::string_view key, uint64_t version);
-  Result<uint64_t> RollbackTo(std::string_view store, std::string_view key, int64_t unix_ms);
+  // other settings then fails with InvalidArgument, so a server opens its stores first. The
+  // writes below open a store the same way.
+  Result<uint64_t> Rollback(std::string_view store, std::string_view key,
+                            uint64_t version) override;
+  Result<uint64_t> RollbackTo(std::string_view store, std::string_view key,
+                              int64_t unix_ms) override;
+
+  // Writes `payload` as the profile's data, through the session lock: a live session of the
+  // profile in this engine is ended first with its final save (a version; OnSessionEnd reports
+  // EndReason::kAdmin), then one transaction bumps the epoch — so that session, or a lock left
+  // by a crashed engine, can never write again — and writes `payload` as a new version with
+  // reason kAdmin, leaving the profile free. Returns the new version number.
+  //   NotFound         no such store or profile (an edit never creates a profile);
+  //   InvalidArgument  a bad key; the payload is larger than max_payload_bytes or the store's
+  //                    check (its codec and validate, when the game opened the store) refuses it;
+  //   Internal         the store's check threw (no verdict);
+  //   Aborted / TimedOut / Closed  as for Rollback.
+  // The payload is checked before anything is claimed: a refusal changes nothing, the live
+  // session included. A store this engine has not opened has no check but the codec's name.
+  Result<uint64_t> Edit(std::string_view store, std::string_view key,
+                        std::string_view payload) override;
+
+  // Ends whoever holds the profile, leaving it free: a live session of this engine through its
+  // final save (kEnded: a version, OnSessionEnd reporting EndReason::kAdmin); otherwise a stored
+  // lock is cleared under a new epoch (kCleared). NotFound when no such store or profile, or
+  // nothing holds it; InvalidArgument for a bad key; Aborted / TimedOut / Closed as for Rollback.
+  Result<ReleaseOutcome> Release(std::string_view store, std::string_view key) override;
+
+  // See RawStore::Message (NotFound also for a store that is not registered).
+  Status Message(std::string_view store, std::string_view key, std::string_view payload) override;
+
+  // See RawStore::Remove (NotFound also for a store that is not registered): the profile is
+  // erased for good, a live session of this engine fenced without a final save (kRemoved).
+  Status Erase(std::string_view store, std::string_view key) override;
+
+  // Erases every profile that FindByUserId(user_id) lists, one Remove each, in (store, key)
+  // order; returns them. NotFound when none carries the id. A failure stops there and names how
+  // many were erased before it (those stay erased).
+  Result<std::vector<ProfileLocation>> EraseUser(int64_t user_id) override;
 
   // Reads and checks every record of `store` (every store when empty): the manifest, each
   // profile's meta and data records, every version record (stored or indexed) and waiting
@@ -150,17 +237,17 @@ class Admin {
   // without the schema's file identifier is a disagreement the game's store reports, not
   // damage). Damage goes into the report; the call fails only when it cannot read on:
   // NotFound for a store that is not registered, IOError on storage failure.
-  Result<VerifyReport> Verify(std::string_view store = {});
+  Result<VerifyReport> Verify(std::string_view store = {}) override;
 
   // Writes a consistent copy of the database into `dir`, which must not exist yet (give an
   // absolute path); the copy opens with Engine::Open as a database of its own, with any locks
   // held now (they are orphans there). Files are hard-linked when on the same file system.
   // InvalidArgument when `dir` exists; IOError on storage failure.
-  Status Checkpoint(const std::string& dir);
+  Status Checkpoint(const std::string& dir) override;
 
   // Rewrites the database's files in full, dropping deleted and overwritten records. Changes no
   // record. IOError on storage failure.
-  Status Compact();
+  Status Compact() override;
 
  private:
   Engine* engine_;

@@ -22,15 +22,19 @@ enum class CommitKind : uint8_t {
   kMessage,   // Store::Message: appends a message for the profile (not fenced: any time)
   kRemove,    // Store::Remove: erases the profile (data, versions, messages, meta)
   kTrade,     // Engine::SaveTogether: one point per profile, all in one transaction
+  // Admin::Edit (a new payload) or Admin::Release of a lock its holder cannot release (no
+  // payload): like kRollback, a new epoch that leaves the lock free
+  kAdminWrite,
 };
 
 struct CommitPoint {
   CommitKind kind;
   std::string_view store;
   std::string_view key;
-  // The epoch the commit is fenced on (for kAcquire and kRollback: the new epoch it writes).
+  // The epoch the commit is fenced on (for kAcquire, kRollback, kAdminWrite: the new epoch it
+  // writes).
   uint64_t epoch;
-  uint64_t session_id;  // 0 for kRollback
+  uint64_t session_id;  // 0 for kRollback and kAdminWrite
 };
 
 class FaultHooks {

@@ -54,6 +54,8 @@ enum class EndReason : uint8_t {
   kLockLost,  // a write found the lock no longer this session's (e.g. a rollback bumped the epoch)
   kRollback,  // ended (with a final save) so that Store::Rollback could replace the data
   kRemoved,   // the profile was erased (Store::Remove); nothing of it is stored any more
+  kAdmin,     // ended (with a final save) by an admin: Admin::Release, or Admin::Edit replacing
+              // the data (holdfast/admin.h; the CLI's release and edit, also through the socket)
 };
 std::string_view EndReasonName(EndReason reason);  // "manual", "external", ...
 

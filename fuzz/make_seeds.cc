@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "admin_frame.h"
 #include "crc32c.h"
 #include "holdfast_schema/manifest_generated.h"
 #include "holdfast_schema/profile_meta_generated.h"
@@ -547,6 +548,83 @@ void SessionSequences() {
   Write("session_reopen", "handoff", Ops(scripts[1].second));
 }
 
+// Admin socket frame bodies: a request of every op, responses of every kind, and damage.
+void AdminFrames() {
+  const std::string target = "admin_frame";
+  auto request = [](AdminOp op) {
+    AdminRequest r;
+    r.op = op;
+    r.store = "Players";
+    r.key = std::string("al\0ice", 6);
+    return r;
+  };
+  for (uint8_t op = 1; op <= static_cast<uint8_t>(kLastAdminOp); ++op) {
+    AdminRequest r = request(static_cast<AdminOp>(op));
+    r.version = 2;
+    r.unix_ms = 1'767'225'600'000;
+    r.payload = R"({"gold":10})";
+    r.user_id = -42;
+    r.profiles.prefix = "a";
+    r.profiles.limit = 5;
+    r.profiles.after_key = "aa";
+    r.versions.limit = 5;
+    r.versions.from_unix_ms = 1;
+    r.versions.to_unix_ms = 2;
+    r.versions.before_version = 9;
+    r.path = "/tmp/checkpoint";
+    Write(target, "request-op-" + std::to_string(op), EncodeAdminRequest(r));
+  }
+  Write(target, "request-minimal", EncodeAdminRequest(request(AdminOp::kStores)));
+  AdminRequest no_version = request(AdminOp::kRollback);
+  Write(target, "request-rollback-without-version", EncodeAdminRequest(no_version));
+
+  AdminResponse failed;
+  failed.status = Status::NotFound("no profile 'nobody'");
+  Write(target, "response-error", EncodeAdminResponse(failed));
+  AdminResponse full;
+  full.number = 5;
+  full.info = EngineInfo{"/srv/db", 1, 7, {"Guilds", "Players"}};
+  full.stores = {StoreSummary{"Players", "json", 1, 3, 1, 6, 0}};
+  full.profiles.profiles = {ProfileSummary{"alice", 3, 2, 7, true, ""},
+                            ProfileSummary{"bob", 0, 0, 0, false, "meta: checksum mismatch"}};
+  full.profiles.more = true;
+  const LockHolder holder{"host:1", 4, 2, 3, 1};
+  full.locks = {HeldLock{"Players", "carol", holder, true}};
+  ProfileDetails details;
+  details.codec = "json";
+  details.view.payload = R"({"gold":10})";
+  details.view.version = VersionInfo{3, 2, VersionReason::kTrade, 2, 0, 11, false,
+                                     {ProfileLocation{"Players", "bob"}}};
+  details.view.load_count = 4;
+  details.view.user_ids = {7, -42};
+  details.view.metadata = {{"region", "eu"}};
+  details.view.locked = true;
+  details.view.lock = holder;
+  details.lock = HeldLock{"Players", "alice", holder, false};
+  details.last_version = 3;
+  full.details = details;
+  full.versions = {details.view.version};
+  full.locations = {ProfileLocation{"Players", "alice"}};
+  full.verify.stores = 1;
+  full.verify.damaged = {DamagedRecord{"Players", "bob", "meta", 0, "checksum mismatch"}};
+  const std::string valid = EncodeAdminResponse(full);
+  Write(target, "response-full", valid);
+
+  Write(target, "damaged-empty", "");
+  Write(target, "damaged-truncated", valid.substr(0, valid.size() / 2));
+  std::string flipped = valid;
+  flipped[flipped.size() / 2] ^= 0x40;
+  Write(target, "damaged-bitflip", flipped);
+  std::string identifier = valid;
+  identifier[4] = 'X';
+  Write(target, "damaged-identifier", identifier);
+  std::string root = valid;
+  root[0] = static_cast<char>(0xfc);
+  root[1] = static_cast<char>(0xff);
+  Write(target, "damaged-root-offset", root);
+  Write(target, "damaged-text", "GET / HTTP/1.1\r\nHost: holdfast\r\n\r\n");
+}
+
 }  // namespace
 }  // namespace holdfast::fuzz
 
@@ -566,6 +644,7 @@ int main(int argc, char** argv) {
   RenderInputs();
   MessageRecords();
   SessionSequences();
+  AdminFrames();
   std::printf("make_seeds: wrote %d seeds under %s\n", g_written, argv[1]);
   return 0;
 }

@@ -6,6 +6,22 @@
 
 namespace holdfast::test {
 
+std::map<std::string, std::string> RecordsOf(Engine& engine) {
+  std::map<std::string, std::string> records;
+  for (int f = 0; f < internal::kFamilyCount; ++f) {
+    const auto family = static_cast<internal::Family>(f);
+    EXPECT_OK(StorageOf(engine).Scan(
+        family, internal::ScanRange{}, internal::ScanOrder::kForward,
+        [&](std::string_view key, std::string_view value) {
+          if (family != internal::Family::kDefault || key != internal::kManifestKey) {
+            records[std::string(internal::FamilyName(family)) + "/" + std::string(key)] = value;
+          }
+          return true;
+        }));
+  }
+  return records;
+}
+
 void AdminFixture::SetUp() { OpenEngine(); }
 
 void AdminFixture::TearDown() {
@@ -18,7 +34,8 @@ EngineOptions AdminFixture::Options(bool create) {
                        .conflict_buckets = 1024,
                        .clock = clock_,
                        .worker_threads = 1,
-                       .owner_description = "admin-test-server"};
+                       .owner_description = "admin-test-server",
+                       .admin_socket = false};
 }
 
 void AdminFixture::OpenEngine() {

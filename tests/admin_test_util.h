@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,6 +20,10 @@ namespace holdfast::test {
 
 // The fake clock's start: 2026-01-01T00:00:00Z.
 inline constexpr int64_t kStartUnixMs = 1'767'225'600'000;
+
+// Every record of every family of `engine`'s database except the manifest (which each open
+// rewrites), keyed "<family>/<storage key>", for "nothing changed" checks.
+std::map<std::string, std::string> RecordsOf(Engine& engine);
 
 class AdminFixture : public ::testing::Test {
  protected:

@@ -17,7 +17,12 @@ std::shared_ptr<MemoryVolume> MemoryVolume::Create() {
 Result<std::unique_ptr<Engine>> Engine::Open(const std::string& path, EngineOptions options) {
   auto impl = Impl::Open(path, std::move(options));
   if (!impl.ok()) return impl.status();
-  return std::unique_ptr<Engine>(new Engine(std::move(*impl)));
+  std::unique_ptr<Engine> engine(new Engine(std::move(*impl)));
+  if (Status s = engine->impl_->StartAdminSocket(*engine); !s.ok()) {
+    (void)engine->Close();
+    return s;
+  }
+  return engine;
 }
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

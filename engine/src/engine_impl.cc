@@ -5,6 +5,8 @@
 #include <latch>
 #include <vector>
 
+#include "admin_dispatch.h"
+#include "holdfast/admin.h"
 #include "holdfast/limits.h"
 #include "impl_access.h"
 #include "key_codec.h"
@@ -96,6 +98,7 @@ Result<std::unique_ptr<Engine::Impl>> Engine::Impl::Open(const std::string& path
     storage_options.create_parent_directories = volume->on_disk();
   }
   if (Status s = ProbeExistingDatabase(storage_options); !s.ok()) return s;
+  if (options.read_only) return OpenReadOnly(path, storage_options, std::move(options), clock);
 
   auto storage = internal::OpenRocksStorage(storage_options);
   if (!storage.ok()) return storage.status();
@@ -138,6 +141,30 @@ Result<std::unique_ptr<Engine::Impl>> Engine::Impl::Open(const std::string& path
       new Impl(path, std::move(*storage), std::move(context), std::move(manifest)));
 }
 
+Result<std::unique_ptr<Engine::Impl>> Engine::Impl::OpenReadOnly(
+    const std::string& path, const RocksStorageOptions& storage_options, EngineOptions options,
+    std::shared_ptr<Clock> clock) {
+  auto storage = internal::OpenRocksSecondary(storage_options);
+  if (!storage.ok()) return storage.status();
+  std::string bytes;
+  Status read = (*storage)->Get(Family::kDefault, kManifestKey, &bytes);
+  auto manifest = read.ok() ? DecodeManifest(bytes) : Result<Manifest>(read);
+  if (!manifest.ok()) {
+    (void)(*storage)->Close();
+    return manifest.status().WithContext("database '" + path + "'");
+  }
+  if (manifest->format_version > kFormatVersion) {
+    (void)(*storage)->Close();
+    return RefuseNewerFormat(path, manifest->format_version);
+  }
+  options.admin_socket = false;
+  // The holder's incarnation: its locks are its own, not orphans.
+  auto context = std::make_shared<internal::EngineContext>(
+      storage->get(), std::move(options), std::move(clock), manifest->last_incarnation);
+  return std::unique_ptr<Impl>(
+      new Impl(path, std::move(*storage), std::move(context), std::move(*manifest)));
+}
+
 Engine::Impl::Impl(std::string path, std::unique_ptr<internal::Storage> storage,
                    std::shared_ptr<internal::EngineContext> context, Manifest manifest)
     : path_(std::move(path)),
@@ -155,6 +182,21 @@ Result<RawStore> Engine::Impl::OpenStore(std::string_view name, std::string_view
       stores_.Open(name, codec, settings, std::move(template_payload), std::move(check), schema);
   if (!store.ok()) return store.status();
   return ImplAccess::Wrap(std::move(*store));
+}
+
+Status Engine::Impl::StartAdminSocket(Engine& engine) {
+  const EngineOptions& options = context_->options();
+  if (!options.admin_socket || options.memory_volume) return Status::Ok();
+  const size_t max_frame_bytes = options.admin_socket_limits.max_frame_bytes;
+  auto server = internal::AdminSocketServer::Start(
+      path_, options.admin_socket_limits,
+      [&engine, max_frame_bytes](std::string_view request) {
+        Admin admin(engine);
+        return internal::HandleAdminFrame(admin, request, max_frame_bytes);
+      });
+  if (!server.ok()) return server.status();
+  admin_socket_ = std::move(*server);
+  return Status::Ok();
 }
 
 Status Engine::Impl::EndAllSessions() {
@@ -202,6 +244,7 @@ Status Engine::Impl::Close() {
     }
     close_started_ = true;
   }
+  if (admin_socket_) admin_socket_->Stop();
   Status sessions = EndAllSessions();
   Status storage = storage_->Close();
   Status result = sessions.ok() ? storage : sessions;

@@ -14,10 +14,12 @@
 #include <optional>
 #include <string>
 
+#include "admin_socket.h"
 #include "engine_context.h"
 #include "holdfast/engine.h"
 #include "mutex.h"
 #include "records.h"
+#include "rocksdb_storage.h"
 #include "storage.h"
 #include "store_registry.h"
 
@@ -35,7 +37,13 @@ class Engine::Impl {
                              const StoreSettings& settings, std::string template_payload,
                              PayloadValidator check, std::string_view schema);
 
-  // See Engine::Close. Concurrent callers wait for the first one's result.
+  // Starts the admin socket (EngineOptions::admin_socket) serving `engine`, this Impl's handle,
+  // through Admin. No-op when it is off or the database is in a memory volume. Called once, by
+  // Engine::Open; IOError when the socket cannot be created.
+  Status StartAdminSocket(Engine& engine);
+
+  // See Engine::Close. Concurrent callers wait for the first one's result. The admin socket
+  // stops first (a request in progress finishes), then the sessions end.
   Status Close();
   bool IsClosing() const { return context_->gate().closing(); }
   EngineInfo Info() const;
@@ -49,6 +57,10 @@ class Engine::Impl {
  private:
   Impl(std::string path, std::unique_ptr<internal::Storage> storage,
        std::shared_ptr<internal::EngineContext> context, internal::Manifest manifest);
+  // Open with EngineOptions::read_only: a secondary instance, the manifest read, nothing written.
+  static Result<std::unique_ptr<Impl>> OpenReadOnly(
+      const std::string& path, const internal::RocksStorageOptions& storage_options,
+      EngineOptions options, std::shared_ptr<Clock> clock);
   // Closes the engine to new operations and ends every live session with a final save (in
   // parallel on the workers, so they share WAL syncs). Returns the first failure.
   Status EndAllSessions();
@@ -57,6 +69,8 @@ class Engine::Impl {
   const std::unique_ptr<internal::Storage> storage_;
   const std::shared_ptr<internal::EngineContext> context_;
   internal::StoreRegistry stores_;
+  // Set once by StartAdminSocket, before the engine is handed out; stopped by Close.
+  std::unique_ptr<internal::AdminSocketServer> admin_socket_;
 
   internal::Mutex close_mu_{internal::LockLevel::kLeaf};
   std::condition_variable closed_;

@@ -16,20 +16,10 @@
 #include <shared_mutex>
 #include <vector>
 
+#include "rocksdb_common.h"
 #include "rocksdb_status.h"
 
 namespace holdfast::internal {
-namespace {
-
-constexpr Family kAllFamilies[kFamilyCount] = {Family::kDefault, Family::kData, Family::kMeta,
-                                               Family::kVersions, Family::kMessages};
-
-// Discards RocksDB's informational log, so that a read-only probe writes no LOG file.
-class NullLogger final : public rocksdb::Logger {
- public:
-  using rocksdb::Logger::Logv;
-  void Logv(const char* /*format*/, va_list /*ap*/) override {}
-};
 
 rocksdb::DBOptions MakeDBOptions(const RocksStorageOptions& o) {
   rocksdb::DBOptions db;
@@ -52,8 +42,6 @@ rocksdb::ColumnFamilyOptions MakeFamilyOptions(const RocksStorageOptions& o) {
   return cf;
 }
 
-// Visits [range.lower, range.upper) of an iterator, bounds checked by hand so the same code
-// serves base-DB iterators and transaction (write-batch-merged) iterators.
 Status VisitRange(rocksdb::Iterator* it, const ScanRange& range, ScanOrder order,
                   const ScanVisitor& visit) {
   auto in_range = [&](const rocksdb::Slice& k) {
@@ -77,6 +65,8 @@ Status VisitRange(rocksdb::Iterator* it, const ScanRange& range, ScanOrder order
   }
   return FromRocksDB(it->status(), "scan");
 }
+
+namespace {
 
 // Raises `flag` when RocksDB stops accepting writes after an error (a failed log write or sync,
 // a failed flush, a full disk). Called on RocksDB's threads with its mutex held: sets a flag only.
@@ -320,7 +310,8 @@ Status RocksTransaction::Commit() {
   return s;
 }
 
-// The families present on disk, or an empty list for a new database.
+}  // namespace
+
 Result<std::vector<std::string>> ExistingFamilies(const RocksStorageOptions& o) {
   if (!DatabaseExists(o)) return std::vector<std::string>{};
   std::vector<std::string> names;
@@ -338,8 +329,6 @@ Result<std::vector<std::string>> ExistingFamilies(const RocksStorageOptions& o) 
   }
   return names;
 }
-
-}  // namespace
 
 bool DatabaseExists(const RocksStorageOptions& options) {
   rocksdb::Env* env = options.env ? options.env : rocksdb::Env::Default();

@@ -41,6 +41,13 @@ Result<std::string> ReadDefaultKeyReadOnly(const RocksStorageOptions& options,
 // Opens (creating when allowed) the database with all of Holdfast's column families.
 Result<std::unique_ptr<Storage>> OpenRocksStorage(const RocksStorageOptions& options);
 
+// Opens an existing database for reading only, even while another process holds it: a RocksDB
+// secondary instance (its own files in a private temporary directory, removed at Close), caught
+// up with the primary once, so reads see the database as of the open. Writes nothing to the
+// database directory. Transactions, compaction and checkpoints return InvalidArgument.
+// InvalidArgument when the path holds no Holdfast database; IOError when it cannot be read.
+Result<std::unique_ptr<Storage>> OpenRocksSecondary(const RocksStorageOptions& options);
+
 }  // namespace holdfast::internal
 
 #endif  // HOLDFAST_SRC_ROCKSDB_STORAGE_H_

@@ -4,6 +4,7 @@
 #define HOLDFAST_HOLDFAST_H_
 
 #include "holdfast/admin.h"
+#include "holdfast/admin_client.h"
 #include "holdfast/clock.h"
 #include "holdfast/codec.h"
 #include "holdfast/engine.h"

@@ -62,6 +62,23 @@ struct ErrorEvent {
   std::string exception;    // for kHandler: the exception's what() ("" if not a std::exception)
 };
 
+// What one client of the admin socket may cost the engine (EngineOptions::admin_socket).
+struct AdminSocketLimits {
+  // Largest frame, request or response, in bytes. Default 16 MiB: an edit of up to that much; a
+  // larger request is refused, a larger answer replaced by ResourceExhausted (ask for less).
+  size_t max_frame_bytes = size_t{16} << 20;
+  // Connections served at once; one more gets an error frame and is closed. Default 8.
+  int max_connections = 8;
+  // How long a connection may take to send the rest of a frame, or to read its answer, before
+  // it is closed. Default 10 s.
+  std::chrono::milliseconds io_timeout{10'000};
+  // How long a connection may wait between requests before it is closed. Default 60 s.
+  std::chrono::milliseconds idle_timeout{60'000};
+};
+
+// The admin socket's file in the database directory.
+inline constexpr std::string_view kAdminSocketName = "holdfast.sock";
+
 struct EngineOptions {
   // Create the database when the directory holds none. Default true; set false for tools that
   // must never create a database by accident (the admin CLI).
@@ -121,6 +138,26 @@ struct EngineOptions {
   // Free-form text stored with every lock this engine takes (host, process, server name) so an
   // operator can tell who holds a profile. Default: "<hostname>:<pid>".
   std::string owner_description;
+
+  // Serve the admin socket: a Unix socket `holdfast.sock` in the database directory through
+  // which the admin CLI (or an AdminClient) runs admin commands on this running engine — as
+  // Admin calls, so a rollback, edit or release goes through the session lock. Owner-only
+  // (mode 0600), and only a peer of this process's user or root is served (SO_PEERCRED). One
+  // thread serves it, one request at a time. A stale socket file (a crashed process's) is
+  // replaced at open; Close removes it. Default true: an operator can always reach a running
+  // server. Ignored with memory_volume (no directory). Open fails with IOError when the socket
+  // cannot be created; turn it off for a database directory it cannot be created in.
+  bool admin_socket = true;
+  AdminSocketLimits admin_socket_limits;
+
+  // Open an existing database for reading only, even while another process (a running server)
+  // holds it: a RocksDB secondary instance, caught up once at open, so reads see the database
+  // as of the open. Nothing is written to the directory: no incarnation is taken (locks of the
+  // holder's incarnation show as its, not as orphans), no admin socket is served. Every write
+  // returns InvalidArgument: OpenStore (it writes the store's registration), so sessions,
+  // messages and rollbacks too, Admin's writes, checkpoints and compaction; Admin's reads work. Default false. The admin CLI's read commands use it
+  // when the holder serves no admin socket.
+  bool read_only = false;
 };
 
 }  // namespace holdfast

@@ -14,6 +14,10 @@ std::unique_ptr<Command> MakeVersionsCommand();
 std::unique_ptr<Command> MakeSessionsCommand();
 std::unique_ptr<Command> MakeFindUserCommand();
 std::unique_ptr<Command> MakeRollbackCommand();
+std::unique_ptr<Command> MakeEditCommand();
+std::unique_ptr<Command> MakeReleaseCommand();
+std::unique_ptr<Command> MakeMessageCommand();
+std::unique_ptr<Command> MakeEraseCommand();
 std::unique_ptr<Command> MakeVerifyCommand();
 std::unique_ptr<Command> MakeStatsCommand();
 std::unique_ptr<Command> MakeCheckpointCommand();
@@ -25,7 +29,9 @@ const std::vector<CommandEntry>& Commands() {
       {"stores", MakeStoresCommand},     {"list", MakeListCommand},
       {"show", MakeShowCommand},         {"versions", MakeVersionsCommand},
       {"sessions", MakeSessionsCommand}, {"find-user", MakeFindUserCommand},
-      {"rollback", MakeRollbackCommand}, {"verify", MakeVerifyCommand},
+      {"rollback", MakeRollbackCommand}, {"edit", MakeEditCommand},
+      {"release", MakeReleaseCommand},   {"message", MakeMessageCommand},
+      {"erase", MakeEraseCommand},       {"verify", MakeVerifyCommand},
       {"stats", MakeStatsCommand},       {"checkpoint", MakeCheckpointCommand},
       {"compact", MakeCompactCommand},   {"version", MakeVersionCommand},
   };

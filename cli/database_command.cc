@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "args.h"
+#include "holdfast/admin_client.h"
 
 namespace holdfast::cli {
 namespace {
@@ -27,6 +28,9 @@ class DatabaseCommand final : public Command {
   int Fail(CommandIo io, const Status& status) const {
     io.err << "holdfast " << Name() << ": " << status << "\n";
     return kExitError;
+  }
+  int Finish(CommandIo io, const Status& result) const {
+    return result.ok() ? kExitOk : Fail(io, result);
   }
 
   const CommandSpec spec_;
@@ -82,24 +86,45 @@ int DatabaseCommand::Run(const std::vector<std::string>& args, CommandIo io) {
   }
   if (path.empty()) return Usage(io, "no database given: pass --db PATH or set HOLDFAST_DB");
 
+  const Invocation call{*parsed, parsed->count("json") > 0, io, path};
+
+  // A running engine's admin socket first: the command runs there.
+  auto client = AdminClient::Connect(path);
+  if (client.ok()) return Finish(io, spec_.run(**client, call));
+  if (client.status().code() != StatusCode::kNotFound) return Fail(io, client.status());
+
   // An admin command never creates a database; one worker is plenty.
   EngineOptions engine_options;
   engine_options.create_if_missing = false;
   engine_options.worker_threads = 1;
+  engine_options.admin_socket = false;  // a CLI run serves nobody
   auto engine = Engine::Open(path, engine_options);
-  if (!engine.ok()) {
-    Fail(io, engine.status());
-    if (engine.status().message().find("is already open") != std::string::npos) {
+  if (!engine.ok() && engine.status().message().find("is already open") != std::string::npos) {
+    // Held by a process whose admin socket does not answer (off, or not this build's).
+    if (spec_.writes) {
+      Fail(io, engine.status());
       io.err << "holdfast " << Name()
-             << ": stop the server that has it open first (commands through a running "
-                "server's admin socket are not available yet)\n";
+             << ": the database is held by a running process and no admin socket answers ("
+             << client.status().message()
+             << "); nothing was changed. Run the server with EngineOptions::admin_socket on "
+                "(the default) or stop it first\n";
+      return kExitError;
     }
-    return kExitError;
+    engine_options.read_only = true;
+    engine = Engine::Open(path, engine_options);
+    if (engine.ok()) {
+      io.err << "holdfast " << Name()
+             << ": the database is held by a running process and no admin socket answers; "
+                "reading it read-only, as of now (what live sessions have not saved is not "
+                "in it)\n";
+    }
   }
-  Status result = spec_.run(**engine, Invocation{*parsed, parsed->count("json") > 0, io});
+  if (!engine.ok()) return Fail(io, engine.status());
+  Admin admin(**engine);
+  Status result = spec_.run(admin, call);
   Status closed = (*engine)->Close();
   if (result.ok() && !closed.ok()) result = closed.WithContext("closing the database");
-  return result.ok() ? kExitOk : Fail(io, result);
+  return Finish(io, result);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "fields.h"
 
+#include <charconv>
+
 #include "text_output.h"
 #include "time_format.h"
 
@@ -31,6 +33,13 @@ std::string LockText(const HeldLock& lock) {
          TimeText(lock.holder.since_unix_ms) + ", epoch " + std::to_string(lock.holder.epoch) +
          ", session " + std::to_string(lock.holder.session_id) +
          (lock.orphaned ? ", left by an engine that is gone" : "");
+}
+
+std::optional<int64_t> ParseUserId(const std::string& text) {
+  int64_t id = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return id;
 }
 
 }  // namespace holdfast::cli

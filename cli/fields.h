@@ -4,6 +4,7 @@
 #define HOLDFAST_CLI_FIELDS_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,9 @@ void AddKey(Json& object, std::string_view key);
 // A time as ISO-8601 UTC (time_format.h); 0 means never set: null in JSON, "-" in text.
 Json TimeJson(int64_t unix_ms);
 std::string TimeText(int64_t unix_ms);
+
+// A user id given on the command line: a whole 64-bit integer, or nullopt.
+std::optional<int64_t> ParseUserId(const std::string& text);
 
 // A held lock as an object: store, key, epoch, owner, since, session_id, incarnation, orphaned.
 Json LockJson(const HeldLock& lock);

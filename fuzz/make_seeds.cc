@@ -607,6 +607,7 @@ void AdminFrames() {
   full.locations = {ProfileLocation{"Players", "alice"}};
   full.verify.stores = 1;
   full.verify.damaged = {DamagedRecord{"Players", "bob", "meta", 0, "checksum mismatch"}};
+  full.registration = StoreRegistration{"Players", "flatbuffer:Hero", "(a .bfbs)", 1};
   const std::string valid = EncodeAdminResponse(full);
   Write(target, "response-full", valid);
 

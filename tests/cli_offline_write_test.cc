@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli_test_util.h"
+#include "holdfast/json_codec.h"
 #include "internals.h"
 
 namespace holdfast::test {
@@ -175,6 +176,83 @@ TEST_F(CliOfflineWriteTest, CompactChangesNoRecord) {
   EXPECT_EQ(Records(), before);
 }
 
+TEST_F(CliOfflineWriteTest, EditWritesAnAdminVersionAndAJsonStoreTakesOnlyADocument) {
+  OpenDatabase();
+  auto quests = engine_->OpenStore<JsonCodec>("Quests");
+  ASSERT_OK(quests);
+  {
+    auto ann = quests->StartSession("ann");
+    ASSERT_OK(ann);
+    ASSERT_OK(ann->Edit([](nlohmann::json& d) { d = {{"coins", 5}}; }));
+    ASSERT_OK(ann->EndSession());
+  }
+  CloseEngine();
+  EXPECT_EQ(RunInProcess({"edit", "Players", "bob", "--data", "gold=50", "--yes", "--db", db_}),
+            (CliRun{0, "edited Players/bob: written as version 3\n", ""}));
+  const std::string file = dir_.Sub("bob.txt");
+  { std::ofstream(file) << "gold=60"; }
+  EXPECT_EQ(RunInProcess({"edit", "Players", "bob", "--file", file, "--yes", "--db", db_}).code, 0);
+  CliRun bob = RunInProcess({"show", "Players", "bob", "--db", db_});
+  EXPECT_NE(bob.out.find("version        4 (admin, "), std::string::npos) << bob;
+  EXPECT_NE(bob.out.find("|gold=60|"), std::string::npos) << bob;
+
+  const auto before = Records();
+  CliRun malformed =
+      RunInProcess({"edit", "Quests", "ann", "--data", R"({"coins":)", "--yes", "--db", db_});
+  EXPECT_EQ(malformed.code, 1);
+  EXPECT_EQ(malformed.err.rfind("holdfast edit: InvalidArgument: the data is not a JSON document "
+                                "this store accepts (",
+                                0),
+            0u)
+      << malformed.err;
+  EXPECT_NE(malformed.err.find("; nothing was changed\n"), std::string::npos) << malformed.err;
+  EXPECT_EQ(Records(), before);
+  EXPECT_EQ(RunInProcess({"edit", "Quests", "ann", "--data", R"({ "name": "Ann", "coins": 7 })",
+                          "--yes", "--db", db_})
+                .code,
+            0);
+  CliRun ann = RunInProcess({"show", "Quests", "ann", "--db", db_, "--json"});
+  EXPECT_NE(ann.out.find(R"("reason":"admin",)"), std::string::npos) << ann;
+  EXPECT_NE(ann.out.find(R"("data_format":"json","data":{"coins":7,"name":"Ann"})"),
+            std::string::npos)
+      << ann;
+}
+
+TEST_F(CliOfflineWriteTest, ReleaseMessageAndErase) {
+  EXPECT_EQ(RunInProcess({"release", "Players", "carol", "--yes", "--db", db_}),
+            (CliRun{0,
+                    "released Players/carol: cleared the lock its holder left (a new epoch: it "
+                    "can never write again)\n",
+                    ""}));
+  EXPECT_EQ(RunInProcess({"sessions", "--db", db_, "--json"}).out, "[]\n");
+  EXPECT_EQ(RunInProcess({"release", "Players", "alice", "--yes", "--db", db_}),
+            (CliRun{1, "", "holdfast release: NotFound: profile 'alice' is not held by any session\n"}));
+
+  EXPECT_EQ(RunInProcess({"message", "Players", "alice", "--data", "gift", "--db", db_}),
+            (CliRun{0, "sent a message of 4 bytes to Players/alice\n", ""}));
+  CliRun verify = RunInProcess({"verify", "--db", db_, "--json"});
+  EXPECT_NE(verify.out.find(R"("messages":1,)"), std::string::npos) << verify;
+
+  OpenDatabase();
+  auto players = OpenPlayers();
+  for (const char* key : {"alice", "bob"}) {
+    auto profile = players.StartSession(key, SessionOptions{.user_ids = {-42}});
+    ASSERT_OK(profile);
+    ASSERT_OK(profile->EndSession());
+  }
+  CloseEngine();
+  EXPECT_EQ(RunInProcess({"erase", "--user=-42", "--yes", "--db", db_}),
+            (CliRun{0, "erased 2 profile(s) of user -42: Players/bob Players/alice\n", ""}));
+  EXPECT_EQ(RunInProcess({"find-user", "--db", db_, "--json", "--", "-42"}).out, "[]\n");
+  EXPECT_EQ(RunInProcess({"erase", "Players", "carol", "--yes", "--db", db_}),
+            (CliRun{0, "erased Players/carol\n", ""}));
+  EXPECT_EQ(RunInProcess({"show", "Players", "carol", "--db", db_}).code, 1);
+  CliRun stores = RunInProcess({"stores", "--db", db_, "--json"});
+  EXPECT_NE(stores.out.find(R"({"name":"Players","codec":"bytes","profiles":0,)"),
+            std::string::npos)
+      << stores;
+}
+
 // Each is refused as usage (exit 2) before the database is opened: --db names a path that
 // holds none, which would be exit 1 if it were opened.
 TEST_F(CliOfflineWriteTest, EveryCommandReportsAUsageError) {
@@ -194,6 +272,16 @@ TEST_F(CliOfflineWriteTest, EveryCommandReportsAUsageError) {
       {"stats", "--json", "extra"},
       {"checkpoint"},
       {"compact", "--json"},
+      {"edit", "Players", "alice", "--yes"},
+      {"edit", "Players", "alice", "--data", "x", "--file", "f", "--yes"},
+      {"edit", "Players", "alice", "--data", "x"},
+      {"release", "Players", "--yes"},
+      {"message", "Players", "alice"},
+      {"message", "Players", "alice", "--json", "--data", "x"},
+      {"erase", "--yes"},
+      {"erase", "Players", "--yes"},
+      {"erase", "Players", "alice", "--user", "7", "--yes"},
+      {"erase", "--user", "x7", "--yes"},
   };
   const std::string absent = dir_.Sub("absent");
   for (std::vector<std::string> args : cases) {

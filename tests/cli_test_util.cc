@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -41,7 +43,7 @@ CliRun RunInProcess(std::vector<std::string> args) {
 }
 
 CliRun RunBinary(const std::vector<std::string>& args,
-                 const std::vector<std::string>& environment) {
+                 const std::vector<std::string>& environment, std::optional<uid_t> as_user) {
   TempDir io;
   const std::string out_path = io.Sub("stdout");
   const std::string err_path = io.Sub("stderr");
@@ -58,17 +60,37 @@ CliRun RunBinary(const std::vector<std::string>& args,
   for (auto& v : variables) envp.push_back(v.data());
   envp.push_back(nullptr);
 
-  posix_spawn_file_actions_t files;
-  posix_spawn_file_actions_init(&files);
-  posix_spawn_file_actions_addopen(&files, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addopen(&files, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   pid_t pid = 0;
-  const int spawned =
-      posix_spawn(&pid, HOLDFAST_CLI_BINARY, &files, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&files);
-  if (spawned != 0) {
-    ADD_FAILURE() << "cannot run " << HOLDFAST_CLI_BINARY << ": " << std::strerror(spawned);
-    return {};
+  if (as_user) {
+    // fork + exec, to change user in between (posix_spawn cannot): from the fork on, the child
+    // makes only async-signal-safe calls on what was prepared above.
+    pid = ::fork();
+    if (pid == 0) {
+      const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);
+      const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);
+      if (out < 0 || err < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0) ::_exit(126);
+      if (::setgid(*as_user) != 0 || ::setuid(*as_user) != 0) ::_exit(126);
+      ::execve(HOLDFAST_CLI_BINARY, argv.data(), envp.data());
+      ::_exit(127);
+    }
+    if (pid < 0) {
+      ADD_FAILURE() << "fork failed: " << std::strerror(errno);
+      return {};
+    }
+  } else {
+    posix_spawn_file_actions_t files;
+    posix_spawn_file_actions_init(&files);
+    posix_spawn_file_actions_addopen(&files, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0600);
+    posix_spawn_file_actions_addopen(&files, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0600);
+    const int spawned =
+        posix_spawn(&pid, HOLDFAST_CLI_BINARY, &files, nullptr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&files);
+    if (spawned != 0) {
+      ADD_FAILURE() << "cannot run " << HOLDFAST_CLI_BINARY << ": " << std::strerror(spawned);
+      return {};
+    }
   }
   int status = 0;
   if (waitpid(pid, &status, 0) != pid) ADD_FAILURE() << "waitpid failed";
@@ -100,18 +122,7 @@ void CliFixture::OpenDatabase() {
 std::map<std::string, std::string> CliFixture::Records() {
   OpenDatabase();
   std::map<std::string, std::string> records;
-  if (!engine_) return records;
-  for (int f = 0; f < internal::kFamilyCount; ++f) {
-    const auto family = static_cast<internal::Family>(f);
-    EXPECT_OK(StorageOf(*engine_).Scan(
-        family, internal::ScanRange{}, internal::ScanOrder::kForward,
-        [&](std::string_view key, std::string_view value) {
-          if (family != internal::Family::kDefault || key != internal::kManifestKey) {
-            records[std::string(internal::FamilyName(family)) + "/" + std::string(key)] = value;
-          }
-          return true;
-        }));
-  }
+  if (engine_) records = RecordsOf(*engine_);
   CloseEngine();
   return records;
 }

@@ -3,7 +3,10 @@
 #ifndef HOLDFAST_TESTS_CLI_TEST_UTIL_H_
 #define HOLDFAST_TESTS_CLI_TEST_UTIL_H_
 
+#include <sys/types.h>
+
 #include <map>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -26,9 +29,11 @@ CliRun RunInProcess(std::vector<std::string> args);
 
 // The `holdfast` binary as a child process with `args`, this process's environment without
 // HOLDFAST_DB, plus `environment` ("NAME=value"); its exit code (-1 if it did not exit), stdout
-// and stderr.
+// and stderr. With `as_user`, the child runs as that user (and group of the same number): the
+// caller must be root.
 CliRun RunBinary(const std::vector<std::string>& args,
-                 const std::vector<std::string>& environment = {});
+                 const std::vector<std::string>& environment = {},
+                 std::optional<uid_t> as_user = std::nullopt);
 
 // The database the CLI tests read, all written on the fake clock from 2026-01-01T00:00:00Z:
 //   Players (bytes, template "new"): alice   v1 create "new" at +0 s, v2 "gold=10" at +1 s,

@@ -15,7 +15,7 @@ constexpr char kHelp[] =
 as a Holdfast database (--db <dir>). Files are hard-linked when <dir> is on the same file
 system, so a checkpoint is fast and small until the database moves on.)";
 
-Status WriteCheckpoint(Engine& engine, const Invocation& call) {
+Status WriteCheckpoint(AdminService& admin, const Invocation& call) {
   // RocksDB wants an absolute path for the checkpoint.
   std::error_code error;
   const std::string dir =
@@ -24,7 +24,7 @@ Status WriteCheckpoint(Engine& engine, const Invocation& call) {
   if (std::filesystem::exists(dir, error)) {
     return Status::InvalidArgument("'" + dir + "' already exists; nothing was written");
   }
-  if (Status s = Admin(engine).Checkpoint(dir); !s.ok()) return s;
+  if (Status s = admin.Checkpoint(dir); !s.ok()) return s;
   if (call.json) {
     PrintJson(call.io.out, {{"checkpoint", dir}});
   } else {

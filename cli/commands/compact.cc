@@ -12,9 +12,9 @@ constexpr char kHelp[] =
     R"(Rewrite the database's files in full, dropping deleted and overwritten records (pruned
 versions, old saves). Changes no record; may take a while on a large database.)";
 
-Status Compact(Engine& engine, const Invocation& call) {
-  if (Status s = Admin(engine).Compact(); !s.ok()) return s;
-  call.io.out << "compacted " << Printable(engine.Info().path) << "\n";
+Status Compact(AdminService& admin, const Invocation& call) {
+  if (Status s = admin.Compact(); !s.ok()) return s;
+  call.io.out << "compacted " << Printable(call.path) << "\n";
   return Status::Ok();
 }
 

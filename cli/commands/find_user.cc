@@ -1,5 +1,4 @@
 // `holdfast find-user <id>`: the profiles that carry a user id, from the engine's user-id index.
-#include <charconv>
 #include <optional>
 #include <string>
 #include <ostream>
@@ -15,13 +14,6 @@ constexpr char kHelp[] =
     R"(List the profiles (store and key) that carry the user id <id>, from the user-id index:
 a profile's ids count once saved. To pass a negative id, end the options first: -- -5.)";
 
-std::optional<int64_t> ParseUserId(const std::string& text) {
-  int64_t id = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), id);
-  if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return id;
-}
-
 std::string CheckUserId(const cxxopts::ParseResult& args) {
   const std::string id = args["id"].as<std::string>();
   return ParseUserId(id) ? "" : "<id> '" + id + "' is not a 64-bit integer";
@@ -33,8 +25,8 @@ Json LocationJson(const ProfileLocation& location) {
   return object;
 }
 
-Status FindUser(Engine& engine, const Invocation& call) {
-  auto found = engine.FindByUserId(*ParseUserId(call.args["id"].as<std::string>()));
+Status FindUser(AdminService& admin, const Invocation& call) {
+  auto found = admin.FindByUserId(*ParseUserId(call.args["id"].as<std::string>()));
   if (!found.ok()) return found.status();
   if (call.json) {
     PrintJson(call.io.out, JsonArray(*found, LocationJson));

@@ -35,12 +35,12 @@ Json ProfileJson(const ProfileSummary& profile) {
   return object;
 }
 
-Status ListProfiles(Engine& engine, const Invocation& call) {
+Status ListProfiles(AdminService& admin, const Invocation& call) {
   ProfileQuery query;
   if (call.args.count("prefix")) query.prefix = call.args["prefix"].as<std::string>();
   query.limit = call.args["limit"].as<size_t>();
   if (call.args.count("after")) query.after_key = call.args["after"].as<std::string>();
-  auto list = Admin(engine).Profiles(call.args["store"].as<std::string>(), query);
+  auto list = admin.Profiles(call.args["store"].as<std::string>(), query);
   if (!list.ok()) return list.status();
   if (call.json) {
     PrintJson(call.io.out, JsonArray(list->profiles, ProfileJson));

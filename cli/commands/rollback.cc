@@ -31,10 +31,9 @@ std::string CheckTarget(const cxxopts::ParseResult& args) {
   return "";
 }
 
-Status RollBack(Engine& engine, const Invocation& call) {
+Status RollBack(AdminService& admin, const Invocation& call) {
   const std::string store = call.args["store"].as<std::string>();
   const std::string key = call.args["key"].as<std::string>();
-  Admin admin(engine);
   auto written =
       call.args.count("to")
           ? admin.Rollback(store, key, call.args["to"].as<uint64_t>())

@@ -14,9 +14,9 @@ constexpr char kHelp[] =
 every lock was left by a server that is gone (orphaned); the next start of the profile takes it
 over at once.)";
 
-Status ListLocks(Engine& engine, const Invocation& call) {
+Status ListLocks(AdminService& admin, const Invocation& call) {
   const std::string store = call.args.count("store") ? call.args["store"].as<std::string>() : "";
-  auto locks = Admin(engine).Locks(store);
+  auto locks = admin.Locks(store);
   if (!locks.ok()) return locks.status();
   if (call.json) {
     PrintJson(call.io.out, JsonArray(*locks, LockJson));

@@ -82,15 +82,15 @@ void PrintDetails(std::ostream& out, std::string_view store, std::string_view ke
   out << data.text;
 }
 
-Status ShowProfile(Engine& engine, const Invocation& call) {
+Status ShowProfile(AdminService& admin, const Invocation& call) {
   std::optional<uint64_t> version;
   if (call.args.count("version")) version = call.args["version"].as<uint64_t>();
   const std::string store = call.args["store"].as<std::string>();
   const std::string key = call.args["key"].as<std::string>();
-  auto details = Admin(engine).Inspect(store, key, version);
+  auto details = admin.Inspect(store, key, version);
   if (!details.ok()) return details.status();
   // The schema a flatbuffers store registered: what its payloads are rendered through.
-  auto registration = engine.Registration(store);
+  auto registration = admin.Registration(store);
   if (!registration.ok()) return registration.status();
   const RenderedPayload data =
       RenderPayload(details->codec, registration->schema, details->view.payload);

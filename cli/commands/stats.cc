@@ -1,6 +1,6 @@
 // `holdfast stats`: what the database holds — stores, profiles, locks, versions — and its size
-// on disk. Live counters (saves, latencies) belong to a running engine and come with the admin
-// socket.
+// on disk (the path as given). Live counters (saves, latencies) of a running engine are not
+// shown yet.
 #include <filesystem>
 #include <ostream>
 #include <utility>
@@ -25,10 +25,11 @@ uint64_t DiskBytes(const std::string& dir) {
   return total;
 }
 
-Status ShowStats(Engine& engine, const Invocation& call) {
-  auto stores = Admin(engine).Stores();
+Status ShowStats(AdminService& admin, const Invocation& call) {
+  auto stores = admin.Stores();
   if (!stores.ok()) return stores.status();
-  const EngineInfo info = engine.Info();
+  auto info = admin.Info();
+  if (!info.ok()) return info.status();
   StoreSummary total;
   for (const StoreSummary& store : *stores) {
     total.profiles += store.profiles;
@@ -37,20 +38,20 @@ Status ShowStats(Engine& engine, const Invocation& call) {
     total.damaged += store.damaged;
   }
   const std::vector<std::pair<std::string, uint64_t>> counts = {
-      {"format_version", info.format_version},
+      {"format_version", info->format_version},
       {"stores", stores->size()},
       {"profiles", total.profiles},
       {"locked", total.locked},
       {"versions", total.versions},
       {"damaged", total.damaged},
-      {"disk_bytes", DiskBytes(info.path)}};
+      {"disk_bytes", DiskBytes(call.path)}};
   if (call.json) {
-    Json object = {{"path", info.path}};
+    Json object = {{"path", call.path}};
     for (const auto& [name, count] : counts) object[name] = count;
     PrintJson(call.io.out, object);
     return Status::Ok();
   }
-  Table table({"path", Printable(info.path)});
+  Table table({"path", Printable(call.path)});
   for (const auto& [name, count] : counts) table.Add({name, std::to_string(count)});
   table.Print(call.io.out);
   return Status::Ok();

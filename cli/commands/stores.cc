@@ -19,8 +19,8 @@ Json StoreJson(const StoreSummary& store) {
           {"created", TimeJson(store.created_unix_ms)}};
 }
 
-Status ListStores(Engine& engine, const Invocation& call) {
-  auto stores = Admin(engine).Stores();
+Status ListStores(AdminService& admin, const Invocation& call) {
+  auto stores = admin.Stores();
   if (!stores.ok()) return stores.status();
   if (call.json) {
     PrintJson(call.io.out, JsonArray(*stores, StoreJson));

@@ -58,9 +58,9 @@ void PrintReport(std::ostream& out, const VerifyReport& report) {
       << " record(s): " << report.damaged.size() << " damaged\n";
 }
 
-Status Verify(Engine& engine, const Invocation& call) {
+Status Verify(AdminService& admin, const Invocation& call) {
   const std::string store = call.args.count("store") ? call.args["store"].as<std::string>() : "";
-  auto report = Admin(engine).Verify(store);
+  auto report = admin.Verify(store);
   if (!report.ok()) return report.status();
   if (call.json) {
     PrintJson(call.io.out, ReportJson(*report));

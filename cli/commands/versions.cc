@@ -64,13 +64,13 @@ std::string PartnersText(const VersionInfo& v) {
   return text;
 }
 
-Status ListVersions(Engine& engine, const Invocation& call) {
+Status ListVersions(AdminService& admin, const Invocation& call) {
   VersionQuery query;
   query.limit = call.args["limit"].as<size_t>();
   if (call.args.count("since"))
     query.from_unix_ms = ParseTime(call.args["since"].as<std::string>());
   if (call.args.count("until")) query.to_unix_ms = ParseTime(call.args["until"].as<std::string>());
-  auto versions = Admin(engine).Versions(call.args["store"].as<std::string>(),
+  auto versions = admin.Versions(call.args["store"].as<std::string>(),
                                          call.args["key"].as<std::string>(), query);
   if (!versions.ok()) return versions.status();
   if (call.json) {

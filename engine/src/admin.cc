@@ -108,6 +108,11 @@ Result<EngineInfo> Admin::Info() {
   return Gated(engine, [&]() -> Result<EngineInfo> { return engine.Info(); });
 }
 
+Result<StoreRegistration> Admin::Registration(std::string_view store) {
+  Engine::Impl& engine = ImplAccess::Of(*engine_);
+  return Gated(engine, [&]() -> Result<StoreRegistration> { return engine_->Registration(store); });
+}
+
 Result<std::vector<StoreSummary>> Admin::Stores() {
   Engine::Impl& engine = ImplAccess::Of(*engine_);
   return Gated(engine, [&]() -> Result<std::vector<StoreSummary>> {

@@ -180,6 +180,15 @@ Result<EngineInfo> AdminClient::Info() {
   return Take(impl_->Call(Request(AdminOp::kInfo)), &AdminResponse::info);
 }
 
+Result<StoreRegistration> AdminClient::Registration(std::string_view store) {
+  auto response = impl_->Call(Request(AdminOp::kRegistration, store));
+  if (!response.ok()) return response.status();
+  if (!response->registration) {
+    return Status::InvalidArgument("the server's answer has no registration");
+  }
+  return std::move(*response->registration);
+}
+
 Result<std::vector<StoreSummary>> AdminClient::Stores() {
   return Take(impl_->Call(Request(AdminOp::kStores)), &AdminResponse::stores);
 }

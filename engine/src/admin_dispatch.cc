@@ -33,6 +33,13 @@ AdminResponse RunAdminRequest(AdminService& admin, const AdminRequest& r) {
   switch (r.op) {
     case AdminOp::kInfo:
       return Answer(admin.Info(), &AdminResponse::info);
+    case AdminOp::kRegistration: {
+      auto registration = admin.Registration(r.store);
+      if (!registration.ok()) return StatusOnly(registration.status());
+      AdminResponse response;
+      response.registration = std::move(*registration);
+      return response;
+    }
     case AdminOp::kStores:
       return Answer(admin.Stores(), &AdminResponse::stores);
     case AdminOp::kProfiles:

@@ -347,9 +347,18 @@ std::string EncodeAdminResponse(const AdminResponse& r) {
   auto versions_vec = fbb.CreateVector(versions);
   auto locations = EncodeLocations(fbb, r.locations);
   auto verify = EncodeReport(fbb, r.verify);
+  Offset<fba::StoreRegistration> registration = 0;
+  if (r.registration) {
+    auto name = fbb.CreateString(r.registration->name);
+    auto codec = fbb.CreateString(r.registration->codec);
+    auto schema = BytesField(fbb, r.registration->schema);
+    registration = fba::CreateStoreRegistration(fbb, name, codec, schema,
+                                                r.registration->created_unix_ms);
+  }
   auto response = fba::CreateAdminResponse(
       fbb, static_cast<uint8_t>(r.status.code()), message, r.number, info, stores_vec,
-      profiles_vec, r.profiles.more, locks_vec, details, versions_vec, locations, verify);
+      profiles_vec, r.profiles.more, locks_vec, details, versions_vec, locations, verify,
+      registration);
   return Finish(fbb, 0, response);
 }
 
@@ -420,6 +429,10 @@ Result<AdminResponse> DecodeAdminResponse(std::string_view body) {
     auto report = DecodeReport(r->verify());
     if (!report.ok()) return report.status();
     out.verify = std::move(*report);
+  }
+  if (const fba::StoreRegistration* g = r->registration()) {
+    out.registration = StoreRegistration{TextOf(g->name()), TextOf(g->codec()),
+                                         BytesOf(g->schema()), g->created_unix_ms()};
   }
   return out;
 }

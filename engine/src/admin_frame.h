@@ -51,8 +51,9 @@ enum class AdminOp : uint8_t {
   kMessage,
   kErase,
   kEraseUser,
+  kRegistration,
 };
-inline constexpr AdminOp kLastAdminOp = AdminOp::kEraseUser;
+inline constexpr AdminOp kLastAdminOp = AdminOp::kRegistration;
 
 // Which fields an op uses is listed in the schema; the others stay at their defaults.
 struct AdminRequest {
@@ -79,6 +80,7 @@ struct AdminResponse {
   std::vector<VersionInfo> versions;
   std::vector<ProfileLocation> locations;
   VerifyReport verify;
+  std::optional<StoreRegistration> registration;
 };
 
 // The length prefix of a body of `body_bytes`, and its reading.

@@ -31,6 +31,7 @@ class CountingAdmin final : public AdminService {
     return Status::NotFound("fuzz");
   }
   Result<EngineInfo> Info() override { return No(); }
+  Result<StoreRegistration> Registration(std::string_view) override { return No(); }
   Result<std::vector<StoreSummary>> Stores() override { return No(); }
   Result<ProfileList> Profiles(std::string_view, const ProfileQuery&) override { return No(); }
   Result<std::vector<HeldLock>> Locks(std::string_view) override { return No(); }

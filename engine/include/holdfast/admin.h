@@ -125,6 +125,7 @@ class AdminService {
   virtual ~AdminService() = default;
 
   virtual Result<EngineInfo> Info() = 0;
+  virtual Result<StoreRegistration> Registration(std::string_view store) = 0;
   virtual Result<std::vector<StoreSummary>> Stores() = 0;
   virtual Result<ProfileList> Profiles(std::string_view store, const ProfileQuery& query = {}) = 0;
   virtual Result<std::vector<HeldLock>> Locks(std::string_view store = {}) = 0;
@@ -156,6 +157,10 @@ class Admin final : public AdminService {
 
   // The engine's path, format version, incarnation and registered stores (Engine::Info).
   Result<EngineInfo> Info() override;
+
+  // See Engine::Registration: a store's codec and, for a flatbuffers store, its registered
+  // schema (what tools render its payloads through).
+  Result<StoreRegistration> Registration(std::string_view store) override;
 
   // The registered stores, by name, with counts from one read of each store's meta records.
   // IOError on storage failure.

@@ -50,6 +50,7 @@ class AdminClient final : public AdminService {
   AdminClient& operator=(const AdminClient&) = delete;
 
   Result<EngineInfo> Info() override;
+  Result<StoreRegistration> Registration(std::string_view store) override;
   Result<std::vector<StoreSummary>> Stores() override;
   Result<ProfileList> Profiles(std::string_view store, const ProfileQuery& query = {}) override;
   Result<std::vector<HeldLock>> Locks(std::string_view store = {}) override;

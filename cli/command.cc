@@ -11,6 +11,7 @@ std::unique_ptr<Command> MakeStoresCommand();
 std::unique_ptr<Command> MakeListCommand();
 std::unique_ptr<Command> MakeShowCommand();
 std::unique_ptr<Command> MakeVersionsCommand();
+std::unique_ptr<Command> MakeDiffCommand();
 std::unique_ptr<Command> MakeSessionsCommand();
 std::unique_ptr<Command> MakeFindUserCommand();
 std::unique_ptr<Command> MakeRollbackCommand();
@@ -28,6 +29,7 @@ const std::vector<CommandEntry>& Commands() {
   static const std::vector<CommandEntry> kCommands = {
       {"stores", MakeStoresCommand},     {"list", MakeListCommand},
       {"show", MakeShowCommand},         {"versions", MakeVersionsCommand},
+      {"diff", MakeDiffCommand},
       {"sessions", MakeSessionsCommand}, {"find-user", MakeFindUserCommand},
       {"rollback", MakeRollbackCommand}, {"edit", MakeEditCommand},
       {"release", MakeReleaseCommand},   {"message", MakeMessageCommand},

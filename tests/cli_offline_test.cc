@@ -141,6 +141,37 @@ TEST_F(CliOfflineTest, VersionsNewestFirstWithinATimeRange) {
   EXPECT_NE(limited.out.find("\n3 "), std::string::npos) << limited.out;
 }
 
+TEST_F(CliOfflineTest, DiffIsAJsonPatchForAJsonStoreAndABytesComparisonOtherwise) {
+  OpenDatabase();
+  auto quests = engine_->OpenStore<JsonCodec>("Quests");
+  ASSERT_OK(quests);
+  {
+    auto ann = quests->StartSession("ann");  // version 1: the template (null)
+    ASSERT_OK(ann);
+    ASSERT_OK(ann->Edit([](nlohmann::json& d) { d = {{"coins", 5}, {"quest", "rat"}}; }));
+    ASSERT_OK(ann->Save());  // 2
+    ASSERT_OK(ann->Edit([](nlohmann::json& d) { d = {{"coins", 7}, {"name", "Ann"}}; }));
+    ASSERT_OK(ann->EndSession());  // 3
+  }
+  CloseEngine();
+  EXPECT_EQ(RunInProcess({"diff", "Quests", "ann", "2", "3", "--db", db_, "--json"}),
+            (CliRun{0,
+                    R"({"format":"json-patch","from":2,"to":3,"patch":[)"
+                    R"({"op":"replace","path":"/coins","value":7},)"
+                    R"({"op":"remove","path":"/quest"},)"
+                    R"({"op":"add","path":"/name","value":"Ann"}]})"
+                    "\n",
+                    ""}));
+  EXPECT_EQ(RunInProcess({"diff", "Quests", "ann", "3", "3", "--db", db_}),
+            (CliRun{0, "versions 3 and 3 of Quests/ann hold the same document\n", ""}));
+  EXPECT_EQ(RunInProcess({"diff", "Players", "alice", "1", "2", "--db", db_}),
+            (CliRun{0, "versions 1 and 2 of Players/alice differ: 3 bytes, then 7 bytes\n", ""}));
+  CliRun missing = RunInProcess({"diff", "Players", "alice", "1", "9", "--db", db_});
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.err.find("version 9 of 'alice' does not exist"), std::string::npos) << missing;
+  EXPECT_EQ(RunInProcess({"diff", "Players", "alice", "1", "two", "--db", db_}).code, 2);
+}
+
 TEST_F(CliOfflineTest, SessionsListOrphanedLocks) {
   CliRun json = RunInProcess({"sessions", "--db", db_, "--json"});
   EXPECT_EQ(json.code, 0) << json.err;

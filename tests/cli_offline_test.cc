@@ -64,7 +64,7 @@ TEST_F(CliOfflineTest, ShowAsJsonHasDataLockAndHistory) {
   EXPECT_EQ(json.code, 0) << json.err;
   EXPECT_EQ(json.out,
             R"({"store":"Players","key":"carol","version":1,"time":"2026-01-01T00:00:04.000Z",)"
-            R"("reason":"create","epoch":1,"source_version":0,"codec":"bytes",)"
+            R"("reason":"create","epoch":1,"source_version":0,"schema_version":0,"codec":"bytes",)"
             R"("data_format":"hex","data":"6e6577","payload_bytes":3,)"
             R"("lock":{"store":"Players","key":"carol","epoch":1,"owner":"admin-test-server",)"
             R"("since":"2026-01-01T00:00:04.000Z",)"
@@ -123,11 +123,11 @@ TEST_F(CliOfflineTest, VersionsNewestFirstWithinATimeRange) {
   EXPECT_EQ(json.code, 0) << json.err;
   EXPECT_EQ(json.out,
             R"([{"version":3,"time":"2026-01-01T00:00:02.000Z","reason":"save","epoch":1,)"
-            R"("source_version":0,"payload_bytes":7,"damaged":false,"partners":[]},)"
+            R"("source_version":0,"payload_bytes":7,"damaged":false,"partners":[],"schema_version":0},)"
             R"({"version":2,"time":"2026-01-01T00:00:01.000Z","reason":"save","epoch":1,)"
-            R"("source_version":0,"payload_bytes":7,"damaged":false,"partners":[]},)"
+            R"("source_version":0,"payload_bytes":7,"damaged":false,"partners":[],"schema_version":0},)"
             R"({"version":1,"time":"2026-01-01T00:00:00.000Z","reason":"create","epoch":1,)"
-            R"("source_version":0,"payload_bytes":3,"damaged":false,"partners":[]}])"
+            R"("source_version":0,"payload_bytes":3,"damaged":false,"partners":[],"schema_version":0}])"
             "\n");
   // --since in ISO-8601, --until in unix seconds (2026-01-01T00:00:01Z), both inclusive.
   CliRun range = RunInProcess({"versions", "Players", "alice", "--db", db_, "--since",

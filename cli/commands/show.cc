@@ -33,6 +33,7 @@ Json DetailsJson(std::string_view store, std::string_view key, const ProfileDeta
   object["reason"] = VersionReasonName(view.version.reason);
   object["epoch"] = view.version.epoch;
   object["source_version"] = view.version.source_version;
+  object["schema_version"] = view.version.schema_version;
   object["codec"] = details.codec;
   object["data_format"] = data.format;
   object["data"] = data.json;

@@ -50,7 +50,8 @@ Json VersionJson(const VersionInfo& v) {
           {"source_version", v.source_version},
           {"payload_bytes", v.payload_bytes},
           {"damaged", v.damaged},
-          {"partners", std::move(partners)}};
+          {"partners", std::move(partners)},
+          {"schema_version", v.schema_version}};
 }
 
 // A trade's partners as "store/key, ..." ("-" for other versions).

@@ -55,7 +55,8 @@ Result<uint64_t> EditProfile(SessionRegistry& store, std::string_view key,
   // Checked before the key is claimed: claiming ends a live session, and a refused edit must
   // change nothing. The check is the one every save of the store passes (codec, validate).
   if (config.history.check) {
-    Status valid = config.history.check(payload);
+    // An admin edit is data in the server's current schema version (what a live session holds).
+    Status valid = config.history.check(payload, config.settings.schema_version);
     if (valid.code() == StatusCode::kInternal) return valid;  // no verdict: the check threw
     if (!valid.ok()) {
       return Status::InvalidArgument("the store's check refuses the payload: " +
@@ -67,6 +68,7 @@ Result<uint64_t> EditProfile(SessionRegistry& store, std::string_view key,
   request.payload = &bytes;
   request.codec = config.codec;
   request.reason = VersionReason::kAdmin;
+  request.schema_version = config.settings.schema_version;
   request.kind = CommitKind::kAdminWrite;
   request.history = &config.history;
   auto written = ClaimAndWrite(store, key, EndReason::kAdmin, request, "an admin edit");

@@ -28,11 +28,13 @@ RawSession::Impl::Impl(std::shared_ptr<EngineContext> engine,
                               {},
                               {},
                               acquired.version,
+                              acquired.schema_version,
                               acquired.created,
                               acquired.previous_lock,
                               acquired.previous_meta,
                               std::nullopt}),
       last_saved_(acquired.payload),
+      stored_schema_version_(acquired.schema_version),
       version_(acquired.version),
       updated_unix_ms_(acquired.meta.updated_unix_ms),
       user_ids_(acquired.meta.user_ids),
@@ -220,7 +222,8 @@ Result<RawSession::Impl::PreparedSave> RawSession::Impl::PrepareSave(bool final,
   }
   internal::MutexLock lock(mu_);
   prepared.processed = processed_;
-  prepared.payload_changed = prepared.payload != last_saved_;
+  prepared.payload_changed = prepared.payload != last_saved_ ||
+                             stored_schema_version_ != store_->settings.schema_version;
   prepared.meta_generation = meta_generation_;
   prepared.meta_changed = meta_generation_ != meta_saved_generation_;
   if (prepared.meta_changed) {
@@ -241,6 +244,7 @@ internal::SaveRequest RawSession::Impl::RequestFor(const PreparedSave& prepared,
   request.payload =
       prepared.payload_changed || kind == CommitKind::kTrade ? &prepared.payload : nullptr;
   request.codec = store_->codec;
+  request.schema_version = store_->settings.schema_version;
   request.user_ids = prepared.meta_changed ? &prepared.user_ids : nullptr;
   request.metadata = prepared.meta_changed ? &prepared.metadata : nullptr;
   request.processed_messages = prepared.processed.empty() ? nullptr : &prepared.processed;
@@ -260,7 +264,10 @@ void RawSession::Impl::SaveStored(const PreparedSave& prepared, const internal::
   std::function<void(std::string_view)> on_after_save;
   {
     internal::MutexLock lock(mu_);
-    if (prepared.payload_changed) last_saved_ = prepared.payload;
+    if (prepared.payload_changed) {  // (unchanged bytes are already in this schema version)
+      last_saved_ = prepared.payload;
+      stored_schema_version_ = store_->settings.schema_version;
+    }
     // The marks just stored are done; later ones (none can be added during a save) stay.
     std::erase_if(processed_, [&](uint64_t s) {
       return std::find(prepared.processed.begin(), prepared.processed.end(), s) !=
@@ -491,6 +498,11 @@ ProfileInfo RawSession::Impl::Info() const {
 std::string RawSession::Impl::LastSavedBytes() const {
   internal::MutexLock lock(mu_);
   return last_saved_;
+}
+
+uint32_t RawSession::Impl::StoredSchemaVersion() const {
+  internal::MutexLock lock(mu_);
+  return stored_schema_version_;
 }
 
 Status RawSession::Impl::EditUserIds(const std::function<void(std::vector<int64_t>&)>& edit) {

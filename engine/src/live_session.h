@@ -127,6 +127,8 @@ class RawSession::Impl final : public internal::AutosaveTarget,
   Status EditStatus() const;
   ProfileInfo Info() const;
   std::string LastSavedBytes() const;
+  // The store schema version of the last saved (or loaded) payload.
+  uint32_t StoredSchemaVersion() const;
   Status EditUserIds(const std::function<void(std::vector<int64_t>&)>& edit);
   Status EditMetadata(const std::function<Status(std::map<std::string, std::string>&)>& edit);
   std::optional<std::string> Metadata(std::string_view key) const;
@@ -269,6 +271,9 @@ class RawSession::Impl final : public internal::AutosaveTarget,
   bool end_signalled_ GUARDED_BY(mu_) = false;
   std::condition_variable end_cv_;  // end_signalled_ became true
   std::string last_saved_ GUARDED_BY(mu_);
+  // Its schema version: below the store's, the next save writes the (migrated) data even when
+  // its bytes did not change, so that no migration step runs twice on stored data.
+  uint32_t stored_schema_version_ GUARDED_BY(mu_) = 0;
   uint64_t version_ GUARDED_BY(mu_) = 0;
   int64_t updated_unix_ms_ GUARDED_BY(mu_) = 0;
   std::vector<int64_t> user_ids_ GUARDED_BY(mu_);

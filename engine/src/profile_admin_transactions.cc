@@ -25,10 +25,14 @@ Result<AdminWriteResult> CommitAdminWrite(const TransactionContext& ctx, Profile
     if (!exists) return Status::NotFound("no profile '" + std::string(at.key) + "'");
     std::string current;
     bool damaged = false;
+    uint32_t current_schema = 0;
     if (Status d = txn.Get(Family::kData, key, &current); d.ok()) {
       auto record = DecodeProfileRecord(current);
       damaged = !record.ok();
-      if (record.ok()) result.previous_payload = std::move(record->payload);
+      if (record.ok()) {
+        result.previous_payload = std::move(record->payload);
+        current_schema = record->schema_version;
+      }
     } else if (d.code() != StatusCode::kNotFound) {
       return d;
     }
@@ -52,6 +56,8 @@ Result<AdminWriteResult> CommitAdminWrite(const TransactionContext& ctx, Profile
     if (request.payload) {
       VersionWrite write{*request.payload,        request.codec,   request.reason, meta.epoch,
                          request.source_version, ctx.now_unix_ms, true};
+      // A rollback copies the data as it was; an admin edit is in the server's current schema.
+      write.schema_version = request.schema_version.value_or(current_schema);
       auto appended = AppendVersion(txn, key, meta, write, history.retention);
       if (!appended.ok()) return appended.status();
       result.version = *appended;

@@ -23,6 +23,7 @@ void Fill(VersionInfo& info, const VersionRecord& r) {
   info.source_version = r.source_version;
   info.payload_bytes = r.payload.size();
   info.partners = r.partners;
+  info.schema_version = r.schema_version;
 }
 
 // The index entry of `version` in `meta`; NotFound (never written, or pruned) when absent.
@@ -54,6 +55,7 @@ Status ReadCurrent(Storage& storage, ProfileRef at, const std::string& profile_k
   view.version.written_unix_ms = record->updated_unix_ms;
   view.version.epoch = record->epoch;
   view.version.payload_bytes = view.payload.size();
+  view.version.schema_version = record->schema_version;
   auto entry = IndexedVersion(meta, at.key, record->version);
   if (entry.ok()) {
     view.version.reason = static_cast<VersionReason>(entry->reason);
@@ -148,7 +150,7 @@ Result<VersionRecord> ReadRollbackSource(Storage& storage, ProfileRef at, uint64
                                        std::string(at.key) + "'");
   }
   if (history.check) {
-    if (Status valid = history.check(source->payload); !valid.ok()) {
+    if (Status valid = history.check(source->payload, source->schema_version); !valid.ok()) {
       if (valid.code() == StatusCode::kInternal) return valid;  // no verdict
       return Status::InvalidArgument("version " + std::to_string(version) +
                                      " fails the store's check: " + valid.ToString());

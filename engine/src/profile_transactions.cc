@@ -29,8 +29,16 @@ Status ReadCurrent(StorageTransaction& txn, std::string_view profile, const std:
     *corrupt = record.status().message();
     return Status::Ok();
   }
+  if (record->schema_version > history.schema_version) {
+    return Status::InvalidArgument(
+        "profile '" + std::string(profile) + "': version " + std::to_string(record->version) +
+        " was written in schema version " + std::to_string(record->schema_version) +
+        ", newer than the " + std::to_string(history.schema_version) +
+        " this server's migrations reach: a newer server wrote it (a rolling deploy); this "
+        "server must not overwrite it, so nothing was changed");
+  }
   if (history.check) {
-    if (Status valid = history.check(record->payload); !valid.ok()) {
+    if (Status valid = history.check(record->payload, record->schema_version); !valid.ok()) {
       // A check that could not decide (game code threw) is no verdict of corruption: the
       // acquisition fails and writes nothing.
       if (valid.code() == StatusCode::kInternal) return valid;
@@ -51,6 +59,7 @@ Status ReadCurrent(StorageTransaction& txn, std::string_view profile, const std:
   *raw = record->payload;
   result->payload = std::move(record->payload);
   result->version = record->version;
+  result->schema_version = record->schema_version;
   return Status::Ok();
 }
 
@@ -59,7 +68,7 @@ Status ReadCurrent(StorageTransaction& txn, std::string_view profile, const std:
 Result<std::optional<VersionRecord>> NewestValidVersion(StorageTransaction& txn,
                                                         const std::string& key,
                                                         const ProfileMeta& meta, uint64_t below,
-                                                        const PayloadCheck& check) {
+                                                        const HistoryPolicy& history) {
   for (auto it = meta.versions.rbegin(); it != meta.versions.rend(); ++it) {
     if (it->version >= below || it->reason == static_cast<uint8_t>(VersionReason::kQuarantine)) {
       continue;
@@ -72,8 +81,9 @@ Result<std::optional<VersionRecord>> NewestValidVersion(StorageTransaction& txn,
       }
       return record.status();
     }
-    if (check) {
-      Status valid = check(record->payload);
+    if (record->schema_version > history.schema_version) continue;  // a newer server's data
+    if (history.check) {
+      Status valid = history.check(record->payload, record->schema_version);
       if (valid.code() == StatusCode::kInternal) return valid;  // no verdict: stop
       if (!valid.ok()) continue;
     }
@@ -138,12 +148,13 @@ Result<AcquireResult> AcquireProfile(const TransactionContext& ctx, ProfileAddre
     meta.updated_unix_ms = ctx.now_unix_ms;
     VersionWrite write{template_payload, request.codec, VersionReason::kCreate, meta.epoch, 0,
                        ctx.now_unix_ms,  true};
+    write.schema_version = history.schema_version;  // the template is in this server's schema
     if (corrupt) {
       // Choose what to restore before anything is written or pruned: the quarantine entry must
       // not push the newest valid version out of the history it is about to be restored from.
       std::optional<VersionRecord> source;
       if (history.corruption == CorruptionPolicy::kRestoreNewestValid) {
-        auto found = NewestValidVersion(txn, key, meta, meta.last_version + 1, history.check);
+        auto found = NewestValidVersion(txn, key, meta, meta.last_version + 1, history);
         if (!found.ok()) return found.status();
         source = std::move(*found);
       }
@@ -162,6 +173,7 @@ Result<AcquireResult> AcquireProfile(const TransactionContext& ctx, ProfileAddre
       if (source) {
         write.payload = source->payload;
         write.source_version = source->version;
+        write.schema_version = source->schema_version;
         repair.restored_from = source->version;
       }
       auto restored = AppendVersion(txn, key, meta, write, history.retention);
@@ -169,12 +181,14 @@ Result<AcquireResult> AcquireProfile(const TransactionContext& ctx, ProfileAddre
       repair.restored_as = *restored;
       result.payload = std::string(write.payload);
       result.version = *restored;
+      result.schema_version = write.schema_version;
       result.repair = std::move(repair);
     } else if (result.created) {
       auto created = AppendVersion(txn, key, meta, write, history.retention);
       if (!created.ok()) return created.status();
       result.payload = template_payload;
       result.version = *created;
+      result.schema_version = write.schema_version;
     }
     if (Status w = txn.Put(Family::kMeta, key, EncodeProfileMeta(meta)); !w.ok()) return w;
     staged->push_back({{CommitKind::kAcquire, at.store, at.key, meta.epoch, request.session_id}, (result.created || result.repair) ? result.version : 0});
@@ -206,6 +220,7 @@ Status StageSave(const TransactionContext& ctx, StorageTransaction& txn, Profile
     VersionWrite write{*request.payload, request.codec, request.reason, meta.epoch, 0,
                        ctx.now_unix_ms,  true};
     write.partners = request.partners;
+    write.schema_version = request.schema_version;
     auto appended = AppendVersion(txn, key, meta, write, history.retention);
     if (!appended.ok()) return appended.status();
     result->version = *appended;

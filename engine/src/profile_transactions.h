@@ -48,7 +48,8 @@ struct TransactionContext {
 // running code refuses it (a disagreement: the codec cannot decode it, validate refuses it).
 // Internal means no verdict (the game's code threw): the operation fails and writes nothing.
 // Must be pure: a transaction may run it more than once.
-using PayloadCheck = std::function<Status(std::string_view payload)>;
+// `schema_version` is the store schema version the payload was written in (its migrations).
+using PayloadCheck = std::function<Status(std::string_view payload, uint32_t schema_version)>;
 
 // How the history is kept and how a corrupt payload is handled; set per store.
 struct HistoryPolicy {
@@ -57,6 +58,10 @@ struct HistoryPolicy {
   PayloadCheck check;  // null: every payload that passes the record checksums is valid
   // A disagreement is repaired like damage (true) or fails the start, changing nothing (false).
   bool repair_disagreement = false;
+  // The schema version this server writes (StoreSettings::schema_version). A current payload of a
+  // newer one fails an acquisition with InvalidArgument, writing nothing; repairs skip versions
+  // of a newer one.
+  uint32_t schema_version = 0;
 };
 
 struct AcquireRequest {
@@ -89,6 +94,7 @@ struct AcquireResult {
   ProfileMeta meta;                          // as committed
   std::string payload;                       // the loaded (or template) payload
   uint64_t version = 0;                      // its version number
+  uint32_t schema_version = 0;               // the schema version it is in
   bool created = false;                      // the profile did not exist before
   std::optional<SessionLock> previous_lock;  // the lock this acquisition replaced, if any
   std::optional<ProfileMeta> previous_meta;  // meta before the acquisition (nullopt: none)
@@ -111,6 +117,7 @@ struct SaveRequest {
   // New payload to write as the next version; null writes none (a pure release or meta change).
   const std::string* payload = nullptr;
   std::string codec;
+  uint32_t schema_version = 0;  // of `payload`
   const std::vector<int64_t>* user_ids = nullptr;                // replace when non-null
   const std::map<std::string, std::string>* metadata = nullptr;  // replace when non-null
   // Messages the session processed: removed in the same transaction (those already gone are
@@ -187,6 +194,8 @@ struct AdminWriteRequest {
   std::string_view codec;
   VersionReason reason = VersionReason::kRollback;  // kRollback or kAdmin
   uint64_t source_version = 0;  // kRollback: the version copied (never pruned by this commit)
+  // The schema version of `payload` (a rollback: the source's); unset: the current record's.
+  std::optional<uint32_t> schema_version;
   CommitKind kind = CommitKind::kRollback;  // what the fault hooks see: kRollback or kAdminWrite
   const HistoryPolicy* history = nullptr;
   // With no payload (a release): when no lock is stored — its holder's final save cleared it —

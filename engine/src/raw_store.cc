@@ -72,6 +72,7 @@ Result<uint64_t> RawStore::Rollback(std::string_view key, uint64_t version) {
   request.codec = source->codec;
   request.reason = VersionReason::kRollback;
   request.source_version = source->version;
+  request.schema_version = source->schema_version;
   request.history = &config.history;
   auto written =
       internal::ClaimAndWrite(*impl_, key, EndReason::kRollback, request, "a rollback");

@@ -87,7 +87,8 @@ bool Aligned(const fb::ProfileRecord* r) {
   return FieldAligned<uint32_t>(r, R::VT_FORMAT_VERSION) &&
          FieldAligned<uint64_t>(r, R::VT_VERSION) &&
          FieldAligned<uint32_t>(r, R::VT_PAYLOAD_CRC32C) &&
-         FieldAligned<int64_t>(r, R::VT_UPDATED_UNIX_MS) && FieldAligned<uint64_t>(r, R::VT_EPOCH);
+         FieldAligned<int64_t>(r, R::VT_UPDATED_UNIX_MS) && FieldAligned<uint64_t>(r, R::VT_EPOCH) &&
+         FieldAligned<uint32_t>(r, R::VT_SCHEMA_VERSION);
 }
 
 bool Aligned(const fb::ProfileMeta* m) {
@@ -124,7 +125,8 @@ bool Aligned(const fb::VersionRecord* r) {
          FieldAligned<uint64_t>(r, V::VT_VERSION) &&
          FieldAligned<uint32_t>(r, V::VT_PAYLOAD_CRC32C) &&
          FieldAligned<int64_t>(r, V::VT_WRITTEN_UNIX_MS) &&
-         FieldAligned<uint64_t>(r, V::VT_EPOCH) && FieldAligned<uint64_t>(r, V::VT_SOURCE_VERSION);
+         FieldAligned<uint64_t>(r, V::VT_EPOCH) && FieldAligned<uint64_t>(r, V::VT_SOURCE_VERSION) &&
+         FieldAligned<uint32_t>(r, V::VT_SCHEMA_VERSION);
 }
 
 bool Aligned(const fb::MessageRecord* r) {
@@ -196,7 +198,7 @@ std::string EncodeProfileRecord(const ProfileRecord& r) {
   auto codec = fbb.CreateString(r.codec);
   auto root =
       fb::CreateProfileRecord(fbb, kFormatVersion, payload, r.version, MaskCrc(Crc32c(r.payload)),
-                              codec, r.updated_unix_ms, r.epoch);
+                              codec, r.updated_unix_ms, r.epoch, r.schema_version);
   fb::FinishProfileRecordBuffer(fbb, root);
   return Seal(fbb);
 }
@@ -215,6 +217,7 @@ Result<ProfileRecord> DecodeProfileRecord(std::string_view bytes) {
   out.codec = StringOf(r->codec());
   out.updated_unix_ms = r->updated_unix_ms();
   out.epoch = r->epoch();
+  out.schema_version = r->schema_version();
   if (Status s = CheckPayload(out.payload, r->payload_crc32c(), kWhat); !s.ok()) return s;
   return out;
 }
@@ -328,7 +331,8 @@ std::string EncodeVersionRecord(const VersionRecord& r) {
   }
   auto root = fb::CreateVersionRecord(
       fbb, kFormatVersion, r.version, payload, MaskCrc(Crc32c(r.payload)), codec, r.written_unix_ms,
-      static_cast<fb::VersionReason>(r.reason), r.epoch, r.source_version, partners);
+      static_cast<fb::VersionReason>(r.reason), r.epoch, r.source_version, partners,
+      r.schema_version);
   fb::FinishVersionRecordBuffer(fbb, root);
   return Seal(fbb);
 }
@@ -351,6 +355,7 @@ Result<VersionRecord> DecodeVersionRecord(std::string_view bytes) {
   out.reason = static_cast<VersionReason>(reason);
   out.epoch = r->epoch();
   out.source_version = r->source_version();
+  out.schema_version = r->schema_version();
   if (const auto* partners = r->partners()) {
     for (const fb::VersionPartner* p : *partners) {
       if (!p) return Bad(kWhat, "empty partner entry");

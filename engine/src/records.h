@@ -28,6 +28,7 @@ struct ProfileRecord {
   std::string codec;
   int64_t updated_unix_ms = 0;
   uint64_t epoch = 0;
+  uint32_t schema_version = 0;  // the store's migration steps the payload has been through
 };
 
 struct SessionLock {
@@ -83,6 +84,7 @@ struct VersionRecord {
   uint64_t epoch = 0;
   uint64_t source_version = 0;
   std::vector<ProfileLocation> partners;  // kTrade: the other profiles of the commit
+  uint32_t schema_version = 0;
 };
 
 struct MessageRecord {

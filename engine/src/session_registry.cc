@@ -292,7 +292,7 @@ Result<RawSession> RawStore::Impl::Start(std::string_view key_view, const Sessio
 Status RawStore::Impl::AttachData(LiveSession& session, const SessionDataFactory& make_data) {
   Result<std::shared_ptr<SessionData>> data = Status::Internal("");
   try {
-    data = make_data(session.LastSavedBytes());
+    data = make_data(session.LastSavedBytes(), session.StoredSchemaVersion());
   } catch (...) {
     Status failed = Status::Internal("building the session's data from its payload threw");
     engine_->ReportException(config_->name, session.key(), "the session data factory", failed);
@@ -302,7 +302,8 @@ Status RawStore::Impl::AttachData(LiveSession& session, const SessionDataFactory
     session.SetData(std::move(*data));
     return Status::Ok();
   }
-  Status why = data.status().code() == StatusCode::kCorruption
+  Status why = data.status().code() == StatusCode::kCorruption ||
+                       data.status().code() == StatusCode::kInvalidArgument
                    ? data.status()
                    : Status::Corruption(data.status().ToString());
   return why.WithContext("decoding profile with codec '" + config_->codec + "'");

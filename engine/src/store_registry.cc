@@ -52,6 +52,8 @@ std::string Differences(const StoreConfig& open, const StoreSettings& asked,
          std::to_string(static_cast<int>(asked.corruption_policy)));
   differ("repair_disagreement", was.repair_disagreement ? "on" : "off",
          asked.repair_disagreement ? "on" : "off");
+  differ("schema_version (migrations)", std::to_string(was.schema_version),
+         std::to_string(asked.schema_version));
   differ("repair_breaker.max_share", std::to_string(was.repair_breaker.max_share),
          std::to_string(asked.repair_breaker.max_share));
   differ("repair_breaker.window", Ms(was.repair_breaker.window), Ms(asked.repair_breaker.window));
@@ -109,9 +111,10 @@ PayloadCheck StoreRegistry::Guard(std::string store, PayloadValidator check) con
   if (!check) return nullptr;
   // The context outlives every holder of the store's config (they all hold the context too).
   EngineContext* engine = engine_.get();
-  return [engine, store = std::move(store), check = std::move(check)](std::string_view payload) {
+  return [engine, store = std::move(store), check = std::move(check)](std::string_view payload,
+                                                                       uint32_t schema_version) {
     try {
-      return check(payload);
+      return check(payload, schema_version);
     } catch (...) {
       Status no_verdict =
           Status::Internal("the store's check (decode or validate) threw; nothing was changed");
@@ -225,7 +228,7 @@ Result<std::shared_ptr<SessionRegistry>> StoreRegistry::Open(std::string_view na
   config->settings = settings;
   config->history = HistoryPolicy{settings.retention, settings.corruption_policy,
                                   Guard(config->name, std::move(check)),
-                                  settings.repair_disagreement};
+                                  settings.repair_disagreement, settings.schema_version};
   config->template_payload = std::move(template_payload);
   config->schema = std::string(schema);
   auto store = std::make_shared<SessionRegistry>(engine_, std::move(config));

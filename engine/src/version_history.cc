@@ -59,7 +59,7 @@ Result<uint64_t> AppendVersion(StorageTransaction& txn, const std::string& profi
   const uint64_t version = ++meta.last_version;
   std::string payload(write.payload);
   VersionRecord record{version,      payload,     std::string(write.codec), write.now_unix_ms,
-                       write.reason, write.epoch, write.source_version, {}};
+                       write.reason, write.epoch, write.source_version, {}, write.schema_version};
   if (write.partners) record.partners = *write.partners;
   if (Status s = txn.Put(Family::kVersions, VersionKeyOf(profile_key, version),
                          EncodeVersionRecord(record));
@@ -67,8 +67,8 @@ Result<uint64_t> AppendVersion(StorageTransaction& txn, const std::string& profi
     return s;
   }
   if (write.current) {
-    ProfileRecord current{version, std::move(payload), std::string(write.codec), write.now_unix_ms,
-                          write.epoch};
+    ProfileRecord current{version,     std::move(payload), std::string(write.codec),
+                          write.now_unix_ms, write.epoch, write.schema_version};
     if (Status s = txn.Put(Family::kData, profile_key, EncodeProfileRecord(current)); !s.ok()) {
       return s;
     }

@@ -31,6 +31,8 @@ struct VersionWrite {
   uint64_t protect_version = 0;
   // kTrade: the other profiles of the commit (null: none).
   const std::vector<ProfileLocation>* partners = nullptr;
+  // The store's schema version of `payload` (its migrations).
+  uint32_t schema_version = 0;
 };
 
 // Writes the next version of the profile at `profile_key` (EncodeProfileKey), updates `meta`

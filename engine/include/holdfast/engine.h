@@ -137,7 +137,9 @@ class Engine {
     if (!template_bytes.ok()) return template_bytes.status().WithContext("encoding the template");
     // Damage (Corruption from the codec) stays Corruption; every other refusal is a
     // disagreement between the stored data and this code.
-    PayloadValidator check = [validate = options.validate](std::string_view bytes) -> Status {
+    options.schema_version = static_cast<uint32_t>(options.migrations.size());
+    PayloadValidator check = [validate = options.validate, migrations = options.migrations](
+                                 std::string_view bytes, uint32_t schema_version) -> Status {
       auto decoded = Codec::Decode(bytes);
       if (!decoded.ok()) {
         return decoded.status().code() == StatusCode::kCorruption ||
@@ -147,6 +149,8 @@ class Engine {
                                              std::string(Codec::kName) +
                                              "': " + decoded.status().ToString());
       }
+      // Stored data is judged as this code will use it: migrated first.
+      if (Status m = MigrateValue(*decoded, schema_version, migrations); !m.ok()) return m;
       if (!validate) return Status::Ok();
       Status valid = validate(*decoded);
       return valid.ok() ? valid : Status::InvalidArgument("validate: " + valid.ToString());
@@ -161,7 +165,7 @@ class Engine {
                             std::move(check), schema);
     if (!raw.ok()) return raw.status();
     return Store<Codec>(std::move(*raw), std::move(options.template_value),
-                        std::move(options.validate));
+                        std::move(options.validate), std::move(options.migrations));
   }
 
   // Opens the store `name` at the byte level: `codec` is the name registered for it,

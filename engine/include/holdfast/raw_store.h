@@ -59,12 +59,19 @@ struct StoreSettings : SessionTiming {
   // returns ResourceExhausted (nothing is ever dropped to make room).
   uint32_t max_pending_messages = 1'000;
   uint32_t max_message_bytes = 64 * 1024;
+  // The store schema version this server's code writes: how many migration steps it knows
+  // (OpenStore sets it from StoreOptions::migrations). Stored with every payload. A start or a
+  // Get of a payload written in a newer schema version fails with InvalidArgument and changes
+  // nothing — during a rolling deploy an older server must not overwrite newer data.
+  uint32_t schema_version = 0;
 };
 
 // Judges stored payload bytes: OK; Corruption when they are damaged (repaired by the corruption
 // policy); any other status when they are intact but this code refuses them (a disagreement,
 // see StoreSettings::repair_disagreement); Internal when it cannot decide (nothing changes).
-using PayloadValidator = std::function<Status(std::string_view payload)>;
+// `schema_version` is the store schema version the payload was written in (see
+// StoreSettings::schema_version): a typed store migrates it before it judges it.
+using PayloadValidator = std::function<Status(std::string_view payload, uint32_t schema_version)>;
 
 class RawStore {
  public:

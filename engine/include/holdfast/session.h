@@ -168,16 +168,17 @@ class SessionData {
   // would wait for that lock forever, so the engine refuses it instead.
   virtual bool HeldByThisThread() const = 0;
   // A copy of the current data, and putting such a copy back: Engine::Trade undoes a trade that
-  // was not stored. The default keeps nothing, and such a session cannot trade (InvalidArgument).
+  // was not stored. The default keeps nothing: such data is not put back.
   virtual std::shared_ptr<const void> Capture() const { return nullptr; }
   virtual void Restore(const std::shared_ptr<const void>& captured) {}
 };
 
-// Turns the payload a start loaded into the session's live data, before the session is visible
-// to any other thread. An error makes the start fail with Corruption (the stored data is left
-// as it was and the lock is given back).
-using SessionDataFactory =
-    std::function<Result<std::shared_ptr<SessionData>>(std::string_view loaded_payload)>;
+// Turns the payload a start loaded — written in store schema version `schema_version` — into the
+// session's live data (migrating it), before the session is visible to any other thread. An
+// error makes the start fail, the stored data left as it was and the lock given back:
+// InvalidArgument as it is (a migration step refused the data), any other status as Corruption.
+using SessionDataFactory = std::function<Result<std::shared_ptr<SessionData>>(
+    std::string_view loaded_payload, uint32_t schema_version)>;
 
 // A byte-level session handle. Copies share one session. Thread-safe.
 //

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "holdfast/codec.h"
+#include "holdfast/migration.h"
 #include "holdfast/profile.h"
 #include "holdfast/raw_store.h"
 #include "holdfast/session.h"
@@ -38,6 +39,12 @@ struct StoreOptions : StoreSettings {
   // on data a start loads (a refusal there is a disagreement: see
   // StoreSettings::repair_disagreement). Default: none.
   std::function<Status(const Value&)> validate;
+  // The store's schema migrations, oldest first (holdfast/migration.h). Their number is the
+  // schema version this server writes (StoreSettings::schema_version is set from it). Data a
+  // start loads in an older version goes through the missing steps and is stored at once;
+  // `validate` judges the migrated data. Data in a newer version is refused (InvalidArgument),
+  // changing nothing.
+  std::vector<Migration<Value>> migrations;
 };
 
 template <typename Codec>
@@ -51,15 +58,25 @@ class Store {
   Result<Profile<Codec>> StartSession(std::string_view key, const SessionOptions& options = {}) {
     using Slot = typename Profile<Codec>::Slot;
     std::shared_ptr<Slot> slot;
+    bool migrated = false;
     auto raw = raw_.StartSession(
-        key, options, [&](std::string_view payload) -> Result<std::shared_ptr<SessionData>> {
+        key, options,
+        [&](std::string_view payload, uint32_t schema_version)
+            -> Result<std::shared_ptr<SessionData>> {
           auto data = Codec::Decode(payload);
-          if (!data.ok()) return data.status();
+          // The store's check passed these bytes: a decode failure now is no disagreement.
+          if (!data.ok()) return Status::Corruption(data.status().ToString());
+          if (Status m = MigrateValue(*data, schema_version, migrations_); !m.ok()) return m;
+          migrated = schema_version < migrations_.size();
           slot = std::make_shared<Slot>(std::move(*data), template_value_, validate_);
           return std::shared_ptr<SessionData>(slot);
         });
     if (!raw.ok()) return raw.status();
-    return Profile<Codec>(std::move(*raw), std::move(slot));
+    Profile<Codec> profile(std::move(*raw), std::move(slot));
+    // Store migrated data at once, so that no step runs again on the stored payload after a
+    // crash. A failure is reported (EngineOptions::on_error) and the auto-save retries it.
+    if (migrated) (void)profile.Save();
+    return profile;
   }
 
   // See RawStore::Message.
@@ -79,6 +96,12 @@ class Store {
     auto raw = raw_.Get(key, version);
     if (!raw.ok()) return raw.status();
     const std::string which = "version " + std::to_string(raw->version.version);
+    if (raw->version.schema_version > migrations_.size()) {
+      return Status::InvalidArgument(which + " is in schema version " +
+                                     std::to_string(raw->version.schema_version) +
+                                     ", newer than this server's migrations reach (" +
+                                     std::to_string(migrations_.size()) + ")");
+    }
     auto data = Codec::Decode(raw->payload);
     if (!data.ok()) {
       return data.status().code() == StatusCode::kCorruption
@@ -86,6 +109,9 @@ class Store {
                  : Status::InvalidArgument(which + " does not decode with codec '" +
                                            std::string(Codec::kName) +
                                            "': " + data.status().ToString());
+    }
+    if (Status m = MigrateValue(*data, raw->version.schema_version, migrations_); !m.ok()) {
+      return m.WithContext(which);
     }
     if (validate_) {
       if (Status valid = validate_(*data); !valid.ok()) {
@@ -115,14 +141,17 @@ class Store {
 
  private:
   friend class Engine;
-  Store(RawStore raw, Value template_value, std::function<Status(const Value&)> validate)
+  Store(RawStore raw, Value template_value, std::function<Status(const Value&)> validate,
+        std::vector<Migration<Value>> migrations)
       : raw_(std::move(raw)),
         template_value_(std::move(template_value)),
-        validate_(std::move(validate)) {}
+        validate_(std::move(validate)),
+        migrations_(std::move(migrations)) {}
 
   RawStore raw_;
   Value template_value_;
   std::function<Status(const Value&)> validate_;
+  std::vector<Migration<Value>> migrations_;
 };
 
 }  // namespace holdfast

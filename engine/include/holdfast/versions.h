@@ -48,6 +48,8 @@ struct VersionInfo {
   bool damaged = false;
   // For kTrade: the other profiles stored in the same commit (Engine::SaveTogether).
   std::vector<ProfileLocation> partners;
+  // The store schema version the payload is in (the migration steps it has been through).
+  uint32_t schema_version = 0;
 };
 
 // Selects versions, newest first.

@@ -368,5 +368,34 @@ TEST_F(FlatbufferStoreTest, ReconcileInASessionFillsANestedAbsentSubTable) {
             R"("gems":5,"class":"Warrior"})");
 }
 
+// Migrations on a flatbuffers store: the steps work on the object-API value.
+TEST_F(FlatbufferStoreTest, AMigrationStepRunsOnceOnAFlatbuffersProfile) {
+  {
+    auto heroes = OpenHeroes(*engine_);
+    auto ayla = heroes.StartSession("ayla");
+    ASSERT_OK(ayla);
+    ASSERT_OK(ayla->Edit([](HeroT& h) { h = Ayla(); }));
+    ASSERT_OK(ayla->EndSession());
+  }
+  ReopenEngine();
+  StoreOptions<HeroT> options;
+  options.migrations = {{"double-coins", [](HeroT& h) {
+                           h.coins *= 2;
+                           return Status::Ok();
+                         }}};
+  auto heroes = engine_->OpenStore<HeroCodec>("Heroes", options);
+  ASSERT_OK(heroes);
+  for (int start = 0; start < 2; ++start) {  // the second start finds version 1: no step runs
+    auto ayla = heroes->StartSession("ayla");
+    ASSERT_OK(ayla);
+    EXPECT_EQ(ayla->Read([](const HeroT& h) { return h.coins; }), 50);
+    ASSERT_OK(ayla->EndSession());
+  }
+  RawStore raw = heroes->raw();
+  auto view = raw.Get("ayla");
+  ASSERT_OK(view);
+  EXPECT_EQ(view->version.schema_version, 1u);
+}
+
 }  // namespace
 }  // namespace holdfast::test

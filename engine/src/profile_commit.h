@@ -1,10 +1,11 @@
 // The building blocks every profile transaction shares (profile_transactions.cc for the lock
-// holder's commits, profile_admin_transactions.cc for everyone else's): reading meta for update,
-// the epoch fence, keeping the user-id index in step, and running the transaction with its fault
-// hook points.
+// holder's commits, profile_admin_transactions.cc for everyone else's): the transaction context,
+// the lock identity a commit is fenced on, reading meta for update, the epoch fence, keeping the
+// user-id index in step, and running the transaction with its fault hook points.
 #ifndef HOLDFAST_SRC_PROFILE_COMMIT_H_
 #define HOLDFAST_SRC_PROFILE_COMMIT_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -12,11 +13,24 @@
 
 #include "holdfast/hooks.h"
 #include "holdfast/status.h"
-#include "profile_transactions.h"
 #include "records.h"
 #include "storage.h"
 
 namespace holdfast::internal {
+
+// Who holds a lock: the engine incarnation, the session, and the epoch it acquired.
+struct LockIdentity {
+  uint64_t incarnation = 0;
+  uint64_t session_id = 0;
+  uint64_t epoch = 0;
+};
+
+struct TransactionContext {
+  Storage* storage = nullptr;
+  FaultHooks* hooks = nullptr;                 // may be null
+  std::atomic<uint64_t>* conflicts = nullptr;  // restarted transactions are added (may be null)
+  int64_t now_unix_ms = 0;
+};
 
 // Reads and decodes meta for update; an absent record gives a fresh ProfileMeta and `*exists`
 // false. Corruption when the record fails verification.

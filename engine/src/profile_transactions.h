@@ -20,6 +20,7 @@
 #include "holdfast/hooks.h"
 #include "holdfast/status.h"
 #include "holdfast/versions.h"
+#include "profile_commit.h"
 #include "records.h"
 #include "storage.h"
 
@@ -30,19 +31,6 @@ struct ProfileAddress {
   std::string_view key;
 };
 
-// Who holds a lock: the engine incarnation, the session, and the epoch it acquired.
-struct LockIdentity {
-  uint64_t incarnation = 0;
-  uint64_t session_id = 0;
-  uint64_t epoch = 0;
-};
-
-struct TransactionContext {
-  Storage* storage = nullptr;
-  FaultHooks* hooks = nullptr;                 // may be null
-  std::atomic<uint64_t>* conflicts = nullptr;  // restarted transactions are added (may be null)
-  int64_t now_unix_ms = 0;
-};
 
 // Judges a payload: OK; Corruption when it is damaged; any other status when it is intact but the
 // running code refuses it (a disagreement: the codec cannot decode it, validate refuses it).

@@ -23,6 +23,8 @@ std::unique_ptr<Command> MakeVerifyCommand();
 std::unique_ptr<Command> MakeStatsCommand();
 std::unique_ptr<Command> MakeCheckpointCommand();
 std::unique_ptr<Command> MakeCompactCommand();
+std::unique_ptr<Command> MakeExportCommand();
+std::unique_ptr<Command> MakeImportCommand();
 std::unique_ptr<Command> MakeVersionCommand();
 
 const std::vector<CommandEntry>& Commands() {
@@ -34,6 +36,7 @@ const std::vector<CommandEntry>& Commands() {
       {"rollback", MakeRollbackCommand}, {"edit", MakeEditCommand},
       {"release", MakeReleaseCommand},   {"message", MakeMessageCommand},
       {"erase", MakeEraseCommand},       {"verify", MakeVerifyCommand},
+      {"export", MakeExportCommand},     {"import", MakeImportCommand},
       {"stats", MakeStatsCommand},       {"checkpoint", MakeCheckpointCommand},
       {"compact", MakeCompactCommand},   {"version", MakeVersionCommand},
   };

@@ -6,14 +6,15 @@
 
 namespace holdfast::test {
 
-std::map<std::string, std::string> RecordsOf(Engine& engine) {
+std::map<std::string, std::string> RecordsOf(Engine& engine, bool with_manifest) {
   std::map<std::string, std::string> records;
   for (int f = 0; f < internal::kFamilyCount; ++f) {
     const auto family = static_cast<internal::Family>(f);
     EXPECT_OK(StorageOf(engine).Scan(
         family, internal::ScanRange{}, internal::ScanOrder::kForward,
         [&](std::string_view key, std::string_view value) {
-          if (family != internal::Family::kDefault || key != internal::kManifestKey) {
+          if (with_manifest || family != internal::Family::kDefault ||
+              key != internal::kManifestKey) {
             records[std::string(internal::FamilyName(family)) + "/" + std::string(key)] = value;
           }
           return true;

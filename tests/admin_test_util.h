@@ -21,9 +21,9 @@ namespace holdfast::test {
 // The fake clock's start: 2026-01-01T00:00:00Z.
 inline constexpr int64_t kStartUnixMs = 1'767'225'600'000;
 
-// Every record of every family of `engine`'s database except the manifest (which each open
-// rewrites), keyed "<family>/<storage key>", for "nothing changed" checks.
-std::map<std::string, std::string> RecordsOf(Engine& engine);
+// Every record of every family of `engine`'s database, keyed "<family>/<storage key>", for
+// "nothing changed" checks: without the manifest (which each open rewrites) unless asked for.
+std::map<std::string, std::string> RecordsOf(Engine& engine, bool with_manifest = false);
 
 class AdminFixture : public ::testing::Test {
  protected:

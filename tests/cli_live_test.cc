@@ -2,7 +2,8 @@
 // (live_server_helper.cc) holding sessions on the CliFixture database — through its admin
 // socket: rollback, edit and release end the live session properly and fence it; a peer of
 // another user and a frame of garbage are refused and change nothing; without a socket, read
-// commands fall back to a read-only open and say so, and writes are refused.
+// commands fall back to a read-only open and say so, and writes are refused; export reads
+// through the socket, import is refused there.
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
@@ -15,6 +16,8 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -150,6 +153,31 @@ TEST_F(CliLiveTest, EditThroughTheSocketEndsTheLiveSessionAndWritesAnAdminVersio
   EXPECT_NE(saved.out.find("|gold=99|"), std::string::npos) << saved;
   CliRun missing = Cli({"edit", "Players", "nobody", "--data", "x", "--yes"});
   EXPECT_EQ(missing, (CliRun{1, "", "holdfast edit: NotFound: no profile 'nobody'\n"}));
+}
+
+TEST_F(CliLiveTest, ExportReadsThroughTheSocketAndImportIsRefusedWithNothingChanged) {
+  LiveServer server(db_, {"alice"});
+  server.Send("edit alice gold=99");
+  server.Expect("edit alice OK");
+  server.Send("save alice");
+  server.Expect("save alice OK");
+  const std::string file = dir_.Sub("players.jsonl");
+  CliRun exported = Cli({"export", "Players", "--out", file});
+  ASSERT_EQ(exported.code, 0) << exported;
+  std::ifstream in(file);
+  const std::string lines((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(lines.find(R"({"key":"alice","schema_version":0,"user_ids":[],"metadata":{},"data_base64":"Z29sZD05OQ=="})"),
+            std::string::npos)
+      << lines;  // what the live session saved
+  CliRun show = Cli({"show", "Players", "alice"});
+  CliRun imported = Cli({"import", "Players", "--in", file, "--yes"});
+  EXPECT_EQ(imported.code, 1) << imported;
+  EXPECT_NE(imported.err.find("stop the server and run the import again; nothing was imported"),
+            std::string::npos)
+      << imported;
+  EXPECT_EQ(Cli({"show", "Players", "alice"}), show);  // the live session was left alone
+  server.Send("save alice");
+  server.Expect("save alice OK");
 }
 
 TEST_F(CliLiveTest, ReleaseEndsTheLiveSessionWithAFinalSave) {

@@ -130,11 +130,9 @@ StoreRegistry::StoreRegistry(std::shared_ptr<EngineContext> engine, Manifest man
 Status StoreRegistry::Register(std::string_view name, std::string_view codec,
                                std::string_view schema) {
   if (Status s = ValidateStoreName(name); !s.ok()) return s;
-  std::shared_ptr<const FlatbufferSchema> offered;
   if (!schema.empty()) {
-    auto parsed = OfferedSchema(name, codec, schema);
-    if (!parsed.ok()) return parsed.status();
-    offered = std::move(*parsed);
+    // Refused before the gate and the transaction: a bad schema is the caller's mistake.
+    if (auto parsed = OfferedSchema(name, codec, schema); !parsed.ok()) return parsed.status();
   }
   GatePass pass(engine_->gate());
   if (!pass.admitted()) return Status::Closed("engine is closed");
@@ -142,39 +140,64 @@ Status StoreRegistry::Register(std::string_view name, std::string_view codec,
   // the database; the cached copy is updated for this name only, after the commit.
   StoreEntry registered;
   Status s = RunTransaction(engine_->storage(), [&](StorageTransaction& txn) -> Status {
-    std::string bytes;
-    if (Status r = txn.GetForUpdate(Family::kDefault, kManifestKey, &bytes); !r.ok()) return r;
-    auto manifest = DecodeManifest(bytes);
-    if (!manifest.ok()) return manifest.status();
-    auto it = Find(manifest->stores, name);
-    if (it != manifest->stores.end() && it->name == name) {
-      if (it->codec != codec) {
-        return Status::InvalidArgument("store '" + std::string(name) +
-                                       "' is registered with codec '" + it->codec + "', not '" +
-                                       std::string(codec) + "'");
-      }
-      registered = *it;
-      // Nothing to change (the commit is empty) when no schema is offered or it is the same.
-      if (schema.empty() || it->schema == schema) return Status::Ok();
-      if (Status e = CheckEvolution(name, it->schema, *offered); !e.ok()) return e;
-      it->schema.assign(schema);
-      registered.schema.assign(schema);
-    } else {
-      registered = StoreEntry{std::string(name), std::string(codec), std::string(schema),
-                              engine_->clock().WallUnixMillis()};
-      manifest->stores.insert(it, registered);
-    }
-    return txn.Put(Family::kDefault, kManifestKey, EncodeManifest(*manifest));
+    auto staged = StageRegistration(txn, name, codec, schema);
+    if (!staged.ok()) return staged.status();
+    registered = std::move(*staged);
+    return Status::Ok();
   });
   if (!s.ok()) return s;
+  Remember(std::move(registered));
+  return Status::Ok();
+}
+
+Result<StoreEntry> StoreRegistry::StageRegistration(StorageTransaction& txn,
+                                                    std::string_view name,
+                                                    std::string_view codec,
+                                                    std::string_view schema) {
+  if (Status s = ValidateStoreName(name); !s.ok()) return s;
+  std::shared_ptr<const FlatbufferSchema> offered;
+  if (!schema.empty()) {
+    auto parsed = OfferedSchema(name, codec, schema);
+    if (!parsed.ok()) return parsed.status();
+    offered = std::move(*parsed);
+  }
+  std::string bytes;
+  if (Status r = txn.GetForUpdate(Family::kDefault, kManifestKey, &bytes); !r.ok()) return r;
+  auto manifest = DecodeManifest(bytes);
+  if (!manifest.ok()) return manifest.status();
+  StoreEntry registered;
+  auto it = Find(manifest->stores, name);
+  if (it != manifest->stores.end() && it->name == name) {
+    if (it->codec != codec) {
+      return Status::InvalidArgument("store '" + std::string(name) +
+                                     "' is registered with codec '" + it->codec + "', not '" +
+                                     std::string(codec) + "'");
+    }
+    registered = *it;
+    // Nothing to change (nothing is written) when no schema is offered or it is the same.
+    if (schema.empty() || it->schema == schema) return registered;
+    if (Status e = CheckEvolution(name, it->schema, *offered); !e.ok()) return e;
+    it->schema.assign(schema);
+    registered.schema.assign(schema);
+  } else {
+    registered = StoreEntry{std::string(name), std::string(codec), std::string(schema),
+                            engine_->clock().WallUnixMillis()};
+    manifest->stores.insert(it, registered);
+  }
+  if (Status w = txn.Put(Family::kDefault, kManifestKey, EncodeManifest(*manifest)); !w.ok()) {
+    return w;
+  }
+  return registered;
+}
+
+void StoreRegistry::Remember(StoreEntry registered) {
   MutexLock lock(mu_);
-  auto it = Find(manifest_.stores, name);
-  if (it != manifest_.stores.end() && it->name == name) {
+  auto it = Find(manifest_.stores, registered.name);
+  if (it != manifest_.stores.end() && it->name == registered.name) {
     *it = std::move(registered);
   } else {
     manifest_.stores.insert(it, std::move(registered));
   }
-  return Status::Ok();
 }
 
 std::vector<StoreEntry> StoreRegistry::Registered() const {

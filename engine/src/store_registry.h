@@ -18,6 +18,7 @@
 #include "mutex.h"
 #include "records.h"
 #include "session_registry.h"
+#include "storage.h"
 
 namespace holdfast::internal {
 
@@ -33,6 +34,13 @@ class StoreRegistry {
   // incompatible schema (naming what is incompatible); Corruption when the registered schema
   // fails verification; Closed once the engine is closing. A refusal changes nothing.
   Status Register(std::string_view name, std::string_view codec, std::string_view schema);
+  // Register's work inside a transaction the caller runs (Admin::Import registers a store in
+  // the same transaction as its profiles): the same refusals, the manifest written only when
+  // it changes. Returns the registration to Remember once the transaction committed.
+  Result<StoreEntry> StageRegistration(StorageTransaction& txn, std::string_view name,
+                                       std::string_view codec, std::string_view schema);
+  // Updates the cached manifest with a registration that committed.
+  void Remember(StoreEntry registered);
   // The registered stores, by name.
   std::vector<StoreEntry> Registered() const;
   uint32_t format_version() const;

@@ -14,6 +14,7 @@
 #define HOLDFAST_ADMIN_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -115,6 +116,32 @@ enum class ReleaseOutcome : uint8_t {
   // holder of this engine fenced because its final save did not come within handoff_timeout
   // (it ends as kStolen). Whoever held it can never write again.
   kCleared,
+};
+
+// One profile as Admin::Import writes it (what `holdfast export` writes per line): the current
+// data and what the profile's meta says about its owner. History, locks, load counts and
+// waiting messages are not part of it.
+struct ImportedProfile {
+  std::string key;
+  std::string payload;
+  uint32_t schema_version = 0;  // the store schema version the payload is in (its migrations)
+  std::vector<int64_t> user_ids;
+  std::map<std::string, std::string> metadata;
+};
+
+struct ImportOptions {
+  // Default false: a profile whose lock is held (a live session of this engine, or a lock left
+  // by an engine that is gone) refuses the whole import with Locked. True: the import goes
+  // through the session lock: a live session of this engine makes its final save and ends
+  // first (EndReason::kAdmin), and the import's own transaction takes a new epoch for every
+  // profile it writes, so any holder can never write again.
+  bool through_lock = false;
+};
+
+struct ImportSummary {
+  uint64_t created = 0;   // profiles that did not exist
+  uint64_t replaced = 0;  // profiles that existed: the imported data is their next version
+  uint64_t released = 0;  // live sessions of this engine ended first (through_lock)
 };
 
 // The admin operations, whether the database is open in this process (Admin) or held by a running
@@ -253,6 +280,29 @@ class Admin final : public AdminService {
   // Rewrites the database's files in full, dropping deleted and overwritten records. Changes no
   // record. IOError on storage failure.
   Status Compact() override;
+
+  // Writes `profiles` into `store`, registering it as `registration` says (its codec and, for
+  // a flatbuffers store, its schema: Engine::OpenStore's rules — the same codec, a schema that
+  // is the registered one or a compatible evolution of it; registration.name is not used).
+  // All or nothing: every profile is checked first — a valid key, no key twice, the size limit,
+  // a JSON store's payload a JSON document, a flatbuffers store's payload verified against the
+  // schema, and the store's check and schema version when this engine has the store open —
+  // then the registration and every profile are written in ONE transaction. Each profile's
+  // payload becomes its next version (reason kAdmin, a new epoch, the lock left free) with the
+  // given user ids and metadata; a profile that does not exist is created.
+  //   InvalidArgument  a refused registration or profile (the message names the profile by its
+  //                    index in `profiles` and its key);
+  //   Locked           a profile's lock is held and options.through_lock is false;
+  //   Corruption       a profile's meta record fails verification (erase it first);
+  //   Aborted / TimedOut / Closed  ending a live session (through_lock);
+  //   IOError          storage failure.
+  // On any failure nothing of the import is written: the database's records are as before
+  // (with through_lock, the live sessions already ended stay ended, their final saves kept).
+  // Not part of AdminService: an import is one transaction in the process that holds the
+  // database, so `holdfast import` needs the server stopped (README, "Operating a live server").
+  Result<ImportSummary> Import(std::string_view store, const StoreRegistration& registration,
+                               const std::vector<ImportedProfile>& profiles,
+                               const ImportOptions& options = {});
 
  private:
   Engine* engine_;

@@ -1,6 +1,7 @@
 #include "cli_test_util.h"
 
 #include <fcntl.h>
+#include <pty.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,6 +27,30 @@ std::string ReadFile(const std::string& path) {
   return text.str();
 }
 
+// The arguments of a `holdfast` child, program name first.
+std::vector<std::string> ChildArguments(const std::vector<std::string>& args) {
+  std::vector<std::string> arguments{HOLDFAST_CLI_BINARY};
+  arguments.insert(arguments.end(), args.begin(), args.end());
+  return arguments;
+}
+
+// This process's environment without HOLDFAST_DB, plus `environment`.
+std::vector<std::string> ChildEnvironment(const std::vector<std::string>& environment) {
+  std::vector<std::string> variables = environment;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::strncmp(*e, "HOLDFAST_DB=", 12) != 0) variables.emplace_back(*e);
+  }
+  return variables;
+}
+
+// Pointers to `strings` and a null, for exec.
+std::vector<char*> Pointers(std::vector<std::string>& strings) {
+  std::vector<char*> pointers;
+  for (auto& s : strings) pointers.push_back(s.data());
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
 }  // namespace
 
 std::ostream& operator<<(std::ostream& os, const CliRun& run) {
@@ -47,18 +72,10 @@ CliRun RunBinary(const std::vector<std::string>& args,
   TempDir io;
   const std::string out_path = io.Sub("stdout");
   const std::string err_path = io.Sub("stderr");
-  std::vector<std::string> arguments{HOLDFAST_CLI_BINARY};
-  arguments.insert(arguments.end(), args.begin(), args.end());
-  std::vector<std::string> variables = environment;
-  for (char** e = environ; *e != nullptr; ++e) {
-    if (std::strncmp(*e, "HOLDFAST_DB=", 12) != 0) variables.emplace_back(*e);
-  }
-  std::vector<char*> argv;
-  for (auto& a : arguments) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (auto& v : variables) envp.push_back(v.data());
-  envp.push_back(nullptr);
+  std::vector<std::string> arguments = ChildArguments(args);
+  std::vector<std::string> variables = ChildEnvironment(environment);
+  std::vector<char*> argv = Pointers(arguments);
+  std::vector<char*> envp = Pointers(variables);
 
   pid_t pid = 0;
   if (as_user) {
@@ -95,6 +112,46 @@ CliRun RunBinary(const std::vector<std::string>& args,
   int status = 0;
   if (waitpid(pid, &status, 0) != pid) ADD_FAILURE() << "waitpid failed";
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadFile(out_path), ReadFile(err_path)};
+}
+
+CliRun RunBinaryOnTerminal(const std::vector<std::string>& args) {
+  TempDir io;
+  const std::string out_path = io.Sub("stdout");
+  std::vector<std::string> arguments = ChildArguments(args);
+  std::vector<std::string> variables = ChildEnvironment({});
+  std::vector<char*> argv = Pointers(arguments);
+  std::vector<char*> envp = Pointers(variables);
+  int terminal = -1;
+  int child_side = -1;
+  if (::openpty(&terminal, &child_side, nullptr, nullptr, nullptr) != 0) {
+    ADD_FAILURE() << "openpty failed: " << std::strerror(errno);
+    return {};
+  }
+  posix_spawn_file_actions_t files;
+  posix_spawn_file_actions_init(&files);
+  posix_spawn_file_actions_addopen(&files, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0600);
+  posix_spawn_file_actions_adddup2(&files, child_side, 2);
+  posix_spawn_file_actions_addclose(&files, terminal);
+  posix_spawn_file_actions_addclose(&files, child_side);
+  pid_t pid = 0;
+  const int spawned =
+      posix_spawn(&pid, HOLDFAST_CLI_BINARY, &files, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&files);
+  ::close(child_side);
+  if (spawned != 0) {
+    ::close(terminal);
+    ADD_FAILURE() << "cannot run " << HOLDFAST_CLI_BINARY << ": " << std::strerror(spawned);
+    return {};
+  }
+  // Until the child's side closes (read fails with EIO): what the child drew on its stderr.
+  std::string drawn;
+  char buffer[4096];
+  for (ssize_t n; (n = ::read(terminal, buffer, sizeof buffer)) > 0;) drawn.append(buffer, n);
+  ::close(terminal);
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid) ADD_FAILURE() << "waitpid failed";
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadFile(out_path), drawn};
 }
 
 void CliFixture::SetUp() {

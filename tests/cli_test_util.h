@@ -35,6 +35,11 @@ CliRun RunBinary(const std::vector<std::string>& args,
                  const std::vector<std::string>& environment = {},
                  std::optional<uid_t> as_user = std::nullopt);
 
+// The `holdfast` binary as a child whose stderr is a pseudo-terminal (as a person at a terminal
+// runs it) and whose stdout is a file: its exit code, stdout, and everything it drew on the
+// terminal as `err` (the terminal turns "\n" into "\r\n").
+CliRun RunBinaryOnTerminal(const std::vector<std::string>& args);
+
 // The database the CLI tests read, all written on the fake clock from 2026-01-01T00:00:00Z:
 //   Players (bytes, template "new"): alice   v1 create "new" at +0 s, v2 "gold=10" at +1 s,
 //                                            v3 "gold=20" at +2 s;

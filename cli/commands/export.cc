@@ -9,6 +9,7 @@
 #include "export_format.h"
 #include "holdfast/admin.h"
 #include "json_output.h"
+#include "progress.h"
 #include "text_output.h"
 
 namespace holdfast::cli {
@@ -34,8 +35,19 @@ std::string CheckExport(const cxxopts::ParseResult& args) {
   return args.count("out") ? "" : "missing --out FILE";
 }
 
+// The profile count of `store` for a progress bar (0: unknown).
+uint64_t ProfileCount(AdminService& admin, const std::string& store) {
+  auto stores = admin.Stores();
+  if (!stores.ok()) return 0;
+  for (const StoreSummary& summary : *stores) {
+    if (summary.name == store) return summary.profiles;
+  }
+  return 0;
+}
+
 // Writes the store's lines to `out`; returns how many profiles.
-Result<uint64_t> WriteExport(AdminService& admin, const std::string& store, std::ostream& out) {
+Result<uint64_t> WriteExport(AdminService& admin, const std::string& store, std::ostream& out,
+                             ProgressBar& progress) {
   auto registration = admin.Registration(store);
   if (!registration.ok()) return registration.status();
   out << ExportHeaderLine(*registration) << '\n';
@@ -60,7 +72,7 @@ Result<uint64_t> WriteExport(AdminService& admin, const std::string& store, std:
       auto line = ExportProfileLine(registration->codec, profile);
       if (!line.ok()) return line.status();
       out << *line << '\n';
-      ++written;
+      progress.Set(++written);
     }
     more = page->more;
     if (!page->profiles.empty()) query.after_key = page->profiles.back().key;
@@ -73,14 +85,19 @@ Result<uint64_t> WriteExport(AdminService& admin, const std::string& store, std:
 Status Export(AdminService& admin, const Invocation& call) {
   const std::string store = call.args["store"].as<std::string>();
   const std::string path = call.args["out"].as<std::string>();
-  if (path == "-") return WriteExport(admin, store, call.io.out).status();
+  // Only for a person at a terminal: counting the profiles is a scan of its own.
+  const bool bar = ProgressBar::Wanted(call.json, call.io.err);
+  ProgressBar progress(call.io.err, "export " + store, bar ? ProfileCount(admin, store) : 0,
+                       "profiles", bar);
+  if (path == "-") return WriteExport(admin, store, call.io.out, progress).status();
   std::error_code error;
   if (std::filesystem::exists(path, error) || error) {
     return Status::InvalidArgument("--out '" + path + "' already exists; nothing was written");
   }
   std::ofstream file(path, std::ios::binary | std::ios::trunc);
   if (!file) return Status::InvalidArgument("cannot create --out '" + path + "'");
-  auto written = WriteExport(admin, store, file);
+  auto written = WriteExport(admin, store, file, progress);
+  progress.Done();
   file.close();
   if (written.ok() && !file) written = Status::IOError("writing '" + path + "' failed");
   if (!written.ok()) {

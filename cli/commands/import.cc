@@ -1,5 +1,6 @@
 // `holdfast import <store> --in FILE --yes [--through-lock]`: writes the profiles of an export
 // file (export_format.h) into a store, all or nothing, on a stopped database.
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <ostream>
@@ -8,6 +9,7 @@
 #include "export_format.h"
 #include "holdfast/admin.h"
 #include "json_output.h"
+#include "progress.h"
 
 namespace holdfast::cli {
 namespace {
@@ -36,11 +38,17 @@ std::string CheckImport(const cxxopts::ParseResult& args) {
   return args.count("in") ? "" : "missing --in FILE";
 }
 
-Result<ExportFile> ReadFile(const std::string& path) {
-  if (path == "-") return ReadExportFile(std::cin);
+// Reads and checks the file, with a bar of the bytes read on a terminal.
+Result<ExportFile> ReadFile(const std::string& path, const Invocation& call) {
+  const bool bar = ProgressBar::Wanted(call.json, call.io.err);
+  std::error_code error;
+  const uint64_t size = path == "-" ? 0 : std::filesystem::file_size(path, error);
+  ProgressBar progress(call.io.err, "import: checking " + path, error ? 0 : size, "bytes", bar);
+  const auto report = [&](uint64_t bytes) { progress.Set(bytes); };
+  if (path == "-") return ReadExportFile(std::cin, report);
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::InvalidArgument("cannot read --in '" + path + "'; nothing was imported");
-  auto file = ReadExportFile(in);
+  auto file = ReadExportFile(in, report);
   if (!file.ok()) return file.status().WithContext(path);
   return file;
 }
@@ -48,7 +56,7 @@ Result<ExportFile> ReadFile(const std::string& path) {
 Status Import(AdminService& service, const Invocation& call) {
   const std::string store = call.args["store"].as<std::string>();
   // The file is checked before anything else, so a bad one is reported whatever the database.
-  auto file = ReadFile(call.args["in"].as<std::string>());
+  auto file = ReadFile(call.args["in"].as<std::string>(), call);
   if (!file.ok()) return file.status();
   auto* admin = dynamic_cast<Admin*>(&service);
   if (admin == nullptr) {

@@ -5,6 +5,7 @@
 #include "database_command.h"
 #include "fields.h"
 #include "holdfast/admin.h"
+#include "progress.h"
 #include "text_output.h"
 
 namespace holdfast::cli {
@@ -35,12 +36,47 @@ Json ProfileJson(const ProfileSummary& profile) {
   return object;
 }
 
+// Profiles are read a page at a time: each answer stays far below the admin socket's frame
+// limit, and a long listing can show its progress.
+constexpr size_t kPage = 1000;
+
+// The profiles `query` selects, read in pages, with a bar of the pages read on a terminal.
+Result<ProfileList> ReadInPages(AdminService& admin, const std::string& store,
+                                ProfileQuery query, const Invocation& call) {
+  const bool bar = ProgressBar::Wanted(call.json, call.io.err);
+  uint64_t total = 0;
+  if (bar && query.prefix.empty()) {  // a prefix selects an unknown share of the store
+    if (auto stores = admin.Stores(); stores.ok()) {
+      for (const StoreSummary& summary : *stores) {
+        if (summary.name == store) total = summary.profiles;
+      }
+    }
+    if (query.limit != 0 && query.limit < total) total = query.limit;
+  }
+  ProgressBar progress(call.io.err, "list " + store, total, "profiles", bar);
+  const size_t limit = query.limit;
+  ProfileList all;
+  while (true) {
+    const size_t wanted = limit == 0 ? kPage : std::min(kPage, limit - all.profiles.size());
+    query.limit = wanted;
+    auto page = admin.Profiles(store, query);
+    if (!page.ok()) return page.status();
+    for (ProfileSummary& profile : page->profiles) all.profiles.push_back(std::move(profile));
+    progress.Set(all.profiles.size());
+    all.more = page->more;
+    const bool limit_reached = limit != 0 && all.profiles.size() >= limit;
+    if (!page->more || limit_reached || all.profiles.empty()) break;
+    query.after_key = all.profiles.back().key;
+  }
+  return all;
+}
+
 Status ListProfiles(AdminService& admin, const Invocation& call) {
   ProfileQuery query;
   if (call.args.count("prefix")) query.prefix = call.args["prefix"].as<std::string>();
   query.limit = call.args["limit"].as<size_t>();
   if (call.args.count("after")) query.after_key = call.args["after"].as<std::string>();
-  auto list = admin.Profiles(call.args["store"].as<std::string>(), query);
+  auto list = ReadInPages(admin, call.args["store"].as<std::string>(), query, call);
   if (!list.ok()) return list.status();
   if (call.json) {
     PrintJson(call.io.out, JsonArray(list->profiles, ProfileJson));

@@ -610,6 +610,14 @@ void AdminFrames() {
   full.registration = StoreRegistration{"Players", "flatbuffer:Hero", "(a .bfbs)", 1};
   const std::string valid = EncodeAdminResponse(full);
   Write(target, "response-full", valid);
+  AdminResponse stats;
+  EngineStats engine_stats;
+  engine_stats.active_sessions = 3;
+  engine_stats.saves = 12;
+  engine_stats.critical = true;
+  engine_stats.save_latency = LatencySummary{12, 150, 300, 900, 1200};
+  stats.stats = engine_stats;
+  Write(target, "response-stats", EncodeAdminResponse(stats));
 
   Write(target, "damaged-empty", "");
   Write(target, "damaged-truncated", valid.substr(0, valid.size() / 2));

@@ -192,6 +192,28 @@ TEST_F(AdminSocketTest, AClientSeesWhatAdminSees) {
   EXPECT_EQ(missing.status().message(), admin.Inspect("Players", "nobody").status().message());
 }
 
+TEST_F(AdminSocketTest, AClientGetsTheRunningEnginesLiveCounters) {
+  auto holder = players_->StartSession("alice");
+  ASSERT_OK(holder);
+  ASSERT_OK(holder->Edit([](std::string& d) { d = "gold=77"; }));
+  ASSERT_OK(holder->Save());
+  auto client = AdminClient::Connect(path_);
+  ASSERT_OK(client);
+  auto stats = (*client)->Stats();
+  ASSERT_OK(stats);
+  const EngineStats here = engine_->Stats();
+  EXPECT_EQ(stats->active_sessions, 1u);
+  EXPECT_EQ(stats->saves, here.saves);
+  EXPECT_EQ(stats->starts, here.starts);
+  EXPECT_EQ(stats->bytes_written, here.bytes_written);
+  EXPECT_GE(stats->saves, 1u);
+  EXPECT_EQ(stats->save_latency.count, here.save_latency.count);
+  EXPECT_EQ(stats->save_latency.max_us, here.save_latency.max_us);
+  EXPECT_EQ(stats->start_latency.count, here.start_latency.count);
+  EXPECT_FALSE(stats->critical);
+  ASSERT_OK(holder->EndSession());
+}
+
 TEST_F(AdminSocketTest, WritesThroughTheSocketGoThroughTheSessionLock) {
   auto holder = players_->StartSession("alice");
   ASSERT_OK(holder);

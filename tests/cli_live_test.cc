@@ -180,6 +180,23 @@ TEST_F(CliLiveTest, ExportReadsThroughTheSocketAndImportIsRefusedWithNothingChan
   server.Expect("save alice OK");
 }
 
+TEST_F(CliLiveTest, StatsShowTheServersLiveCounters) {
+  LiveServer server(db_, {"alice", "bob"});
+  server.Send("edit alice gold=99");
+  server.Expect("edit alice OK");
+  server.Send("save alice");
+  server.Expect("save alice OK");
+  CliRun json = Cli({"stats", "--json"});
+  ASSERT_EQ(json.code, 0) << json;
+  EXPECT_NE(json.out.find(R"("live":{"active_sessions":2,"starts":2,"saves":1,)"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.out.find(R"("save_latency":{"count":1,)"), std::string::npos) << json;
+  CliRun text = Cli({"stats"});
+  EXPECT_NE(text.out.find("live saves "), std::string::npos) << text;
+  EXPECT_NE(text.out.find("live save latency "), std::string::npos) << text;
+}
+
 TEST_F(CliLiveTest, ReleaseEndsTheLiveSessionWithAFinalSave) {
   LiveServer server(db_, {"bob"});
   server.Send("edit bob gold=6");

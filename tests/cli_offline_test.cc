@@ -216,6 +216,16 @@ TEST_F(CliOfflineTest, StatsCountWhatTheDatabaseHolds) {
                           R"("versions":8,"damaged":0,"disk_bytes":)"),
             std::string::npos)
       << json.out;
+  // Opened directly, there is no running engine whose counters mean anything.
+  EXPECT_TRUE(json.out.ends_with(R"(,"live":null})"
+                                 "\n"))
+      << json.out;
+  CliRun text = RunInProcess({"stats", "--db", db_});
+  EXPECT_EQ(text.code, 0) << text.err;
+  EXPECT_NE(text.out.find("live counters   unavailable: no running server answered on the admin "
+                          "socket (the database was opened directly)\n"),
+            std::string::npos)
+      << text.out;
 }
 
 TEST_F(CliOfflineTest, UnknownStoreOrKeyIsAnErrorOnStderr) {

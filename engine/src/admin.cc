@@ -307,6 +307,11 @@ Result<VerifyReport> Admin::Verify(std::string_view store) {
   });
 }
 
+Result<EngineStats> Admin::Stats() {
+  Engine::Impl& engine = ImplAccess::Of(*engine_);
+  return Gated(engine, [&]() -> Result<EngineStats> { return engine.Stats(); });
+}
+
 Status Admin::Checkpoint(const std::string& dir) {
   if (dir.empty()) return Status::InvalidArgument("checkpoint directory is empty");
   Engine::Impl& engine = ImplAccess::Of(*engine_);

@@ -189,6 +189,13 @@ Result<StoreRegistration> AdminClient::Registration(std::string_view store) {
   return std::move(*response->registration);
 }
 
+Result<EngineStats> AdminClient::Stats() {
+  auto response = impl_->Call(Request(AdminOp::kStats));
+  if (!response.ok()) return response.status();
+  if (!response->stats) return Status::InvalidArgument("the server's answer has no statistics");
+  return *response->stats;
+}
+
 Result<std::vector<StoreSummary>> AdminClient::Stores() {
   return Take(impl_->Call(Request(AdminOp::kStores)), &AdminResponse::stores);
 }

@@ -40,6 +40,13 @@ AdminResponse RunAdminRequest(AdminService& admin, const AdminRequest& r) {
       response.registration = std::move(*registration);
       return response;
     }
+    case AdminOp::kStats: {
+      auto stats = admin.Stats();
+      if (!stats.ok()) return StatusOnly(stats.status());
+      AdminResponse response;
+      response.stats = *stats;
+      return response;
+    }
     case AdminOp::kStores:
       return Answer(admin.Stores(), &AdminResponse::stores);
     case AdminOp::kProfiles:

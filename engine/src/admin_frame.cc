@@ -1,7 +1,7 @@
 #include "admin_frame.h"
 
-
 #include "aligned_bytes.h"
+#include "holdfast/stats_fields.h"
 #include "holdfast_schema/admin_frame_generated.h"
 #include "records.h"
 
@@ -313,6 +313,57 @@ Result<AdminRequest> DecodeAdminRequest(std::string_view body) {
   return out;
 }
 
+namespace {
+
+// Engine statistics by name (holdfast/stats_fields.h): a name this build does not know is
+// skipped, so a newer engine's counters do not break an older tool.
+Offset<fba::EngineStats> EncodeStats(Builder& fbb, const EngineStats& stats) {
+  std::vector<Offset<fba::StatCounter>> counters;
+  for (const StatsCounterField& c : kStatsCounterFields) {
+    auto name = fbb.CreateString(c.name.data(), c.name.size());
+    counters.push_back(fba::CreateStatCounter(fbb, name, stats.*c.field));
+  }
+  auto counters_vec = fbb.CreateVector(counters);
+  std::vector<Offset<fba::StatLatency>> latencies;
+  for (const StatsLatencyField& l : kStatsLatencyFields) {
+    const LatencySummary& summary = stats.*l.field;
+    auto name = fbb.CreateString(l.name.data(), l.name.size());
+    latencies.push_back(fba::CreateStatLatency(fbb, name, summary.count, summary.p50_us,
+                                               summary.p90_us, summary.p99_us, summary.max_us));
+  }
+  auto latencies_vec = fbb.CreateVector(latencies);
+  return fba::CreateEngineStats(fbb, counters_vec, latencies_vec, stats.critical);
+}
+
+Result<EngineStats> DecodeStats(const fba::EngineStats& frame) {
+  EngineStats stats;
+  stats.critical = frame.critical();
+  if (const auto* counters = frame.counters()) {
+    for (const fba::StatCounter* c : *counters) {
+      if (c == nullptr) return Bad("an empty statistics counter");
+      const std::string name = TextOf(c->name());
+      for (const StatsCounterField& field : kStatsCounterFields) {
+        if (field.name == name) stats.*field.field = c->value();
+      }
+    }
+  }
+  if (const auto* latencies = frame.latencies()) {
+    for (const fba::StatLatency* l : *latencies) {
+      if (l == nullptr) return Bad("an empty latency summary");
+      const std::string name = TextOf(l->name());
+      for (const StatsLatencyField& field : kStatsLatencyFields) {
+        if (field.name == name) {
+          stats.*field.field =
+              LatencySummary{l->count(), l->p50_us(), l->p90_us(), l->p99_us(), l->max_us()};
+        }
+      }
+    }
+  }
+  return stats;
+}
+
+}  // namespace
+
 std::string EncodeAdminResponse(const AdminResponse& r) {
   Builder fbb(1024);
   auto message = fbb.CreateString(r.status.message());
@@ -355,10 +406,11 @@ std::string EncodeAdminResponse(const AdminResponse& r) {
     registration = fba::CreateStoreRegistration(fbb, name, codec, schema,
                                                 r.registration->created_unix_ms);
   }
+  Offset<fba::EngineStats> stats = r.stats ? EncodeStats(fbb, *r.stats) : 0;
   auto response = fba::CreateAdminResponse(
       fbb, static_cast<uint8_t>(r.status.code()), message, r.number, info, stores_vec,
       profiles_vec, r.profiles.more, locks_vec, details, versions_vec, locations, verify,
-      registration);
+      registration, stats);
   return Finish(fbb, 0, response);
 }
 
@@ -433,6 +485,11 @@ Result<AdminResponse> DecodeAdminResponse(std::string_view body) {
   if (const fba::StoreRegistration* g = r->registration()) {
     out.registration = StoreRegistration{TextOf(g->name()), TextOf(g->codec()),
                                          BytesOf(g->schema()), g->created_unix_ms()};
+  }
+  if (const fba::EngineStats* stats = r->stats()) {
+    auto decoded = DecodeStats(*stats);
+    if (!decoded.ok()) return decoded.status();
+    out.stats = std::move(*decoded);
   }
   return out;
 }

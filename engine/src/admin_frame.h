@@ -22,6 +22,7 @@
 
 #include "holdfast/admin.h"
 #include "holdfast/engine.h"
+#include "holdfast/stats.h"
 #include "holdfast/status.h"
 
 namespace holdfast::internal {
@@ -52,8 +53,9 @@ enum class AdminOp : uint8_t {
   kErase,
   kEraseUser,
   kRegistration,
+  kStats,
 };
-inline constexpr AdminOp kLastAdminOp = AdminOp::kRegistration;
+inline constexpr AdminOp kLastAdminOp = AdminOp::kStats;
 
 // Which fields an op uses is listed in the schema; the others stay at their defaults.
 struct AdminRequest {
@@ -81,6 +83,7 @@ struct AdminResponse {
   std::vector<ProfileLocation> locations;
   VerifyReport verify;
   std::optional<StoreRegistration> registration;
+  std::optional<EngineStats> stats;  // Stats
 };
 
 // The length prefix of a body of `body_bytes`, and its reading.

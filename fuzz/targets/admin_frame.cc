@@ -45,6 +45,7 @@ class CountingAdmin final : public AdminService {
   }
   Result<std::vector<ProfileLocation>> FindByUserId(int64_t) override { return No(); }
   Result<VerifyReport> Verify(std::string_view) override { return No(); }
+  Result<EngineStats> Stats() override { return No(); }
   Status Checkpoint(const std::string&) override { return No(); }
   Status Compact() override { return No(); }
   Result<uint64_t> Rollback(std::string_view, std::string_view, uint64_t) override { return No(); }

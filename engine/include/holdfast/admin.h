@@ -22,6 +22,7 @@
 
 #include "holdfast/engine.h"
 #include "holdfast/raw_store.h"
+#include "holdfast/stats.h"
 #include "holdfast/status.h"
 #include "holdfast/versions.h"
 
@@ -162,6 +163,7 @@ class AdminService {
                                                     const VersionQuery& query = {}) = 0;
   virtual Result<std::vector<ProfileLocation>> FindByUserId(int64_t user_id) = 0;
   virtual Result<VerifyReport> Verify(std::string_view store = {}) = 0;
+  virtual Result<EngineStats> Stats() = 0;
   virtual Status Checkpoint(const std::string& dir) = 0;
   virtual Status Compact() = 0;
 
@@ -270,6 +272,10 @@ class Admin final : public AdminService {
   // damage). Damage goes into the report; the call fails only when it cannot read on:
   // NotFound for a store that is not registered, IOError on storage failure.
   Result<VerifyReport> Verify(std::string_view store = {}) override;
+
+  // The engine's live counters and latencies (Engine::Stats). Through an AdminClient: the
+  // running server's. Closed once the engine is closing.
+  Result<EngineStats> Stats() override;
 
   // Writes a consistent copy of the database into `dir`, which must not exist yet (give an
   // absolute path); the copy opens with Engine::Open as a database of its own, with any locks

@@ -51,6 +51,8 @@ class AdminClient final : public AdminService {
 
   Result<EngineInfo> Info() override;
   Result<StoreRegistration> Registration(std::string_view store) override;
+  // The server's Engine::Stats (InvalidArgument from a server of a build without them).
+  Result<EngineStats> Stats() override;
   Result<std::vector<StoreSummary>> Stores() override;
   Result<ProfileList> Profiles(std::string_view store, const ProfileQuery& query = {}) override;
   Result<std::vector<HeldLock>> Locks(std::string_view store = {}) override;

@@ -1,10 +1,12 @@
 // The admin CLI on a flatbuffers store (FlatbufferCodec over tests/schemas/hero_v2.fbs), as the
 // real `holdfast` binary runs it: `show` renders a profile as JSON through the schema registered
 // with the store (the CLI holds no game code), `stores` names the store's codec, and `verify`
-// checks every payload, and the registered schema itself, as damage or not.
+// checks every payload, and the registered schema itself, as damage or not; an export carries the
+// schema into an empty database, and an import checks payloads against it.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
 #include <memory>
 #include <string>
 
@@ -157,6 +159,61 @@ TEST_F(CliFlatbufferTest, VerifyReportsARegisteredSchemaThatFailsItsChecks) {
             std::string::npos)
       << verify;
   EXPECT_NE(verify.out.find(": 1 damaged\n"), std::string::npos) << verify;
+}
+
+}  // namespace
+}  // namespace holdfast::test
+
+namespace holdfast::test {
+namespace {
+
+TEST_F(CliFlatbufferTest, AnExportCarriesTheSchemaIntoAnEmptyDatabase) {
+  const std::string file = dir_.Sub("heroes.jsonl");
+  ASSERT_EQ(RunBinary({"export", "Heroes", "--out", file, "--db", db_}).code, 0);
+  const std::string empty = dir_.Sub("empty-db");
+  {
+    auto engine = Engine::Open(empty, Options());
+    ASSERT_OK(engine);
+    ASSERT_OK((*engine)->Close());
+  }
+  CliRun imported = RunBinary({"import", "Heroes", "--in", file, "--yes", "--db", empty});
+  ASSERT_EQ(imported.code, 0) << imported;
+  // The empty database now renders the payload through the schema the file carried.
+  CliRun show = RunBinary({"show", "Heroes", "ayla", "--db", empty, "--json"});
+  EXPECT_NE(show.out.find(R"("data":{"name":"ayla","coins":25,)"), std::string::npos) << show;
+  auto engine = Engine::Open(empty, Options(/*create=*/false));
+  ASSERT_OK(engine);
+  auto registration = (*engine)->Registration("Heroes");
+  ASSERT_OK(registration);
+  EXPECT_EQ(registration->schema,
+            std::string(reinterpret_cast<const char*>(game::HeroBinarySchema::data()),
+                        game::HeroBinarySchema::size()));
+  auto heroes = (*engine)->OpenStore<HeroCodec>("Heroes");
+  ASSERT_OK(heroes);
+  auto ayla = heroes->StartSession("ayla");
+  ASSERT_OK(ayla);
+  ayla->Read([](const game::HeroT& hero) { EXPECT_EQ(hero.coins, 25); });
+  ASSERT_OK(ayla->EndSession());
+  ASSERT_OK((*engine)->Close());
+}
+
+TEST_F(CliFlatbufferTest, AnImportedPayloadTheSchemaRejectsChangesNothing) {
+  const std::string file = dir_.Sub("heroes.jsonl");
+  ASSERT_EQ(RunBinary({"export", "Heroes", "--out", file, "--db", db_}).code, 0);
+  std::ifstream in(file);
+  std::string header;
+  std::getline(in, header);
+  // "HERO" is not a flatbuffer of the schema.
+  std::ofstream(file, std::ios::trunc) << header << "\n"
+                                       << R"({"key":"ayla","data_base64":"SEVSTw=="})" << "\n"
+                                       << R"({"holdfast_export_end":1})" << "\n";
+  const auto records = Records();
+  CliRun run = RunBinary({"import", "Heroes", "--in", file, "--yes", "--db", db_});
+  EXPECT_EQ(run.code, 1) << run;
+  EXPECT_NE(run.err.find("profile #1 ('ayla'): the payload fails the store's schema"),
+            std::string::npos)
+      << run;
+  EXPECT_EQ(Records(), records);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// Progress bars of the long scans (export, import, list): drawn on stderr only when it is a
+// Progress bars of the long scans (export, import, list, verify): drawn on stderr only when it is a
 // terminal and the output is not --json, and erased when done; never in a pipe.
 #include <gtest/gtest.h>
 
@@ -46,6 +46,18 @@ TEST_F(CliProgressTest, OnATerminalImportAndListDrawTheirBarsButNotWithJson) {
   EXPECT_EQ(list.code, 0) << list;
   EXPECT_TRUE(list.err.starts_with("\rlist Players [####################] 3/3 profiles")) << list;
   CliRun json = RunBinaryOnTerminal({"list", "Players", "--json", "--db", db_});
+  EXPECT_EQ(json.code, 0) << json;
+  EXPECT_EQ(json.err, "");
+}
+
+TEST_F(CliProgressTest, OnATerminalVerifyDrawsABarOfTheProfilesChecked) {
+  CliRun run = RunBinaryOnTerminal({"verify", "--db", db_});
+  EXPECT_EQ(run.code, 0) << run;
+  EXPECT_TRUE(run.out.ends_with(": 0 damaged\n")) << run;
+  // Players' three profiles and Guilds' one; the first draws at once.
+  EXPECT_TRUE(run.err.starts_with("\rverify [#####...............] 1/4 profiles")) << run;
+  EXPECT_TRUE(run.err.ends_with("\r")) << run;
+  CliRun json = RunBinaryOnTerminal({"verify", "--db", db_, "--json"});
   EXPECT_EQ(json.code, 0) << json;
   EXPECT_EQ(json.err, "");
 }

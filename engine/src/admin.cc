@@ -297,13 +297,15 @@ Result<std::vector<ProfileLocation>> Admin::EraseUser(int64_t user_id) {
   return erased;
 }
 
-Result<VerifyReport> Admin::Verify(std::string_view store) {
+Result<VerifyReport> Admin::Verify(std::string_view store) { return Verify(store, nullptr); }
+
+Result<VerifyReport> Admin::Verify(std::string_view store, const VerifyProgress& progress) {
   Engine::Impl& engine = ImplAccess::Of(*engine_);
   return Gated(engine, [&]() -> Result<VerifyReport> {
     auto stores = SelectStores(engine, store);
     if (!stores.ok()) return stores.status();
     return internal::VerifyDatabase(engine.storage(), engine.stores().Registered(), *stores,
-                                    /*whole_database=*/store.empty());
+                                    /*whole_database=*/store.empty(), progress);
   });
 }
 

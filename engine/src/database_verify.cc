@@ -18,7 +18,9 @@ namespace {
 
 class Verifier {
  public:
-  Verifier(Storage& storage, const std::vector<StoreEntry>& registered) : storage_(storage) {
+  Verifier(Storage& storage, const std::vector<StoreEntry>& registered,
+           const VerifyProgress& progress)
+      : storage_(storage), progress_(progress) {
     for (const auto& store : registered) registered_.insert(store.name);
   }
 
@@ -56,6 +58,7 @@ class Verifier {
   }
 
   Storage& storage_;
+  const VerifyProgress& progress_;
   std::set<std::string> registered_;
   std::set<std::string> missing_meta_;              // profiles (encoded keys) reported without meta
   std::shared_ptr<const FlatbufferSchema> schema_;  // of the store being checked, or nullptr
@@ -96,6 +99,7 @@ Status Verifier::CheckProfile(const std::string& store, const StoredProfile& pro
     return Status::Ok();
   }
   ++report_.profiles;
+  if (progress_) progress_(report_.profiles);
   if (!profile.meta.ok()) Damage({store, profile.key, "meta", 0, profile.meta.status().message()});
   const std::string profile_key = EncodeProfileKey(store, profile.key);
 
@@ -229,8 +233,9 @@ Status Verifier::CheckKeys(Family family, const ScanRange& range) {
 }  // namespace
 
 Result<VerifyReport> VerifyDatabase(Storage& storage, const std::vector<StoreEntry>& registered,
-                                    const std::vector<StoreEntry>& stores, bool whole_database) {
-  Verifier verifier(storage, registered);
+                                    const std::vector<StoreEntry>& stores, bool whole_database,
+                                    const VerifyProgress& progress) {
+  Verifier verifier(storage, registered, progress);
   if (Status s = verifier.CheckManifest(); !s.ok()) return s;
   for (const StoreEntry& store : stores) {
     if (Status s = verifier.CheckStore(store); !s.ok()) return s;

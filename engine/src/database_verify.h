@@ -15,8 +15,10 @@ namespace holdfast::internal {
 // Checks the manifest, the stores in `stores` (each a registered store) and, when `whole_database`,
 // also the keys that belong to no registered store. `registered` is every registered store.
 // Fails only when the storage cannot be read on (IOError, Closed); damage goes into the report.
+// `progress`, when set, is called with the profiles checked so far after each one.
 Result<VerifyReport> VerifyDatabase(Storage& storage, const std::vector<StoreEntry>& registered,
-                                    const std::vector<StoreEntry>& stores, bool whole_database);
+                                    const std::vector<StoreEntry>& stores, bool whole_database,
+                                    const VerifyProgress& progress = nullptr);
 
 }  // namespace holdfast::internal
 

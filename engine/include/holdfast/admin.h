@@ -14,6 +14,7 @@
 #define HOLDFAST_ADMIN_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -108,6 +109,10 @@ struct VerifyReport {
   std::vector<DamagedRecord> damaged;
   bool ok() const { return damaged.empty(); }
 };
+
+// Told the number of profiles checked so far, after each one (Admin::Verify). Runs on the
+// calling thread, inside the check: keep it short.
+using VerifyProgress = std::function<void(uint64_t profiles_checked)>;
 
 // What Admin::Release did.
 enum class ReleaseOutcome : uint8_t {
@@ -272,6 +277,9 @@ class Admin final : public AdminService {
   // damage). Damage goes into the report; the call fails only when it cannot read on:
   // NotFound for a store that is not registered, IOError on storage failure.
   Result<VerifyReport> Verify(std::string_view store = {}) override;
+  // The same, reporting its progress (a progress bar's): not part of AdminService, as a check
+  // through the admin socket is one request with one answer.
+  Result<VerifyReport> Verify(std::string_view store, const VerifyProgress& progress);
 
   // The engine's live counters and latencies (Engine::Stats). Through an AdminClient: the
   // running server's. Closed once the engine is closing.

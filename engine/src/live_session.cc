@@ -24,15 +24,15 @@ RawSession::Impl::Impl(std::shared_ptr<EngineContext> engine,
       load_count_(acquired.meta.load_count),
       first_session_unix_ms_(acquired.meta.first_session_unix_ms),
       started_unix_ms_(acquired.meta.lock ? acquired.meta.lock->acquired_unix_ms : 0),
-      acquired_(AcquireResult{acquired.epoch,
-                              {},
-                              {},
-                              acquired.version,
-                              acquired.schema_version,
-                              acquired.created,
-                              acquired.previous_lock,
-                              acquired.previous_meta,
-                              std::nullopt}),
+      undo_(std::make_unique<AcquireResult>(AcquireResult{acquired.epoch,
+                                                          {},
+                                                          {},
+                                                          acquired.version,
+                                                          acquired.schema_version,
+                                                          acquired.created,
+                                                          acquired.previous_lock,
+                                                          acquired.previous_meta,
+                                                          std::nullopt})),
       last_saved_(acquired.payload),
       stored_schema_version_(acquired.schema_version),
       version_(acquired.version),
@@ -138,17 +138,19 @@ Status RawSession::Impl::Run(bool final, EndReason reason, FailedOperation opera
   std::exception_ptr thrown;
   bool attempted = false;
   Status s = Commit(final, reason, &attempted, &thrown);
-  if (!s.ok() && attempted) {
-    ErrorEvent event;
-    event.store = store_->name;
-    event.key = key_;
-    event.operation = operation;
-    event.status = s;
-    event.will_retry = operation == FailedOperation::kAutoSave && IsActive();
-    engine_->ReportError(event);
-  }
+  if (!s.ok() && attempted) ReportFailed(operation, s);
   if (thrown && rethrow) std::rethrow_exception(thrown);
   return s;
+}
+
+void RawSession::Impl::ReportFailed(FailedOperation operation, const Status& status) {
+  ErrorEvent event;
+  event.store = store_->name;
+  event.key = key_;
+  event.operation = operation;
+  event.status = status;
+  event.will_retry = operation == FailedOperation::kAutoSave && IsActive();
+  engine_->ReportError(event);
 }
 
 Status RawSession::Impl::CheckNotReentrant() const {
@@ -317,22 +319,36 @@ Status RawSession::Impl::Commit(bool final, EndReason reason, bool* attempted,
     return Status::Ok();
   }
 
+  const SaveRequest request = RequestFor(*prepared, final, reason);
+  const Clock::Duration started = rt.clock().Monotonic();
+  auto saved = CommitSave(rt.Transaction(), {store_->name, key_}, request);
+  return Committed(saving, *prepared, saved, final, reason, started, thrown);
+}
+
+internal::SaveRequest RawSession::Impl::RequestFor(const PreparedSave& prepared, bool final,
+                                                   EndReason reason) const {
   const VersionReason version_reason = !final                           ? VersionReason::kSave
                                        : reason == EndReason::kExternal ? VersionReason::kHandoff
                                        : reason == EndReason::kShutdown ? VersionReason::kShutdown
                                                                         : VersionReason::kEndSession;
-  const SaveRequest request =
-      RequestFor(*prepared, final ? CommitKind::kRelease : CommitKind::kSave, version_reason);
-  const Clock::Duration started = rt.clock().Monotonic();
-  auto saved = CommitSave(rt.Transaction(), {store_->name, key_}, request);
-  rt.critical_state().Record(saved.status());
+  return RequestFor(prepared, final ? CommitKind::kRelease : CommitKind::kSave, version_reason);
+}
 
+// Releases the caller's save lock early on the paths that end the session (its waiters take
+// save_mu_): a conditional release of a lock held through a reference, which clang's analysis
+// cannot follow; the SaveLock knows at run time whether it still holds the lock.
+Status RawSession::Impl::Committed(SaveLock& saving, const PreparedSave& prepared,
+                                   const Result<internal::SaveResult>& saved, bool final,
+                                   EndReason reason, Clock::Duration started,
+                                   std::exception_ptr* thrown) NO_THREAD_SAFETY_ANALYSIS {
+  EngineContext& rt = *engine_;
+  rt.critical_state().Record(saved.status());
   if (!saved.ok()) {
     if (saved.status().code() != StatusCode::kLockLost) {
       if (final) Unseal();
       return saved.status();
     }
-    const bool had_changes = prepared->payload_changed || prepared->meta_changed;
+    const bool had_changes = prepared.payload_changed || prepared.meta_changed;
     const std::optional<EndReason> fenced_for = FenceLost();
     saving.Unlock();
     EndLost(fenced_for, saved.status(), had_changes, thrown);
@@ -340,7 +356,7 @@ Status RawSession::Impl::Commit(bool final, EndReason reason, bool* attempted,
                                           ? "this save stored nothing; its changes are unsaved"
                                           : "this save stored nothing; there were no changes");
   }
-  SaveStored(*prepared, *saved, final, started, thrown);
+  SaveStored(prepared, *saved, final, started, thrown);
   if (final) {
     if (reason == EndReason::kExternal) EngineCounters::Add(rt.counters().handoffs, 1);
     saving.Unlock();
@@ -353,9 +369,11 @@ Status RawSession::Impl::Commit(bool final, EndReason reason, bool* attempted,
 Status RawSession::Impl::Abandon() {
   EngineContext& rt = *engine_;
   internal::UniqueLock save_lock(save_mu_);
+  std::unique_ptr<const AcquireResult> undo;
   {
     internal::MutexLock lock(mu_);
     if (fenced_) return Status::Ok();
+    undo = std::move(undo_);
     fenced_ = true;
     ended_ = SessionEnd{EndReason::kManual, false, "abandoned by its start"};
     end_notified_ = true;  // never handed to the user: no signal
@@ -367,7 +385,7 @@ Status RawSession::Impl::Abandon() {
   request.lock = {rt.incarnation(), session_id_, epoch_};
   request.kind = CommitKind::kAbandon;
   request.codec = store_->codec;
-  request.undo = &acquired_;
+  request.undo = undo.get();  // null once the start completed: a plain release
   auto released = CommitSave(rt.Transaction(), {store_->name, key_}, request);
   rt.critical_state().Record(released.status());
   save_lock.Unlock();
@@ -375,6 +393,11 @@ Status RawSession::Impl::Abandon() {
   // LockLost means someone already took the lock over: nothing of ours is left behind.
   if (!released.ok() && released.status().code() != StatusCode::kLockLost) return released.status();
   return Status::Ok();
+}
+
+void RawSession::Impl::StartCompleted() {
+  internal::MutexLock lock(mu_);
+  undo_.reset();
 }
 
 bool RawSession::Impl::FenceFor(EndReason reason) {

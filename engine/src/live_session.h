@@ -86,11 +86,28 @@ class RawSession::Impl final : public internal::AutosaveTarget,
   // session's data is put back as it was before it unless the commit stores it.
   static Status SaveTogether(const std::vector<std::shared_ptr<Impl>>& sessions,
                              const std::function<Status()>* change = nullptr);
+  // Engine::Close (shutdown_saves.cc): the final saves of `sessions` (distinct, of this engine,
+  // sorted by (store, key)) for `reason`, committed as ONE transaction fenced on each one's
+  // epoch instead of one commit each: a close of 100k sessions is bound by per-commit work
+  // (transaction set-up, the WAL write, the write group's hand-offs), not by the records. Each
+  // session fires OnSave/OnLastSave and ends exactly as through Finish; a session with save
+  // signals (game code that may save another profile) or whose save lock is busy is finished
+  // alone through Finish, holding no other lock, so that no batch waits on a lock while holding
+  // others. If one session fails
+  // the shared commit (its lock lost, its meta damaged), the others are committed on their own,
+  // so it never costs them their saves; a failure that is no one session's (storage, a fault at
+  // the commit) fails every session of the batch, as a failed Finish does (each stays active,
+  // unsealed). Returns each session's status, in order.
+  static std::vector<Status> FinishTogether(const std::vector<std::shared_ptr<Impl>>& sessions,
+                                            EndReason reason);
   // The session's live data (null for a byte-level session without one).
   std::shared_ptr<SessionData> Slot() const;
   // Gives the lock back without saving and ends the session silently: for a start that was
   // superseded, cancelled or failed to decode after its acquisition committed.
   Status Abandon();
+  // The start that acquired this session returned it to the caller: it will never be abandoned,
+  // so what undoing the acquisition needs is dropped.
+  void StartCompleted();
 
   // Called by a starter (or a removal) holding SessionRegistry::mu_: no new writes may begin; a
   // save in flight is left to the database's fence and, if it then fails, ends the session with
@@ -186,6 +203,17 @@ class RawSession::Impl final : public internal::AutosaveTarget,
   // The request that stores `prepared` under this session's lock.
   internal::SaveRequest RequestFor(const PreparedSave& prepared, CommitKind kind,
                                    VersionReason reason) const;
+  // The request of a save (`final`: the final save for `reason`).
+  internal::SaveRequest RequestFor(const PreparedSave& prepared, bool final,
+                                   EndReason reason) const;
+  // After the commit of `prepared` returned `saved` (with save_mu_ held through `saving`): the
+  // session follows — saved (and, when final, ended), unsealed after a failure, or ended after
+  // LockLost. Returns the save's status.
+  Status Committed(SaveLock& saving, const PreparedSave& prepared,
+                   const Result<internal::SaveResult>& saved, bool final, EndReason reason,
+                   Clock::Duration started, std::exception_ptr* thrown);
+  // Reports a failed save to EngineOptions::on_error.
+  void ReportFailed(FailedOperation operation, const Status& status);
   // After `prepared` was stored as `saved`: the session's state follows, counters, OnAfterSave.
   void SaveStored(const PreparedSave& prepared, const internal::SaveResult& saved, bool final,
                   Clock::Duration started, std::exception_ptr* thrown);
@@ -244,8 +272,6 @@ class RawSession::Impl final : public internal::AutosaveTarget,
   const uint64_t load_count_;
   const int64_t first_session_unix_ms_;
   const int64_t started_unix_ms_;  // when this session took the lock
-  // What Abandon() needs to undo the acquisition.
-  const AcquireResult acquired_;
 
   internal::Mutex save_mu_{internal::LockLevel::kSessionSave};
   // The thread holding save_mu_ in a save (where signals run) or a message delivery; only that
@@ -270,6 +296,9 @@ class RawSession::Impl final : public internal::AutosaveTarget,
   // EndOnce (or Abandon) has finished, handler included.
   bool end_signalled_ GUARDED_BY(mu_) = false;
   std::condition_variable end_cv_;  // end_signalled_ became true
+  // What Abandon() needs to undo the acquisition; dropped when the start completes (a live
+  // session never abandons, and the previous meta it holds would cost every session memory).
+  std::unique_ptr<const AcquireResult> undo_ GUARDED_BY(mu_);
   std::string last_saved_ GUARDED_BY(mu_);
   // Its schema version: below the store's, the next save writes the (migrated) data even when
   // its bytes did not change, so that no migration step runs twice on stored data.

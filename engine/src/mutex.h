@@ -1,7 +1,8 @@
 // The engine's mutex, its scoped locks, and THE LOCK ORDER — stated here once for all of
 // engine/src. A thread may take a lock only while every lock it already holds comes earlier in
 // this list (two locks of one level are never held together, except save locks: a save signal
-// may save another profile):
+// may save another profile, and a trade or a batch of shutdown final saves holds several, taken
+// in (store, key) order):
 //
 //   1. kSessionSave    LiveSession::save_mu_ — one save of a session at a time; its signals
 //                      (OnSave, OnLastSave, OnAfterSave) and its commit run under it.

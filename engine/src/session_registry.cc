@@ -264,6 +264,7 @@ Result<RawSession> RawStore::Impl::Start(std::string_view key_view, const Sessio
       lock.Lock();
     } else {
       session = std::move(*acquired);
+      session->StartCompleted();
       entry.holder = session;
       ++live_;
     }

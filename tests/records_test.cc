@@ -262,6 +262,27 @@ TEST(RecordsTest, Crc32cMatchesKnownVector) {
   EXPECT_EQ(Crc32c(std::string(32, '\0')), 0x8a9136aau);
   EXPECT_EQ(Crc32c("123456789"), 0xe3069283u);
   EXPECT_EQ(UnmaskCrc(MaskCrc(0x12345678u)), 0x12345678u);
+  // The table-driven fallback gives the same vectors.
+  EXPECT_EQ(SoftwareCrc32cForTesting(0, std::string(32, '\0').data(), 32), 0x8a9136aau);
+  EXPECT_EQ(SoftwareCrc32cForTesting(0, "123456789", 9), 0xe3069283u);
+}
+
+// Crc32c uses the CPU's instruction where there is one: it must agree with the tables for every
+// length, alignment and split (a stored checksum written by one must verify with the other).
+TEST(RecordsTest, Crc32cAgreesWithTheTableDrivenVersionAtEveryLengthAndOffset) {
+  std::mt19937 rng(17);
+  std::string bytes(4096 + 16, '\0');
+  for (char& c : bytes) c = static_cast<char>(rng());
+  for (size_t offset = 0; offset < 8; ++offset) {
+    for (size_t n : {0, 1, 3, 7, 8, 9, 15, 16, 17, 63, 64, 65, 255, 1000, 4096}) {
+      const char* p = bytes.data() + offset;
+      const uint32_t expected = SoftwareCrc32cForTesting(0, p, n);
+      EXPECT_EQ(Crc32cExtend(0, p, n), expected) << "offset " << offset << " length " << n;
+      const size_t split = n / 3;
+      EXPECT_EQ(Crc32cExtend(Crc32cExtend(0, p, split), p + split, n - split), expected)
+          << "offset " << offset << " length " << n << " split at " << split;
+    }
+  }
 }
 
 }  // namespace

@@ -8,8 +8,11 @@
 
 namespace holdfast::internal {
 
-// CRC-32C of `n` bytes at `data`, continuing from `crc` (0 to start).
+// CRC-32C of `n` bytes at `data`, continuing from `crc` (0 to start). Uses the SSE4.2 crc32
+// instruction when the CPU has it (checked once), else slicing-by-8 tables.
 uint32_t Crc32cExtend(uint32_t crc, const void* data, size_t n);
+// The table-driven version used where the CPU has no CRC-32C instruction (tests compare the two).
+uint32_t SoftwareCrc32cForTesting(uint32_t crc, const void* data, size_t n);
 inline uint32_t Crc32c(std::string_view bytes) {
   return Crc32cExtend(0, bytes.data(), bytes.size());
 }

@@ -41,8 +41,14 @@ constexpr flatbuffers::uoffset_t kMaxDepth = 16;
 constexpr flatbuffers::uoffset_t kMaxTables = 100'000;
 
 std::string Seal(const flatbuffers::FlatBufferBuilder& fbb) {
-  std::string out(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
-  uint32_t masked = MaskCrc(Crc32c(out));
+  const std::string_view body(reinterpret_cast<const char*>(fbb.GetBufferPointer()),
+                              fbb.GetSize());
+  const uint32_t masked = MaskCrc(Crc32c(body));
+  // One allocation of the final size: appending the envelope to an exact-size copy would
+  // reallocate and copy the whole record (a payload-sized copy per record of every save).
+  std::string out;
+  out.reserve(body.size() + kEnvelopeBytes);
+  out.append(body);
   for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((masked >> (8 * i)) & 0xff));
   return out;
 }
@@ -223,7 +229,12 @@ Result<ProfileRecord> DecodeProfileRecord(std::string_view bytes) {
 }
 
 std::string EncodeProfileMeta(const ProfileMeta& m) {
-  flatbuffers::FlatBufferBuilder fbb(256);
+  // Sized for the version index (24 bytes an entry) and the user ids up front, so that a meta
+  // record with a full history is built without the builder growing (and copying) three times.
+  size_t metadata_bytes = 0;
+  for (const auto& [k, v] : m.metadata) metadata_bytes += k.size() + v.size() + 16;
+  flatbuffers::FlatBufferBuilder fbb(256 + m.versions.size() * 24 + m.user_ids.size() * 8 +
+                                     metadata_bytes);
   flatbuffers::Offset<fb::SessionLock> lock;
   if (m.lock) {
     auto owner = fbb.CreateString(m.lock->owner);

@@ -285,8 +285,12 @@ Status RocksTransaction::Get(Family f, std::string_view key, std::string* value)
 }
 
 Status RocksTransaction::GetForUpdate(Family f, std::string_view key, std::string* value) {
-  return FromRocksDB(txn_->GetForUpdate(rocksdb::ReadOptions(), storage_->Handle(f), key, value),
-                     "get for update");
+  rocksdb::ReadOptions read;
+  // A data record read for update is a session's load (or an admin write's): the session then
+  // holds the payload in memory, so its block would sit in the block cache as a second copy,
+  // evicting the meta blocks every fenced save reads.
+  read.fill_cache = f != Family::kData;
+  return FromRocksDB(txn_->GetForUpdate(read, storage_->Handle(f), key, value), "get for update");
 }
 
 Status RocksTransaction::Put(Family f, std::string_view key, std::string_view value) {

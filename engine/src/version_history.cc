@@ -1,7 +1,7 @@
 #include "version_history.h"
 
 #include <algorithm>
-#include <set>
+#include <vector>
 
 #include "key_codec.h"
 
@@ -21,8 +21,19 @@ std::vector<uint64_t> VersionsToPrune(const std::vector<VersionIndexEntry>& inde
   const int64_t hourly_ms = std::chrono::milliseconds(retention.hourly_for).count();
   const int64_t daily_ms = std::chrono::milliseconds(retention.daily_for).count();
   const size_t keep_newest = std::max<size_t>(1, retention.keep_newest);
-  std::set<int64_t> hours;
-  std::set<int64_t> days;
+  // Claimed buckets, sorted: a flat vector instead of a node per entry (this runs on every save
+  // over the whole index).
+  std::vector<int64_t> hours;
+  std::vector<int64_t> days;
+  hours.reserve(index.size());
+  days.reserve(index.size());
+  auto claimed = [](const std::vector<int64_t>& buckets, int64_t bucket) {
+    return std::binary_search(buckets.begin(), buckets.end(), bucket);
+  };
+  auto claim = [](std::vector<int64_t>& buckets, int64_t bucket) {
+    auto at = std::lower_bound(buckets.begin(), buckets.end(), bucket);
+    if (at == buckets.end() || *at != bucket) buckets.insert(at, bucket);
+  };
   std::vector<uint64_t> prune;
   // Newest first: the newest N are kept and claim their hour and day buckets; older versions
   // survive only as the newest of a bucket not yet claimed, while their age allows.
@@ -37,14 +48,14 @@ std::vector<uint64_t> VersionsToPrune(const std::vector<VersionIndexEntry>& inde
     } else if (e.reason == static_cast<uint8_t>(VersionReason::kQuarantine)) {
       keep = age <= daily_ms;  // evidence stays for the whole window, outside the thinning
     } else if (age <= hourly_ms) {
-      keep = !hours.count(hour);
+      keep = !claimed(hours, hour);
     } else if (age <= daily_ms) {
-      keep = !days.count(day);
+      keep = !claimed(days, day);
     }
     if (keep) {
       if (e.reason != static_cast<uint8_t>(VersionReason::kQuarantine)) {
-        hours.insert(hour);
-        days.insert(day);
+        claim(hours, hour);
+        claim(days, day);
       }
     } else {
       prune.push_back(e.version);
@@ -57,8 +68,8 @@ Result<uint64_t> AppendVersion(StorageTransaction& txn, const std::string& profi
                                ProfileMeta& meta, const VersionWrite& write,
                                const VersionRetention& retention) {
   const uint64_t version = ++meta.last_version;
-  std::string payload(write.payload);
-  VersionRecord record{version,      payload,     std::string(write.codec), write.now_unix_ms,
+  VersionRecord record{version,      std::string(write.payload),
+                       std::string(write.codec), write.now_unix_ms,
                        write.reason, write.epoch, write.source_version, {}, write.schema_version};
   if (write.partners) record.partners = *write.partners;
   if (Status s = txn.Put(Family::kVersions, VersionKeyOf(profile_key, version),
@@ -67,7 +78,8 @@ Result<uint64_t> AppendVersion(StorageTransaction& txn, const std::string& profi
     return s;
   }
   if (write.current) {
-    ProfileRecord current{version,     std::move(payload), std::string(write.codec),
+    // The version record is encoded: its payload copy moves on to the data record.
+    ProfileRecord current{version,     std::move(record.payload), std::string(write.codec),
                           write.now_unix_ms, write.epoch, write.schema_version};
     if (Status s = txn.Put(Family::kData, profile_key, EncodeProfileRecord(current)); !s.ok()) {
       return s;

@@ -5,6 +5,7 @@
 // Usage: holdfast_bench [--mode quick|full] [--data DIR] [--json PATH] [--markdown PATH]
 //                       [--chart-data PATH]
 //        holdfast_bench memory-child <db> <sessions>     (run by the harness itself)
+//        holdfast_bench populate <db> <profiles>         (a database for profiling one case)
 // DIR (default ./build-bench/bench-data) is wiped first and removed at the end.
 #include <rocksdb/version.h>
 #include <sqlite3.h>
@@ -167,6 +168,10 @@ int Run(int argc, char** argv) {
 int main(int argc, char** argv) {
   if (argc > 1 && std::strcmp(argv[1], "memory-child") == 0) {
     return holdfast::bench::MemoryChildMain(argc, argv);
+  }
+  if (argc == 4 && std::strcmp(argv[1], "populate") == 0) {
+    holdfast::bench::PopulateProfiles(argv[2], std::stoull(argv[3]), 1024, 4);
+    return 0;
   }
   return holdfast::bench::Run(argc, argv);
 }

@@ -10,6 +10,7 @@ packages=(
   cmake ninja-build g++ make pkg-config
   librocksdb-dev libflatbuffers-dev flatbuffers-compiler libcxxopts-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libpq-dev postgresql-15
 )
 for option in "$@"; do
   case "$option" in

@@ -627,7 +627,7 @@ TEST_F(FencingOracleTest, LockOfAHolderEndedByAFailedStealIsNotTakenOverAsAnOrph
   engine_.reset();
   EngineOptions options = Options();
   options.on_orphan_takeover = [&](const OrphanTakeover& o) { orphans.push_back(o); };
-  auto engine = Engine::Open("/sessions", options);
+  auto engine = Engine::Open(DatabasePath(), options);
   ASSERT_OK(engine);
   engine_ = std::move(*engine);
   auto players = OpenPlayers();

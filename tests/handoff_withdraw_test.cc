@@ -30,7 +30,7 @@ class HandoffWithdrawTest : public SessionTest {
     engine_.reset();
     EngineOptions options = Options();
     options.worker_threads = 1;
-    auto engine = Engine::Open("/sessions", options);
+    auto engine = Engine::Open(DatabasePath(), options);
     ASSERT_OK(engine);
     engine_ = std::move(*engine);
   }

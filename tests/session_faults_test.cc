@@ -75,7 +75,7 @@ class FaultTest : public SessionTest {
       orphans_.push_back(orphan);
     };
     if (tweak) tweak(options);
-    auto engine = Engine::Open("/sessions", options);
+    auto engine = Engine::Open(DatabasePath(), options);
     ASSERT_OK(engine);
     engine_ = std::move(*engine);
   }

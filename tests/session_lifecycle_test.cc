@@ -168,7 +168,7 @@ TEST_F(Lifecycle, OversizedPayloadIsRejectedAndSessionStaysActive) {
   engine_.reset();
   EngineOptions options = Options();
   options.max_payload_bytes = 1024;
-  auto engine = Engine::Open("/sessions", options);
+  auto engine = Engine::Open(DatabasePath(), options);
   ASSERT_OK(engine);
   engine_ = std::move(*engine);
   auto players = OpenPlayers();

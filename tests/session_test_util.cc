@@ -66,7 +66,18 @@ void CommitGate::AfterCommit(const CommitPoint& point, uint64_t version) {
                         point.session_id, version});
 }
 
-void SessionTest::SetUp() { OpenEngine(); }
+void SessionTest::SetUp() {
+  if (OnPostgres()) {
+    auto database = TestPostgresDatabase::Create();
+    ASSERT_OK(database);
+    postgres_ = std::move(*database);
+  }
+  OpenEngine();
+}
+
+std::string SessionTest::DatabasePath() const {
+  return postgres_ ? postgres_->conninfo() : "/sessions";
+}
 
 void SessionTest::TearDown() {
   gate_->Release();  // never leave a commit parked
@@ -85,7 +96,7 @@ EngineOptions SessionTest::Options() {
 }
 
 void SessionTest::OpenEngine() {
-  auto engine = Engine::Open("/sessions", Options());
+  auto engine = Engine::Open(DatabasePath(), Options());
   ASSERT_OK(engine);
   engine_ = std::move(*engine);
 }

@@ -16,6 +16,7 @@
 
 #include "holdfast/holdfast.h"
 #include "records.h"
+#include "test_backend.h"
 #include "test_util.h"
 
 namespace holdfast::test {
@@ -86,7 +87,8 @@ class ErrorLog {
   std::vector<ErrorEvent> events_;
 };
 
-// An engine on a MemoryVolume with a FakeClock and a CommitGate, and helpers to reopen it.
+// An engine on a MemoryVolume (or, with HOLDFAST_TEST_BACKEND=postgres, a fresh PostgreSQL
+// database: test_backend.h) with a FakeClock and a CommitGate, and helpers to reopen it.
 // Every ErrorEvent the engine reports is recorded (Errors()).
 class SessionTest : public ::testing::Test {
  protected:
@@ -94,6 +96,8 @@ class SessionTest : public ::testing::Test {
   void TearDown() override;
 
   EngineOptions Options();
+  // What Engine::Open is given: the memory volume's path, or the test database's conninfo.
+  std::string DatabasePath() const;
   void OpenEngine();
   void ReopenEngine();
   Store<BytesCodec> OpenPlayers(std::function<void(StoreOptions<std::string>&)> tweak = nullptr);
@@ -121,6 +125,7 @@ class SessionTest : public ::testing::Test {
 
   std::shared_ptr<ErrorLog> errors_ = std::make_shared<ErrorLog>();
   std::shared_ptr<MemoryVolume> volume_ = MemoryVolume::Create();
+  std::unique_ptr<TestPostgresDatabase> postgres_;  // on PostgreSQL only
   std::shared_ptr<FakeClock> clock_ = std::make_shared<FakeClock>();
   std::shared_ptr<CommitGate> gate_ = std::make_shared<CommitGate>();
   std::unique_ptr<Engine> engine_;

@@ -14,6 +14,8 @@
 #include "impl_access.h"
 #include "key_codec.h"
 #include "memory_volume.h"
+#include "pg_connection.h"
+#include "postgres_storage.h"
 #include "profile_transactions.h"
 #include "rocksdb_storage.h"
 
@@ -95,6 +97,9 @@ Result<std::unique_ptr<Engine::Impl>> Engine::Impl::Open(const std::string& path
   if (Status s = ValidateOptions(path, options); !s.ok()) return s;
   std::shared_ptr<Clock> clock = options.clock ? options.clock : Clock::System();
   if (options.owner_description.empty()) options.owner_description = DefaultOwnerDescription();
+  if (internal::IsPostgresTarget(path)) {
+    return OpenPostgres(path, std::move(options), std::move(clock));
+  }
 
   RocksStorageOptions storage_options;
   storage_options.path = path;
@@ -112,10 +117,35 @@ Result<std::unique_ptr<Engine::Impl>> Engine::Impl::Open(const std::string& path
 
   auto storage = internal::OpenRocksStorage(storage_options);
   if (!storage.ok()) return storage.status();
+  return Claim(path, std::move(*storage), std::move(options), std::move(clock));
+}
 
+Result<std::unique_ptr<Engine::Impl>> Engine::Impl::OpenPostgres(const std::string& conninfo,
+                                                                 EngineOptions options,
+                                                                 std::shared_ptr<Clock> clock) {
+  internal::PostgresStorageOptions storage_options;
+  storage_options.conninfo = conninfo;
+  storage_options.create_if_missing = options.create_if_missing;
+  storage_options.sync = options.sync_writes;
+  storage_options.read_only = options.read_only;
+  auto storage = internal::OpenPostgresStorage(storage_options);
+  if (!storage.ok()) return storage.status();
+  // There is no directory to put a socket in; the CLI opens the database itself.
+  options.admin_socket = false;
+  // Messages and Info() name the database without the password the string may hold.
+  const std::string display = internal::DescribePostgresTarget(conninfo);
+  if (options.read_only) {
+    return Follow(display, std::move(*storage), std::move(options), std::move(clock));
+  }
+  return Claim(display, std::move(*storage), std::move(options), std::move(clock));
+}
+
+Result<std::unique_ptr<Engine::Impl>> Engine::Impl::Claim(
+    const std::string& path, std::unique_ptr<internal::Storage> storage, EngineOptions options,
+    std::shared_ptr<Clock> clock) {
   // Claim the next incarnation in the same transaction that checks the format again.
   Manifest manifest;
-  Status s = RunTransaction(**storage, [&](StorageTransaction& txn) -> Status {
+  Status s = RunTransaction(*storage, [&](StorageTransaction& txn) -> Status {
     std::string bytes;
     Status read = txn.GetForUpdate(Family::kDefault, kManifestKey, &bytes);
     if (read.code() == StatusCode::kNotFound) {
@@ -142,13 +172,13 @@ Result<std::unique_ptr<Engine::Impl>> Engine::Impl::Open(const std::string& path
     return txn.Put(Family::kDefault, kManifestKey, EncodeManifest(manifest));
   });
   if (!s.ok()) {
-    (void)(*storage)->Close();
+    (void)storage->Close();
     return s;
   }
   auto context = std::make_shared<internal::EngineContext>(
-      storage->get(), std::move(options), std::move(clock), manifest.last_incarnation);
+      storage.get(), std::move(options), std::move(clock), manifest.last_incarnation);
   return std::unique_ptr<Impl>(
-      new Impl(path, std::move(*storage), std::move(context), std::move(manifest)));
+      new Impl(path, std::move(storage), std::move(context), std::move(manifest)));
 }
 
 Result<std::unique_ptr<Engine::Impl>> Engine::Impl::OpenReadOnly(
@@ -156,23 +186,29 @@ Result<std::unique_ptr<Engine::Impl>> Engine::Impl::OpenReadOnly(
     std::shared_ptr<Clock> clock) {
   auto storage = internal::OpenRocksSecondary(storage_options);
   if (!storage.ok()) return storage.status();
+  return Follow(path, std::move(*storage), std::move(options), std::move(clock));
+}
+
+Result<std::unique_ptr<Engine::Impl>> Engine::Impl::Follow(
+    const std::string& path, std::unique_ptr<internal::Storage> storage, EngineOptions options,
+    std::shared_ptr<Clock> clock) {
   std::string bytes;
-  Status read = (*storage)->Get(Family::kDefault, kManifestKey, &bytes);
+  Status read = storage->Get(Family::kDefault, kManifestKey, &bytes);
   auto manifest = read.ok() ? DecodeManifest(bytes) : Result<Manifest>(read);
   if (!manifest.ok()) {
-    (void)(*storage)->Close();
+    (void)storage->Close();
     return manifest.status().WithContext("database '" + path + "'");
   }
   if (manifest->format_version > kFormatVersion) {
-    (void)(*storage)->Close();
+    (void)storage->Close();
     return RefuseNewerFormat(path, manifest->format_version);
   }
   options.admin_socket = false;
   // The holder's incarnation: its locks are its own, not orphans.
   auto context = std::make_shared<internal::EngineContext>(
-      storage->get(), std::move(options), std::move(clock), manifest->last_incarnation);
+      storage.get(), std::move(options), std::move(clock), manifest->last_incarnation);
   return std::unique_ptr<Impl>(
-      new Impl(path, std::move(*storage), std::move(context), std::move(*manifest)));
+      new Impl(path, std::move(storage), std::move(context), std::move(*manifest)));
 }
 
 Engine::Impl::Impl(std::string path, std::unique_ptr<internal::Storage> storage,

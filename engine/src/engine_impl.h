@@ -61,6 +61,19 @@ class Engine::Impl {
   static Result<std::unique_ptr<Impl>> OpenReadOnly(
       const std::string& path, const internal::RocksStorageOptions& storage_options,
       EngineOptions options, std::shared_ptr<Clock> clock);
+  // Engine::Open of a PostgreSQL connection string (postgres_storage.h).
+  static Result<std::unique_ptr<Impl>> OpenPostgres(const std::string& conninfo,
+                                                    EngineOptions options,
+                                                    std::shared_ptr<Clock> clock);
+  // On open storage: claims the next incarnation (checking the format in the same transaction)
+  // and builds the engine. `path` names the database in messages. Closes the storage on failure.
+  static Result<std::unique_ptr<Impl>> Claim(const std::string& path,
+                                             std::unique_ptr<internal::Storage> storage,
+                                             EngineOptions options, std::shared_ptr<Clock> clock);
+  // On read-only storage: reads the manifest and follows the holder's incarnation.
+  static Result<std::unique_ptr<Impl>> Follow(const std::string& path,
+                                              std::unique_ptr<internal::Storage> storage,
+                                              EngineOptions options, std::shared_ptr<Clock> clock);
   // Closes the engine to new operations and ends every live session with a final save (in
   // parallel on the workers, so they share WAL syncs). Returns the first failure.
   Status EndAllSessions();

@@ -1,0 +1,220 @@
+// The PostgreSQL backend's own behaviour (what the shared suites cannot show): telling a
+// connection string from a directory, never printing a password, one writing engine per
+// database, refusing to create tables when not allowed, the optimistic conflict of the storage
+// seam, and a checkpoint that opens as an embedded database. Runs against the test cluster
+// (test_backend.h), whatever HOLDFAST_TEST_BACKEND says.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "holdfast/holdfast.h"
+#include "pg_connection.h"
+#include "postgres_storage.h"
+#include "test_backend.h"
+#include "test_util.h"
+
+namespace holdfast {
+namespace {
+
+using internal::DescribePostgresTarget;
+using internal::Family;
+using internal::IsPostgresTarget;
+
+class PostgresBackendTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto database = test::TestPostgresDatabase::Create();
+    ASSERT_OK(database);
+    db_ = std::move(*database);
+  }
+
+  EngineOptions Options() {
+    EngineOptions o;
+    o.worker_threads = 1;
+    return o;
+  }
+
+  std::unique_ptr<test::TestPostgresDatabase> db_;
+};
+
+TEST(PostgresTargetTest, ConnectionStringsAreToldFromDirectories) {
+  EXPECT_TRUE(IsPostgresTarget("postgresql://u@host/db"));
+  EXPECT_TRUE(IsPostgresTarget("postgres://host/db"));
+  EXPECT_TRUE(IsPostgresTarget("host=/tmp/x dbname=game"));
+  EXPECT_TRUE(IsPostgresTarget("  dbname = game"));
+  EXPECT_FALSE(IsPostgresTarget("/var/lib/game/holdfast"));
+  EXPECT_FALSE(IsPostgresTarget("holdfast-data"));
+  EXPECT_FALSE(IsPostgresTarget("./data/host=1"));
+  EXPECT_FALSE(IsPostgresTarget(""));
+}
+
+TEST(PostgresTargetTest, DescriptionsNeverHoldThePassword) {
+  const std::string uri = DescribePostgresTarget("postgresql://game:s3cret@db.internal:6432/live");
+  EXPECT_EQ(uri, "PostgreSQL dbname=live host=db.internal port=6432 user=game");
+  const std::string kv = DescribePostgresTarget("host=/tmp/x dbname=game password=s3cret");
+  EXPECT_EQ(kv.find("s3cret"), std::string::npos) << kv;
+  const std::string bad = DescribePostgresTarget("postgresql://u:s3cret@host/db?bogus_option=1");
+  EXPECT_EQ(bad.find("s3cret"), std::string::npos) << bad;
+}
+
+TEST_F(PostgresBackendTest, APasswordInTheStringIsNeverPrinted) {
+  // Trust authentication accepts any password: the open succeeds, and Info() omits it.
+  auto engine = Engine::Open(db_->conninfo() + " password=s3cret", Options());
+  ASSERT_OK(engine);
+  EXPECT_EQ((*engine)->Info().path.find("s3cret"), std::string::npos) << (*engine)->Info().path;
+  EXPECT_NE((*engine)->Info().path.find(db_->name()), std::string::npos);
+  ASSERT_OK((*engine)->Close());
+
+  // A database that does not exist: the error names it, not the password.
+  std::string error;
+  const std::string dir = test::PostgresSocketDir(&error);
+  auto missing = Engine::Open("postgresql://postgres:s3cret@/no_such_db?host=" + dir, Options());
+  ASSERT_CODE(missing, kIOError);
+  EXPECT_EQ(missing.status().message().find("s3cret"), std::string::npos)
+      << missing.status().ToString();
+  EXPECT_NE(missing.status().message().find("no_such_db"), std::string::npos)
+      << missing.status().ToString();
+}
+
+TEST_F(PostgresBackendTest, ASecondWritingEngineIsRefusedUntilTheFirstCloses) {
+  auto first = Engine::Open(db_->conninfo(), Options());
+  ASSERT_OK(first);
+  auto second = Engine::Open(db_->conninfo(), Options());
+  ASSERT_CODE(second, kIOError);
+  EXPECT_NE(second.status().message().find("already open by another engine"), std::string::npos)
+      << second.status().ToString();
+  // A reader is not a writer.
+  EngineOptions read_only = Options();
+  read_only.read_only = true;
+  auto reader = Engine::Open(db_->conninfo(), read_only);
+  ASSERT_OK(reader);
+  ASSERT_OK((*reader)->Close());
+
+  ASSERT_OK((*first)->Close());
+  auto third = Engine::Open(db_->conninfo(), Options());
+  ASSERT_OK(third);
+  EXPECT_GT((*third)->Info().incarnation, (*first)->Info().incarnation);
+  ASSERT_OK((*third)->Close());
+}
+
+TEST_F(PostgresBackendTest, WithoutCreateIfMissingAnEmptyDatabaseIsRefusedUntouched) {
+  EngineOptions o = Options();
+  o.create_if_missing = false;
+  auto engine = Engine::Open(db_->conninfo(), o);
+  ASSERT_CODE(engine, kInvalidArgument);
+  EXPECT_NE(engine.status().message().find("holds no Holdfast database"), std::string::npos)
+      << engine.status().ToString();
+  // Nothing was created: the schema table still does not exist.
+  EXPECT_OK(db_->Exec("CREATE TABLE holdfast_schema (x int)"));
+}
+
+TEST_F(PostgresBackendTest, ANewerTableLayoutIsRefused) {
+  auto engine = Engine::Open(db_->conninfo(), Options());
+  ASSERT_OK(engine);
+  ASSERT_OK((*engine)->Close());
+  ASSERT_OK(db_->Exec("UPDATE holdfast_schema SET version = " +
+                      std::to_string(internal::kPostgresSchemaVersion + 1)));
+  auto again = Engine::Open(db_->conninfo(), Options());
+  ASSERT_CODE(again, kInvalidArgument);
+  EXPECT_NE(again.status().message().find("newer than this build supports"), std::string::npos)
+      << again.status().ToString();
+}
+
+// The seam's contract (storage.h): a key read for update and changed by another commit before
+// this one's commit fails it with Busy, writing nothing; pending writes are seen by the
+// transaction's own reads and scans, and by nobody else before the commit.
+TEST_F(PostgresBackendTest, TheStorageSeamBehavesOptimistically) {
+  internal::PostgresStorageOptions options;
+  options.conninfo = db_->conninfo();
+  auto storage = internal::OpenPostgresStorage(options);
+  ASSERT_OK(storage);
+  internal::Storage& s = **storage;
+
+  auto first = s.Begin();
+  ASSERT_OK(first);
+  std::string value;
+  ASSERT_CODE((*first)->GetForUpdate(Family::kMeta, "k", &value), kNotFound);
+  ASSERT_OK((*first)->Put(Family::kMeta, "k", "first"));
+  ASSERT_OK((*first)->Put(Family::kMeta, "a", "pending-a"));
+  ASSERT_OK((*first)->Get(Family::kMeta, "k", &value));
+  EXPECT_EQ(value, "first");
+  ASSERT_CODE(s.Get(Family::kMeta, "k", &value), kNotFound);  // not visible before the commit
+
+  // Another transaction writes the same key and commits first, while `first` holds no lock.
+  auto second = s.Begin();
+  ASSERT_OK(second);
+  ASSERT_OK((*second)->Put(Family::kMeta, "k", "second"));
+  ASSERT_OK((*second)->Put(Family::kMeta, "b", "stored-b"));
+  ASSERT_OK((*second)->Commit());
+
+  ASSERT_CODE((*first)->Commit(), kBusy);
+  ASSERT_OK(s.Get(Family::kMeta, "k", &value));
+  EXPECT_EQ(value, "second");
+  ASSERT_CODE(s.Get(Family::kMeta, "a", &value), kNotFound);
+  first->reset();
+
+  // A scan merges stored keys with pending writes and deletions, both ways.
+  auto third = s.Begin();
+  ASSERT_OK(third);
+  ASSERT_OK((*third)->Put(Family::kMeta, "c", "pending-c"));
+  ASSERT_OK((*third)->Delete(Family::kMeta, "k"));
+  std::string forward, reverse;
+  ASSERT_OK((*third)->Scan(Family::kMeta, internal::ScanRange{}, internal::ScanOrder::kForward,
+                           [&](std::string_view k, std::string_view v) {
+                             forward += std::string(k) + "=" + std::string(v) + ";";
+                             return true;
+                           }));
+  ASSERT_OK((*third)->Scan(Family::kMeta, internal::ScanRange{}, internal::ScanOrder::kReverse,
+                           [&](std::string_view k, std::string_view) {
+                             reverse += std::string(k);
+                             return true;
+                           }));
+  EXPECT_EQ(forward, "b=stored-b;c=pending-c;");
+  EXPECT_EQ(reverse, "cb");
+  ASSERT_OK((*third)->Commit());
+  ASSERT_CODE(s.Get(Family::kMeta, "k", &value), kNotFound);
+
+  // A key only read for update (the fence of a save that writes other keys) still conflicts.
+  auto reader = s.Begin();
+  ASSERT_OK(reader);
+  ASSERT_OK((*reader)->GetForUpdate(Family::kMeta, "b", &value));
+  ASSERT_OK((*reader)->Put(Family::kData, "d", "written-under-the-fence"));
+  auto writer = s.Begin();
+  ASSERT_OK(writer);
+  ASSERT_OK((*writer)->Put(Family::kMeta, "b", "changed"));
+  ASSERT_OK((*writer)->Commit());
+  ASSERT_CODE((*reader)->Commit(), kBusy);
+  ASSERT_CODE(s.Get(Family::kData, "d", &value), kNotFound);
+  ASSERT_OK(s.Close());
+}
+
+TEST_F(PostgresBackendTest, ACheckpointOpensAsAnEmbeddedDatabase) {
+  test::TempDir dir;
+  {
+    auto engine = Engine::Open(db_->conninfo(), Options());
+    ASSERT_OK(engine);
+    auto store = (*engine)->OpenStore<BytesCodec>("Players", StoreOptions<std::string>{});
+    ASSERT_OK(store);
+    auto profile = store->StartSession("alice", SessionOptions{});
+    ASSERT_OK(profile);
+    ASSERT_OK(profile->Edit([](std::string& data) { data = "sword"; }));
+    ASSERT_OK(profile->EndSession());
+    Admin admin(**engine);
+    ASSERT_OK(admin.Checkpoint(dir.Sub("copy")));
+    ASSERT_CODE(admin.Checkpoint(dir.Sub("copy")), kInvalidArgument);  // exists already
+    ASSERT_OK((*engine)->Close());
+  }
+  EngineOptions local;
+  local.admin_socket = false;
+  auto copy = Engine::Open(dir.Sub("copy"), local);
+  ASSERT_OK(copy);
+  auto store = (*copy)->OpenStore<BytesCodec>("Players", StoreOptions<std::string>{});
+  ASSERT_OK(store);
+  auto view = store->Get("alice");
+  ASSERT_OK(view);
+  EXPECT_EQ(view->data, "sword");
+  ASSERT_OK((*copy)->Close());
+}
+
+}  // namespace
+}  // namespace holdfast

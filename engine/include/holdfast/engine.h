@@ -1,6 +1,8 @@
-// Engine: one open Holdfast database (a RocksDB directory) and everything running on it.
+// Engine: one open Holdfast database (a RocksDB directory, or a PostgreSQL database named by a
+// connection string) and everything running on it.
 //
-// Open one Engine per database per process; RocksDB's lock file refuses a second process. The
+// Open one Engine per database per process; RocksDB's lock file refuses a second process, and on
+// PostgreSQL a second writing engine is refused too (README, "Running many servers"). The
 // engine is thread-safe: every method may be called from any thread. Destroying an Engine closes
 // it (see Close()).
 #ifndef HOLDFAST_ENGINE_H_
@@ -55,7 +57,10 @@ class Engine {
   //                    database; or it was written by a newer Holdfast format (the directory is
   //                    then left byte-for-byte untouched);
   //   Corruption       the database's manifest fails verification;
-  //   IOError          the directory cannot be read or written, or another process has it open.
+  //   IOError          the directory cannot be read or written, or another process has it open;
+  //                    on PostgreSQL: the server cannot be reached or another engine writes it.
+  // `path` is a directory, or a `postgresql://` URI or libpq `key=value` string (PostgreSQL; its
+  // password, if any, is never printed).
   static Result<std::unique_ptr<Engine>> Open(const std::string& path, EngineOptions options);
 
   Engine(const Engine&) = delete;

@@ -104,6 +104,7 @@ struct EngineOptions {
 
   // When set, the database lives in this volume instead of directly on disk: an in-memory volume
   // from MemoryVolume::Create() (fast tests), or a fault-injecting volume of Holdfast's tests.
+  // Ignored on PostgreSQL.
   std::shared_ptr<MemoryVolume> memory_volume;
 
   // Worker threads for auto-saves, handoff releases and shutdown saves. Default 4: enough for
@@ -145,7 +146,7 @@ struct EngineOptions {
   // (mode 0600), and only a peer of this process's user or root is served (SO_PEERCRED). One
   // thread serves it, one request at a time. A stale socket file (a crashed process's) is
   // replaced at open; Close removes it. Default true: an operator can always reach a running
-  // server. Ignored with memory_volume (no directory). Open fails with IOError when the socket
+  // server. Ignored with memory_volume and on PostgreSQL (no directory). Open fails with IOError when the socket
   // cannot be created; turn it off for a database directory it cannot be created in.
   bool admin_socket = true;
   AdminSocketLimits admin_socket_limits;

@@ -3,6 +3,8 @@
 # port), trust authentication, in DIR, which it owns; about two seconds to start here.
 #   scripts/pg-test-cluster.sh start DIR   initdb + pg_ctl start; the socket is in DIR
 #   scripts/pg-test-cluster.sh stop DIR    immediate stop, then DIR is removed
+#   scripts/pg-test-cluster.sh crash DIR   immediate stop (as a crashed server), DIR kept
+#   scripts/pg-test-cluster.sh resume DIR  starts a crashed cluster again (crash recovery)
 # PostgreSQL refuses to run as root: as root, the cluster runs as the `postgres` user.
 # fsync is off: the tests kill processes, not machines, and a killed server keeps what it wrote
 # in the page cache. PGBIN overrides where initdb and pg_ctl are looked for.
@@ -11,7 +13,7 @@ set -euo pipefail
 action=${1:-}
 dir=${2:-}
 if [[ -z "$action" || -z "$dir" ]]; then
-  echo "usage: $0 start|stop DIR" >&2
+  echo "usage: $0 start|stop|crash|resume DIR" >&2
   exit 2
 fi
 
@@ -32,6 +34,13 @@ if [[ $(id -u) -eq 0 ]]; then
   as_owner=(runuser -u postgres --)
 fi
 
+server_start() {
+  "${as_owner[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    -o "-c listen_addresses='' -c unix_socket_directories='$dir' -c fsync=off \
+        -c max_connections=300 -c shared_buffers=64MB" start >/dev/null \
+    || { cat "$dir/server.log" >&2; exit 1; }
+}
+
 case "$action" in
   start)
     if [[ -S "$dir/.s.PGSQL.5432" ]] && "$bindir/pg_isready" -q -h "$dir"; then
@@ -44,10 +53,13 @@ case "$action" in
     "${as_owner[@]}" "$bindir/initdb" -D "$dir/data" --auth=trust --username=postgres \
       --encoding=UTF8 --locale=C --no-sync >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; exit 1; }
-    "${as_owner[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-c listen_addresses='' -c unix_socket_directories='$dir' -c fsync=off \
-          -c max_connections=300 -c shared_buffers=64MB" start >/dev/null \
-      || { cat "$dir/server.log" >&2; exit 1; }
+    server_start
+    ;;
+  crash)
+    "${as_owner[@]}" "$bindir/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null
+    ;;
+  resume)
+    server_start
     ;;
   stop)
     if [[ -d "$dir/data" ]]; then
@@ -56,7 +68,7 @@ case "$action" in
     rm -rf "$dir"
     ;;
   *)
-    echo "usage: $0 start|stop DIR" >&2
+    echo "usage: $0 start|stop|crash|resume DIR" >&2
     exit 2
     ;;
 esac

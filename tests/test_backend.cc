@@ -92,4 +92,13 @@ Status TestPostgresDatabase::Exec(const std::string& sql) {
   return (*conn)->Exec(sql);
 }
 
+Result<std::string> TestPostgresDatabase::QueryValue(const std::string& sql) {
+  auto conn = internal::PgConnection::Connect(conninfo_, true);
+  if (!conn.ok()) return conn.status();
+  internal::PgResult rows;
+  if (Status s = (*conn)->Exec(sql, &rows); !s.ok()) return s;
+  if (rows.Rows() == 0) return Status::NotFound("no row: " + sql);
+  return std::string(rows.Bytes(0, 0));
+}
+
 }  // namespace holdfast::test

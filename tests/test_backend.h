@@ -38,6 +38,8 @@ class TestPostgresDatabase {
   const std::string& name() const { return name_; }
   // Runs `sql` on the database itself (outside any engine); IOError names what failed.
   Status Exec(const std::string& sql);
+  // Runs `sql` and returns the first column of its first row as text; NotFound without a row.
+  Result<std::string> QueryValue(const std::string& sql);
 
  private:
   TestPostgresDatabase(std::string socket_dir, std::string name);

@@ -26,6 +26,7 @@ TransactionContext EngineContext::Transaction() {
   ctx.hooks = options_.fault_hooks.get();
   ctx.conflicts = &counters_.conflicts_retried;
   ctx.now_unix_ms = clock_->WallUnixMillis();
+  ctx.incarnation = incarnation_;
   return ctx;
 }
 

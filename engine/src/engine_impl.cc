@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <latch>
 #include <string_view>
 #include <utility>
@@ -14,10 +15,12 @@
 #include "impl_access.h"
 #include "key_codec.h"
 #include "memory_volume.h"
+#include "peer_messages.h"
 #include "pg_connection.h"
 #include "postgres_storage.h"
 #include "profile_transactions.h"
 #include "rocksdb_storage.h"
+#include "session_registry.h"
 
 namespace holdfast {
 
@@ -179,8 +182,47 @@ Result<std::unique_ptr<Engine::Impl>> Engine::Impl::Claim(
   }
   auto context = std::make_shared<internal::EngineContext>(
       storage.get(), std::move(options), std::move(clock), manifest.last_incarnation);
-  return std::unique_ptr<Impl>(
+  std::unique_ptr<Impl> impl(
       new Impl(path, std::move(storage), std::move(context), std::move(manifest)));
+  if (Status joined = impl->JoinMembership(); !joined.ok()) return joined;  // ~Impl closes
+  return impl;
+}
+
+Status Engine::Impl::JoinMembership() {
+  internal::EngineMembership* membership = storage_->Membership();
+  if (!membership) return Status::Ok();
+  internal::MembershipHandlers handlers;
+  handlers.on_message = [this](std::string_view text) { OnPeerMessage(text); };
+  handlers.on_lease_lost = [this](const Status& why) { OnLeaseLost(why); };
+  const EngineOptions& options = context_->options();
+  return membership->Join(context_->incarnation(), options.owner_description,
+                          options.lease_duration, std::move(handlers));
+}
+
+void Engine::Impl::OnPeerMessage(std::string_view text) {
+  auto message = internal::DecodePeerMessage(text);
+  if (!message) return;  // not one of ours: a notification is only ever a wake-up
+  internal::GatePass guard(context_->gate());
+  if (!guard.admitted()) return;  // closing: the sessions end by themselves
+  for (const auto& store : stores_.OpenStores()) {
+    if (store->config().name == message->store) {
+      store->OnPeerMessage(message->kind, message->key);
+      return;
+    }
+  }
+}
+
+void Engine::Impl::OnLeaseLost(const Status& why) {
+  for (const auto& store : stores_.OpenStores()) store->EndAllForLeaseLost(why);
+  const EngineOptions& options = context_->options();
+  if (options.on_lease_lost) {
+    try {
+      options.on_lease_lost(why);
+    } catch (...) {
+    }
+    return;
+  }
+  std::fprintf(stderr, "holdfast: %s\n", why.ToString().c_str());
 }
 
 Result<std::unique_ptr<Engine::Impl>> Engine::Impl::OpenReadOnly(
@@ -311,6 +353,8 @@ Status Engine::Impl::Close() {
   }
   if (admin_socket_) admin_socket_->Stop();
   Status sessions = EndAllSessions();
+  // After the final saves (which need the lease): other engines may take what is left at once.
+  if (internal::EngineMembership* membership = storage_->Membership()) membership->Leave();
   Status storage = storage_->Close();
   Status result = sessions.ok() ? storage : sessions;
   {

@@ -74,6 +74,12 @@ class Engine::Impl {
   static Result<std::unique_ptr<Impl>> Follow(const std::string& path,
                                               std::unique_ptr<internal::Storage> storage,
                                               EngineOptions options, std::shared_ptr<Clock> clock);
+  // On a database shared by many engines (Storage::Membership): registers this engine's lease
+  // and starts listening for other engines' notifications. No-op otherwise.
+  Status JoinMembership();
+  // The membership's handlers, on its thread.
+  void OnPeerMessage(std::string_view text);
+  void OnLeaseLost(const Status& why);
   // Closes the engine to new operations and ends every live session with a final save (in
   // parallel on the workers, so they share WAL syncs). Returns the first failure.
   Status EndAllSessions();

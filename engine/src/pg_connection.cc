@@ -103,6 +103,20 @@ PgConnection::~PgConnection() { PQfinish(conn_); }
 
 bool PgConnection::Healthy() const { return !broken_ && PQstatus(conn_) == CONNECTION_OK; }
 
+int PgConnection::Socket() const { return Healthy() ? PQsocket(conn_) : -1; }
+
+Status PgConnection::TakeNotifications(std::vector<std::string>* payloads) {
+  if (PQconsumeInput(conn_) == 0 || PQstatus(conn_) != CONNECTION_OK) {
+    broken_ = true;
+    return Status::IOError("connection lost: " + target_ + ": " + Trimmed(PQerrorMessage(conn_)));
+  }
+  while (PGnotify* n = PQnotifies(conn_)) {
+    payloads->emplace_back(n->extra ? n->extra : "");
+    PQfreemem(n);
+  }
+  return Status::Ok();
+}
+
 Status PgConnection::Check(PGresult* result, std::string_view what, PgResult* out) {
   PgResult owned(result);
   const ExecStatusType status = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;

@@ -79,6 +79,12 @@ class PgConnection {
 
   // False once the connection broke; the pool then drops it.
   bool Healthy() const;
+
+  // LISTEN/NOTIFY. The socket to wait on for notifications; -1 when broken.
+  int Socket() const;
+  // Reads what the server sent and appends the payloads of the notifications received (on
+  // channels this connection LISTENs to) to `payloads`. IOError when the connection broke.
+  Status TakeNotifications(std::vector<std::string>* payloads);
   const std::string& target() const { return target_; }
 
  private:

@@ -8,15 +8,20 @@
 #include <set>
 
 #include "pg_connection.h"
+#include "pg_membership.h"
 #include "rocksdb_storage.h"
 
 namespace holdfast::internal {
 namespace {
 
-// Serializes schema creation between engines opening a fresh database at once, and (as a
-// session lock) marks the one writing engine of an exclusive open. Arbitrary constants.
+// Serializes schema creation between engines opening a fresh database at once. An arbitrary
+// constant.
 constexpr const char* kSchemaLockSql = "SELECT pg_advisory_xact_lock(7523094288207667809)";
-constexpr const char* kWriterLockSql = "SELECT pg_try_advisory_lock(7523094288207667810)";
+// Another engine's lease, by the database's clock: milliseconds left (negative: expired).
+constexpr const char* kLeaseSql =
+    "SELECT (extract(epoch FROM lease_expires - now()) * 1000)::bigint::text "
+    "FROM holdfast_engines WHERE incarnation = $1::bigint";
+constexpr const char* kNotifySql = "SELECT pg_notify($1, $2)";
 
 // Rows fetched per round trip of a scan.
 constexpr const char* kScanPage = "256";
@@ -150,6 +155,22 @@ class PgTransaction final : public StorageTransaction {
               const ScanVisitor& visit) override;
   Status Commit() override;
 
+  Result<PeerLease> Lease(uint64_t incarnation) override {
+    if (!failed_.ok()) return failed_;
+    PgResult rows;
+    Status s = Step(conn_->Run("lease", kLeaseSql, {{std::to_string(incarnation), false}}, &rows));
+    if (!s.ok()) return s;
+    PeerLease lease;
+    if (rows.Rows() == 1 && !rows.IsNull(0, 0)) {
+      lease.remaining_ms = std::stoll(std::string(rows.Bytes(0, 0)));
+      lease.alive = lease.remaining_ms > 0;
+    }
+    return lease;
+  }
+  void Notify(uint64_t incarnation, std::string_view message) override {
+    notifications_.emplace_back(PeerChannel(incarnation), std::string(message));
+  }
+
  private:
   const std::optional<std::string>* Pending(Family f, std::string_view key) const {
     const PendingWrites& w = writes_[static_cast<int>(f)];
@@ -167,6 +188,7 @@ class PgTransaction final : public StorageTransaction {
   std::unique_ptr<PgConnection> conn_;
   std::array<PendingWrites, kFamilyCount> writes_;
   std::array<std::set<std::string, std::less<>>, kFamilyCount> read_for_update_;
+  std::vector<std::pair<std::string, std::string>> notifications_;  // channel, payload
   Status failed_;
   bool finished_ = false;
 };
@@ -230,6 +252,11 @@ Status PgTransaction::Commit() {
       if (!s.ok()) break;
     }
   }
+  // Sent by the server when (and only if) the transaction commits.
+  for (const auto& [channel, payload] : notifications_) {
+    if (!s.ok()) break;
+    s = conn_->Run("notify", kNotifySql, {{channel, false}, {payload, false}});
+  }
   // COMMIT of a SERIALIZABLE transaction can itself fail with a conflict (Busy).
   if (s.ok()) return conn_->Exec("COMMIT");
   if (conn_->Healthy()) (void)conn_->Exec("ROLLBACK");
@@ -240,21 +267,24 @@ class PostgresStorage final : public Storage {
  public:
   explicit PostgresStorage(const PostgresStorageOptions& options)
       : options_(options),
-        pool_(options.conninfo, options.sync, options.max_idle_connections) {}
+        pool_(options.conninfo, options.sync, options.max_idle_connections) {
+    if (!options.read_only) membership_ = std::make_unique<PgMembership>(options.conninfo, options.sync);
+  }
   ~PostgresStorage() override { (void)Close(); }
 
-  // Connects, checks (and, when allowed, creates) the schema, takes the writer lock.
+  // Connects, checks (and, when allowed, creates) the schema.
   Status Open() {
     auto conn = pool_.Acquire();
     if (!conn.ok()) return conn.status();
     Status s = PrepareSchema(**conn);
-    if (s.ok() && options_.exclusive && !options_.read_only) s = TakeWriterLock();
     pool_.Release(std::move(*conn));
     return s;
   }
 
   Result<std::unique_ptr<StorageTransaction>> Begin() override {
     if (options_.read_only) return ReadOnlyRefusal("a transaction");
+    // An engine whose lease is lost (or may have run out) writes nothing more.
+    if (Status allowed = membership_->WritesAllowed(); !allowed.ok()) return allowed;
     auto conn = pool_.Acquire();
     if (!conn.ok()) return conn.status();
     if (Status s = (*conn)->Exec("BEGIN ISOLATION LEVEL SERIALIZABLE"); !s.ok()) return s;
@@ -286,8 +316,8 @@ class PostgresStorage final : public Storage {
     std::lock_guard lock(close_mu_);
     if (closed_) return Status::Ok();
     closed_ = true;
+    if (membership_) membership_->Leave();
     pool_.CloseIdle();
-    writer_lock_.reset();  // ending its session releases the advisory lock
     return Status::Ok();
   }
 
@@ -321,15 +351,16 @@ class PostgresStorage final : public Storage {
     return s;
   }
 
+  EngineMembership* Membership() override { return membership_.get(); }
+
   PgPool& pool() { return pool_; }
 
  private:
   Status PrepareSchema(PgConnection& conn);
-  Status TakeWriterLock();
 
   const PostgresStorageOptions options_;
   PgPool pool_;
-  std::unique_ptr<PgConnection> writer_lock_;
+  std::unique_ptr<PgMembership> membership_;  // null when read-only
   std::mutex close_mu_;
   bool closed_ = false;
 };
@@ -360,6 +391,9 @@ Status PostgresStorage::PrepareSchema(PgConnection& conn) {
       ddl += "CREATE TABLE IF NOT EXISTS " + TableName(static_cast<Family>(i)) +
              " (k bytea PRIMARY KEY, v bytea NOT NULL);";
     }
+    ddl +=
+        "CREATE TABLE IF NOT EXISTS holdfast_engines (incarnation bigint PRIMARY KEY, "
+        "owner text NOT NULL, joined timestamptz NOT NULL, lease_expires timestamptz NOT NULL);";
     ddl += "INSERT INTO holdfast_schema (version) VALUES (" +
            std::to_string(kPostgresSchemaVersion) + ") ON CONFLICT DO NOTHING";
     s = conn.Exec(ddl);
@@ -377,19 +411,6 @@ Status PostgresStorage::PrepareSchema(PgConnection& conn) {
   }
   Status end = conn.Exec(s.ok() ? "COMMIT" : "ROLLBACK");
   return s.ok() ? end : s;
-}
-
-Status PostgresStorage::TakeWriterLock() {
-  auto conn = PgConnection::Connect(options_.conninfo, options_.sync);
-  if (!conn.ok()) return conn.status();
-  PgResult taken;
-  if (Status s = (*conn)->Exec(kWriterLockSql, &taken); !s.ok()) return s;
-  if (taken.Rows() != 1 || taken.Bytes(0, 0) != "t") {
-    return Status::IOError("database " + (*conn)->target() +
-                           " is already open by another engine (it holds the writer lock)");
-  }
-  writer_lock_ = std::move(*conn);
-  return Status::Ok();
 }
 
 Status PostgresStorage::Checkpoint(const std::string& dir) {

@@ -1,7 +1,10 @@
 // The PostgreSQL backend of the storage seam: one table per internal::Family, keys and values as
 // bytea, SERIALIZABLE transactions (a conflict is Busy, as an optimistic conflict is on RocksDB).
-// Schema (docs/scale-out.md): holdfast_schema (the backend's schema version, one row) and
-// holdfast_<family> (k bytea PRIMARY KEY, v bytea NOT NULL), created on first open.
+// Schema (docs/scale-out.md): holdfast_schema (the backend's schema version, one row),
+// holdfast_<family> (k bytea PRIMARY KEY, v bytea NOT NULL) and holdfast_engines (the engines
+// sharing the database and their leases, pg_membership.h), created on first open. Many engines
+// (in many processes) may open one database; a writing engine joins its membership
+// (Storage::Membership) after claiming its incarnation.
 #ifndef HOLDFAST_SRC_POSTGRES_STORAGE_H_
 #define HOLDFAST_SRC_POSTGRES_STORAGE_H_
 
@@ -24,14 +27,10 @@ struct PostgresStorageOptions {
   size_t max_idle_connections = 8;
   // Only reads: transactions, compaction and checkpoints into the database are refused.
   bool read_only = false;
-  // Hold the database's writer lock (a session-level advisory lock) while open, so a second
-  // writing engine on the same database is refused with IOError, as RocksDB's LOCK file refuses
-  // a second process. Engines that share a database through leases will not take it.
-  bool exclusive = true;
 };
 
-// Opens (creating the tables when allowed) the database. IOError when it cannot be reached or
-// another engine holds it; InvalidArgument when it has no Holdfast tables and create_if_missing
+// Opens (creating the tables when allowed) the database. IOError when it cannot be reached;
+// InvalidArgument when it has no Holdfast tables and create_if_missing
 // is false, or tables of a newer layout. Messages name the database without its password.
 Result<std::unique_ptr<Storage>> OpenPostgresStorage(const PostgresStorageOptions& options);
 

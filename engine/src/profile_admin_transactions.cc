@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "key_codec.h"
+#include "peer_messages.h"
 #include "profile_commit.h"
 #include "profile_transactions.h"
 #include "version_history.h"
@@ -50,6 +51,7 @@ Result<AdminWriteResult> CommitAdminWrite(const TransactionContext& ctx, Profile
       auto kept = AppendVersion(txn, key, meta, quarantine, history.retention);
       if (!kept.ok()) return kept.status();
     }
+    NotifyReleased(ctx, txn, key, meta);
     meta.lock.reset();
     meta.release_request.reset();
     meta.updated_unix_ms = ctx.now_unix_ms;
@@ -108,6 +110,10 @@ Result<uint64_t> CommitMessage(const TransactionContext& ctx, ProfileAddress at,
       return w;
     }
     if (Status w = txn.Put(Family::kMeta, key, EncodeProfileMeta(meta)); !w.ok()) return w;
+    // A holder in another engine (sharing the database) hears of it when this commits.
+    if (meta.lock && meta.lock->incarnation != ctx.incarnation) {
+      txn.Notify(meta.lock->incarnation, EncodePeerMessage(PeerMessageKind::kMessage, key));
+    }
     staged->push_back({{CommitKind::kMessage, at.store, at.key, meta.epoch, 0}, 0});
     return Status::Ok();
   });

@@ -4,6 +4,7 @@
 #include <iterator>
 
 #include "key_codec.h"
+#include "peer_messages.h"
 
 namespace holdfast::internal {
 
@@ -56,6 +57,14 @@ Status CheckFence(const ProfileMeta& meta, const LockIdentity& me) {
                             "; this session had epoch " + std::to_string(me.epoch));
   }
   return Status::Ok();
+}
+
+void NotifyReleased(const TransactionContext& ctx, StorageTransaction& txn,
+                    const std::string& profile_key, const ProfileMeta& meta) {
+  if (meta.release_request && meta.release_request->incarnation != ctx.incarnation) {
+    txn.Notify(meta.release_request->incarnation,
+               EncodePeerMessage(PeerMessageKind::kFreed, profile_key));
+  }
 }
 
 Status RunProfileCommit(

@@ -30,6 +30,7 @@ struct TransactionContext {
   FaultHooks* hooks = nullptr;                 // may be null
   std::atomic<uint64_t>* conflicts = nullptr;  // restarted transactions are added (may be null)
   int64_t now_unix_ms = 0;
+  uint64_t incarnation = 0;  // the engine's: whose locks are its own, who sends notifications
 };
 
 // Reads and decodes meta for update; an absent record gives a fresh ProfileMeta and `*exists`
@@ -41,6 +42,11 @@ Status ReadMetaForUpdate(StorageTransaction& txn, const std::string& key, Profil
 // sorted and unique).
 Status UpdateUserIdIndex(StorageTransaction& txn, const std::string& profile_key,
                          const std::vector<int64_t>& before, const std::vector<int64_t>& after);
+
+// Called by a commit that frees the profile's lock: a starter of another engine that asked for
+// it (meta's release request) is notified when the commit lands.
+void NotifyReleased(const TransactionContext& ctx, StorageTransaction& txn,
+                    const std::string& profile_key, const ProfileMeta& meta);
 
 // LockLost unless `meta`'s lock is exactly `me` (incarnation, session and epoch).
 Status CheckFence(const ProfileMeta& meta, const LockIdentity& me);

@@ -5,6 +5,7 @@
 
 #include "holdfast/limits.h"
 #include "key_codec.h"
+#include "peer_messages.h"
 #include "profile_commit.h"
 #include "version_history.h"
 
@@ -108,6 +109,21 @@ Result<AcquireResult> AcquireProfile(const TransactionContext& ctx, ProfileAddre
     ProfileMeta& meta = result.meta;
     bool exists = false;
     if (Status r = ReadMetaForUpdate(txn, key, &meta, &exists); !r.ok()) return r;
+    if (meta.lock && meta.lock->incarnation != request.incarnation) {
+      // Another engine's lock: an orphan unless that engine's lease is live (a backend with one
+      // writing process has no live peers).
+      auto lease = txn.Lease(meta.lock->incarnation);
+      if (!lease.ok()) return lease.status();
+      result.previous_holder_alive = lease->alive;
+      if (lease->alive && !request.take_from_peer) {
+        result.held_by_peer = PeerHold{*meta.lock, lease->remaining_ms};
+        if (!request.request_release) return Status::Ok();
+        meta.release_request =
+            ReleaseRequest{request.incarnation, request.session_id, ctx.now_unix_ms};
+        txn.Notify(meta.lock->incarnation, EncodePeerMessage(PeerMessageKind::kRelease, key));
+        return txn.Put(Family::kMeta, key, EncodeProfileMeta(meta));
+      }
+    }
     std::string raw;
     std::optional<std::string> corrupt;
     if (Status r = ReadCurrent(txn, at.key, key, history, &result, &raw, &corrupt); !r.ok()) {
@@ -237,6 +253,7 @@ Status StageSave(const TransactionContext& ctx, StorageTransaction& txn, Profile
     restored.acked_message_seq = meta.acked_message_seq;
     restored.lock.reset();
     restored.release_request.reset();
+    NotifyReleased(ctx, txn, key, meta);
     if (request.undo->created) {
       for (const VersionIndexEntry& v : meta.versions) {
         if (Status w = txn.Delete(Family::kVersions, VersionKeyOf(key, v.version)); !w.ok()) {
@@ -276,6 +293,7 @@ Status StageSave(const TransactionContext& ctx, StorageTransaction& txn, Profile
     }
   }
   if (request.kind == CommitKind::kRelease || request.kind == CommitKind::kAbandon) {
+    NotifyReleased(ctx, txn, key, meta);
     meta.lock.reset();
     meta.release_request.reset();
   } else {

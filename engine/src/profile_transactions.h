@@ -63,6 +63,12 @@ struct AcquireRequest {
   const HistoryPolicy* history = nullptr;
   // User ids the profile gains with this start (SessionOptions::user_ids); null: none.
   const std::vector<int64_t>* add_user_ids = nullptr;
+  // A live session of another engine (one sharing the database, PostgreSQL) holds the profile:
+  // take it anyway (a steal: its writes are fenced out by the epoch) rather than report it.
+  bool take_from_peer = false;
+  // When the profile is held by another engine's live session and not taken: record a release
+  // request (this incarnation and session) in its meta record and notify the holder's engine.
+  bool request_release = false;
   // Asked (inside the transaction, so possibly more than once) before a corrupt payload is
   // repaired, with why it is corrupt: a non-OK status fails the acquisition with it, writing
   // nothing. Null: repairs are always allowed.
@@ -77,6 +83,12 @@ struct CorruptionRepair {
   uint64_t restored_as = 0;
 };
 
+// A profile held by a live session of another engine.
+struct PeerHold {
+  SessionLock lock;
+  int64_t lease_remaining_ms = 0;  // the holder's engine's lease, by the database's clock
+};
+
 struct AcquireResult {
   uint64_t epoch = 0;
   ProfileMeta meta;                          // as committed
@@ -87,6 +99,11 @@ struct AcquireResult {
   std::optional<SessionLock> previous_lock;  // the lock this acquisition replaced, if any
   std::optional<ProfileMeta> previous_meta;  // meta before the acquisition (nullopt: none)
   std::optional<CorruptionRepair> repair;    // set when a corrupt payload was replaced
+  // Set when another engine's live session holds the profile and it was not taken: nothing was
+  // acquired and no other field is set (a requested release was recorded).
+  std::optional<PeerHold> held_by_peer;
+  // The replaced lock belonged to another engine whose lease was live: a steal, not an orphan.
+  bool previous_holder_alive = false;
 };
 
 // Takes the lock whatever its state (the caller decided that it may: free, an orphan, a stale

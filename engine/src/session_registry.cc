@@ -242,7 +242,7 @@ Result<RawSession> RawStore::Impl::Start(std::string_view key_view, const Sessio
   std::shared_ptr<LiveSession> session;
   if (failure.ok()) {
     lock.Unlock();
-    auto acquired = Acquire(key, victim, options);
+    auto acquired = AcquireAcrossEngines(lock, key, entry, me, options, deadline, victim);
     // The acquisition committed; keep it only if this start is still wanted and its data can be
     // built. A start that is not gives the lock back before the claim ends, so no other starter
     // can mistake the lock for an orphan. User code (the data factory, cancel predicates) is
@@ -340,7 +340,8 @@ Status RawStore::Impl::Exclusive(
 
 Result<std::shared_ptr<LiveSession>> RawStore::Impl::Acquire(
     const std::string& key, const std::shared_ptr<LiveSession>& victim,
-    const SessionOptions& options) {
+    const SessionOptions& options, const PeerChoice& peer,
+    std::optional<internal::PeerHold>* held) {
   EngineContext& rt = *engine_;
   AcquireRequest request;
   request.incarnation = rt.incarnation();
@@ -350,6 +351,8 @@ Result<std::shared_ptr<LiveSession>> RawStore::Impl::Acquire(
   request.template_payload = &config_->template_payload;
   request.history = &config_->history;
   request.add_user_ids = options.user_ids.empty() ? nullptr : &options.user_ids;
+  request.take_from_peer = peer.take;
+  request.request_release = peer.request_release;
   const Clock::Duration now = rt.clock().Monotonic();
   breaker_.RecordStart(now);
   bool repair_refused = false;
@@ -393,6 +396,11 @@ Result<std::shared_ptr<LiveSession>> RawStore::Impl::Acquire(
         unsaved);
   }
   if (!acquired.ok()) return acquired.status();
+  if (acquired->held_by_peer) {
+    *held = std::move(acquired->held_by_peer);
+    return std::shared_ptr<LiveSession>();
+  }
+  if (acquired->previous_holder_alive) EngineCounters::Add(rt.counters().steals);
   if (victim && !stole) {
     // The victim's own final save (a handoff or EndSession) released the lock before this
     // acquisition: it ends by its own path, on its own thread, and its OnSessionEnd must come
@@ -413,10 +421,11 @@ Result<std::shared_ptr<LiveSession>> RawStore::Impl::Acquire(
       }
     }
   }
-  // A lock of an earlier incarnation is an orphan. One of this incarnation that is not the
+  // A lock of another incarnation whose engine is gone (an earlier process, or an engine sharing
+  // the database whose lease expired) is an orphan. One of this incarnation that is not the
   // victim's was left by a holder whose steal failed after fencing it (ended, reported): not a
   // crashed process, so not an orphan.
-  if (acquired->previous_lock && !stole &&
+  if (acquired->previous_lock && !stole && !acquired->previous_holder_alive &&
       acquired->previous_lock->incarnation != rt.incarnation()) {
     const SessionLock& previous = *acquired->previous_lock;
     EngineCounters::Add(rt.counters().orphans_taken_over);

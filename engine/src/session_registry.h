@@ -27,6 +27,7 @@
 #include "holdfast/session.h"
 #include "live_session.h"
 #include "mutex.h"
+#include "peer_messages.h"
 #include "profile_transactions.h"
 #include "repair_breaker.h"
 #include "store_config.h"
@@ -77,6 +78,13 @@ class RawStore::Impl final : public internal::SessionOwner,
   // Wakes every waiting starter (engine closing).
   void WakeAll();
 
+  // Another engine sent a notification about `key` of this store (peer_messages.h): ask this
+  // engine's holder to hand off, wake the starter waiting for it, or deliver a message.
+  void OnPeerMessage(internal::PeerMessageKind kind, const std::string& key);
+  // This engine's lease on a shared database is lost: every live session is fenced and ends
+  // with kLockLost (its unsaved changes reported), and waiting starters wake up.
+  void EndAllForLeaseLost(const Status& why);
+
   // Run by the worker that is about to make `holder`'s handoff release: true when a starter
   // still wants it (the release can no longer be withdrawn from then on); false when every
   // starter that asked has given up — the request is withdrawn and the holder keeps its session.
@@ -97,13 +105,32 @@ class RawStore::Impl final : public internal::SessionOwner,
     bool releasing = false;
     uint64_t newest_start = 0;            // generation of the newest starter
     int starters = 0;                     // starters currently inside Start for this key
+    uint64_t peer_events = 0;             // notifications that the key was freed elsewhere
+  };
+
+  // What an acquisition does about a live session of another engine.
+  struct PeerChoice {
+    bool take = false;             // steal it
+    bool request_release = false;  // record a release request and notify its engine
   };
 
   // Runs the acquire transaction and builds the session (not yet registered). Called without
-  // mu_; `victim` is the session being stolen from, if any.
+  // mu_; `victim` is the session being stolen from, if any. When another engine's live session
+  // holds the key and `peer` does not take it, returns a null session and sets `*held`.
   Result<std::shared_ptr<LiveSession>> Acquire(const std::string& key,
                                                const std::shared_ptr<LiveSession>& victim,
-                                               const SessionOptions& options);
+                                               const SessionOptions& options,
+                                               const PeerChoice& peer,
+                                               std::optional<internal::PeerHold>* held);
+  // Acquire, handing off from another engine's live session when one holds the key: a release
+  // request, then a wait for the notification that it was freed (or for the holder's lease to
+  // run out), a steal after handoff_timeout; on_held, fail_if_held, cancel, the deadline and a
+  // newer start as for a holder of this engine. Called without mu_ (`lock` is unlocked on entry
+  // and on return); the caller's claim keeps other starters of this engine out meanwhile.
+  Result<std::shared_ptr<LiveSession>> AcquireAcrossEngines(
+      internal::UniqueLock& lock, const std::string& key, KeyEntry& entry, uint64_t me,
+      const SessionOptions& options, Clock::Duration deadline,
+      const std::shared_ptr<LiveSession>& victim) NO_THREAD_SAFETY_ANALYSIS;
   // The start's cancel token or predicate says stop; a predicate that throws counts as a cancel
   // (reported).
   bool Cancelled(const SessionOptions& options, std::string_view key);

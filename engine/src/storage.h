@@ -1,6 +1,7 @@
 // The storage seam: the small transactional interface the session logic is written against.
-// RocksDB (rocksdb_storage.cc) is the only backend today; the interface is kept narrow so that a
-// shared server or a distributed database can sit under the same session logic later.
+// Two backends: RocksDB (rocksdb_storage.cc; one writing process per database) and PostgreSQL
+// (postgres_storage.cc; many engines in many processes share one database through leases, see
+// EngineMembership).
 //
 // Semantics a backend must provide:
 //  - A transaction sees its own writes and the committed state as of its reads.
@@ -12,6 +13,7 @@
 #ifndef HOLDFAST_SRC_STORAGE_H_
 #define HOLDFAST_SRC_STORAGE_H_
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -40,6 +42,12 @@ using ScanVisitor = std::function<bool(std::string_view key, std::string_view va
 
 enum class ScanOrder : uint8_t { kForward, kReverse };
 
+// Another engine's lease on a shared database, as a transaction sees it.
+struct PeerLease {
+  bool alive = false;          // registered, and its lease has not expired by the database's clock
+  int64_t remaining_ms = 0;    // until it expires (when alive)
+};
+
 class StorageTransaction {
  public:
   virtual ~StorageTransaction() = default;
@@ -54,6 +62,39 @@ class StorageTransaction {
                       const ScanVisitor& visit) = 0;
   // Busy on conflict (nothing written); IOError on storage failure.
   virtual Status Commit() = 0;
+
+  // Engines sharing the database. Whether the engine of `incarnation` holds a live lease, as of
+  // this transaction and by the database's clock. A backend with one writing process answers
+  // that no other engine is alive: every other incarnation's locks are orphans.
+  virtual Result<PeerLease> Lease(uint64_t /*incarnation*/) { return PeerLease{}; }
+  // Sends `message` (printable text) to the engine of `incarnation` if and when this transaction
+  // commits; never when it does not. No-op on a backend with one writing process.
+  virtual void Notify(uint64_t /*incarnation*/, std::string_view /*message*/) {}
+};
+
+// What a joined engine hears from its membership (on the membership's own thread, holding no
+// engine lock).
+struct MembershipHandlers {
+  // A notification another engine sent to this one (StorageTransaction::Notify).
+  std::function<void(std::string_view message)> on_message;
+  // The lease could not be renewed in time (or was found expired): called once, before the
+  // lease can have expired by the database's clock when the hosts' clocks run at the same rate.
+  // From then on Begin() fails with LockLost: this engine never writes again.
+  std::function<void(const Status& why)> on_lease_lost;
+};
+
+// The membership of engines sharing one database: each holds a lease, timed by the database's
+// clock and renewed in the background; a lock whose engine's lease expired is an orphan.
+class EngineMembership {
+ public:
+  virtual ~EngineMembership() = default;
+  // Registers `incarnation` with a lease of `lease`, listens for notifications to it and renews
+  // the lease every third of `lease`. IOError when the database cannot be reached.
+  virtual Status Join(uint64_t incarnation, const std::string& owner,
+                      std::chrono::milliseconds lease, MembershipHandlers handlers) = 0;
+  // Stops renewing and listening and removes the registration: this engine's remaining locks
+  // (none after a clean close) become orphans at once. Idempotent.
+  virtual void Leave() = 0;
 };
 
 class Storage {
@@ -82,6 +123,10 @@ class Storage {
   virtual Status Checkpoint(const std::string& dir) = 0;
   // Checks the backend's own checksums of every stored block; Corruption names what failed.
   virtual Status VerifyFiles() = 0;
+
+  // The membership of engines sharing this database; null for a backend with one writing
+  // process (RocksDB) or storage opened read-only.
+  virtual EngineMembership* Membership() { return nullptr; }
 };
 
 // How many times RunTransaction starts over on Busy before giving up with Busy.

@@ -159,6 +159,19 @@ struct EngineOptions {
   // messages and rollbacks too, Admin's writes, checkpoints and compaction; Admin's reads work. Default false. The admin CLI's read commands use it
   // when the holder serves no admin socket.
   bool read_only = false;
+
+  // Engines sharing one PostgreSQL database (ignored on RocksDB, where one process writes).
+  // Each engine holds a lease of `lease_duration`, timed by the database's clock (never the
+  // hosts'), renewed every third of it on the engine's lease thread. A lock whose engine's lease
+  // expired (or that closed) is an orphan, taken over at once. An engine that cannot renew in
+  // time (a network partition, a long pause) stops writing before its lease can expire by the
+  // database's clock: its sessions end with kLockLost (unsaved changes reported), on_lease_lost
+  // fires, and every later write fails with LockLost — reopen the engine to go on. Epoch fencing
+  // in every write stays the final guard. Default 10 s; at least 30 ms.
+  std::chrono::milliseconds lease_duration{10'000};
+  // Called once when the lease is lost, on the lease thread, after the sessions ended. Must not
+  // throw (an exception is swallowed). Default: a line on stderr.
+  std::function<void(const Status& why)> on_lease_lost;
 };
 
 }  // namespace holdfast

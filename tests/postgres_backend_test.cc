@@ -95,6 +95,37 @@ TEST_F(PostgresBackendTest, WritersShareTheDatabaseAndAReaderTakesNoLease) {
   ASSERT_OK((*second)->Close());
 }
 
+TEST_F(PostgresBackendTest, ConnectionsTheServerEndedAreReplacedWithoutAnError) {
+  bool lease_lost = false;
+  EngineOptions options = Options();
+  options.on_lease_lost = [&](const Status&) { lease_lost = true; };
+  auto engine = Engine::Open(db_->conninfo(), options);
+  ASSERT_OK(engine);
+  StoreOptions<std::string> store_options;
+  store_options.autosave = false;
+  auto store = (*engine)->OpenStore<BytesCodec>("players", store_options);
+  ASSERT_OK(store);
+  auto session = store->StartSession("p");
+  ASSERT_OK(session);
+  ASSERT_OK(session->Edit([](std::string& d) { d = "before"; }));
+  ASSERT_OK(session->Save());
+  // Every connection of the engine ends (an administrator, a proxy, a failover): the pooled
+  // ones are dead without libpq knowing yet. Each next call must still succeed at once.
+  ASSERT_OK(db_->Exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE datname = current_database() AND pid <> pg_backend_pid()"));
+  ASSERT_OK(session->Edit([](std::string& d) { d = "after"; }));
+  ASSERT_OK(session->Save());
+  auto view = store->Get("p");
+  ASSERT_OK(view);
+  EXPECT_EQ(view->data, "after");
+  ASSERT_OK(db_->Exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE datname = current_database() AND pid <> pg_backend_pid()"));
+  ASSERT_OK(store->Message("p", "gift"));
+  ASSERT_OK(session->EndSession());
+  EXPECT_FALSE(lease_lost);
+  ASSERT_OK((*engine)->Close());
+}
+
 TEST_F(PostgresBackendTest, WithoutCreateIfMissingAnEmptyDatabaseIsRefusedUntouched) {
   EngineOptions o = Options();
   o.create_if_missing = false;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
 #include <optional>
 
 #include "admin_writes.h"
@@ -51,9 +52,32 @@ Result<std::vector<StoreEntry>> SelectStores(Engine::Impl& engine, std::string_v
   return std::vector<StoreEntry>{*store};
 }
 
-HeldLock LockOf(const std::string& store, const std::string& key, const LockHolder& holder,
-                uint64_t current_incarnation) {
-  return HeldLock{store, key, holder, holder.incarnation != current_incarnation};
+// Tells whether a lock's engine is gone, so the lock is an orphan: any incarnation but this
+// engine's where one process writes the database (RocksDB); on a database engines share, one
+// whose lease is no longer live. Remembers each incarnation's answer for one report.
+class OrphanJudge {
+ public:
+  explicit OrphanJudge(Engine::Impl& engine) : engine_(engine) {}
+  Result<bool> Gone(uint64_t incarnation) {
+    if (incarnation == engine_.context().incarnation()) return false;
+    if (!engine_.storage().Shared()) return true;
+    if (auto it = known_.find(incarnation); it != known_.end()) return it->second;
+    auto lease = engine_.storage().Lease(incarnation);
+    if (!lease.ok()) return lease.status();
+    known_[incarnation] = !lease->alive;
+    return !lease->alive;
+  }
+
+ private:
+  Engine::Impl& engine_;
+  std::map<uint64_t, bool> known_;
+};
+
+Result<HeldLock> LockOf(OrphanJudge& judge, const std::string& store, const std::string& key,
+                        const LockHolder& holder) {
+  auto gone = judge.Gone(holder.incarnation);
+  if (!gone.ok()) return gone.status();
+  return HeldLock{store, key, holder, *gone};
 }
 
 // Fills the data-record fields of `summary` (version, time, size), or notes its damage.
@@ -180,20 +204,26 @@ Result<std::vector<HeldLock>> Admin::Locks(std::string_view store) {
   return Gated(engine, [&]() -> Result<std::vector<HeldLock>> {
     auto stores = SelectStores(engine, store);
     if (!stores.ok()) return stores.status();
-    const uint64_t incarnation = engine.context().incarnation();
+    OrphanJudge judge(engine);
     std::vector<HeldLock> out;
     for (const StoreEntry& entry : *stores) {
+      Status judged;
       Status s = internal::ForEachProfile(
           engine.storage(), entry.name, std::nullopt, [&](internal::StoredProfile& profile) {
             if (profile.key_damage.empty() && profile.meta.ok() && profile.meta->lock) {
               const internal::SessionLock& l = *profile.meta->lock;
-              out.push_back(
-                  LockOf(entry.name, profile.key,
-                         {l.owner, l.acquired_unix_ms, l.epoch, l.session_id, l.incarnation},
-                         incarnation));
+              auto held =
+                  LockOf(judge, entry.name, profile.key,
+                         {l.owner, l.acquired_unix_ms, l.epoch, l.session_id, l.incarnation});
+              if (!held.ok()) {
+                judged = held.status();
+                return false;
+              }
+              out.push_back(std::move(*held));
             }
             return true;
           });
+      if (s.ok()) s = judged;
       if (!s.ok()) return s.WithContext("reading store '" + entry.name + "'");
     }
     return out;
@@ -215,8 +245,10 @@ Result<ProfileDetails> Admin::Inspect(std::string_view store, std::string_view k
     details.codec = entry->codec;
     details.view = std::move(*view);
     if (details.view.lock) {
-      details.lock =
-          LockOf(entry->name, std::string(key), *details.view.lock, engine.context().incarnation());
+      OrphanJudge judge(engine);
+      auto held = LockOf(judge, entry->name, std::string(key), *details.view.lock);
+      if (!held.ok()) return held.status();
+      details.lock = std::move(*held);
     }
     details.created_unix_ms = meta->created_unix_ms;
     details.updated_unix_ms = meta->updated_unix_ms;

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "admin_frame.h"
+#include "pg_connection.h"
 #include "unix_socket.h"
 
 namespace holdfast {
@@ -149,6 +150,10 @@ AdminRequest Request(AdminOp op, std::string_view store = {}, std::string_view k
 
 Result<std::unique_ptr<AdminClient>> AdminClient::Connect(const std::string& db_path,
                                                           AdminClientOptions options) {
+  if (internal::IsPostgresTarget(db_path)) {
+    // Engines on a shared database serve no socket: open the database instead (Engine::Open).
+    return Status::NotFound("a PostgreSQL database has no admin socket");
+  }
   auto address = internal::UnixSocketAddress::In(db_path, kAdminSocketName);
   if (!address.ok()) {
     if (address.status().code() == StatusCode::kNotFound) {

@@ -80,6 +80,13 @@ Result<ReleaseOutcome> ReleaseProfile(SessionRegistry& store, std::string_view k
   if (Status s = ValidateProfileKey(key); !s.ok()) return s;
   bool live_here = false;
   for (const auto& session : store.LiveSessions()) live_here |= session->key() == key;
+  // Or a live session of another engine sharing the database (asked to hand off in the claim).
+  if (!live_here && store.engine().storage().Shared()) {
+    auto elsewhere =
+        RequestPeerRelease(store.engine().Transaction(), {store.config().name, key}, false);
+    if (!elsewhere.ok()) return elsewhere.status();
+    live_here = elsewhere->has_value();
+  }
   AdminWriteRequest request;
   request.codec = store.config().codec;
   request.kind = CommitKind::kAdminWrite;

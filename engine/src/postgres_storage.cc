@@ -178,8 +178,14 @@ class PgTransaction final : public StorageTransaction {
     return it == w.end() ? nullptr : &it->second;
   }
   // PostgreSQL aborts a transaction at its first error: remember it, so every later call (and
-  // the commit) fails with it too. NotFound is an answer, not an error.
+  // the commit) fails with it too. NotFound is an answer, not an error. A connection lost before
+  // COMMIT was sent wrote nothing: Busy, so RunTransaction starts over on a new connection (a
+  // bounded number of times; with the server down, Begin then fails with IOError).
   Status Step(Status s) {
+    if (s.code() == StatusCode::kIOError && !conn_->Healthy()) {
+      s = Status::Busy("the connection was lost before the commit was sent; nothing was "
+                       "written: " + s.message());
+    }
     if (!s.ok() && s.code() != StatusCode::kNotFound) failed_ = s;
     return s;
   }
@@ -239,7 +245,7 @@ Status PgTransaction::Commit() {
   Status s;
   for (int i = 0; i < kFamilyCount && s.ok(); ++i) {
     for (const std::string& key : read_for_update_[i]) {
-      s = GetOn(*conn_, static_cast<Family>(i), key, nullptr, /*for_update=*/true);
+      s = Step(GetOn(*conn_, static_cast<Family>(i), key, nullptr, /*for_update=*/true));
       if (s.code() == StatusCode::kNotFound) s = Status::Ok();
       if (!s.ok()) break;
     }
@@ -247,17 +253,18 @@ Status PgTransaction::Commit() {
   for (int i = 0; i < kFamilyCount && s.ok(); ++i) {
     const FamilySql& sql = SqlFor(static_cast<Family>(i));
     for (const auto& [key, value] : writes_[i]) {
-      s = value ? conn_->Run(sql.put_name, sql.put.c_str(), {{key}, {*value}})
-                : conn_->Run(sql.erase_name, sql.erase.c_str(), {{key}});
+      s = Step(value ? conn_->Run(sql.put_name, sql.put.c_str(), {{key}, {*value}})
+                     : conn_->Run(sql.erase_name, sql.erase.c_str(), {{key}}));
       if (!s.ok()) break;
     }
   }
   // Sent by the server when (and only if) the transaction commits.
   for (const auto& [channel, payload] : notifications_) {
     if (!s.ok()) break;
-    s = conn_->Run("notify", kNotifySql, {{channel, false}, {payload, false}});
+    s = Step(conn_->Run("notify", kNotifySql, {{channel, false}, {payload, false}}));
   }
-  // COMMIT of a SERIALIZABLE transaction can itself fail with a conflict (Busy).
+  // COMMIT of a SERIALIZABLE transaction can itself fail with a conflict (Busy). A connection
+  // lost during COMMIT leaves the outcome unknown: IOError, never retried.
   if (s.ok()) return conn_->Exec("COMMIT");
   if (conn_->Healthy()) (void)conn_->Exec("ROLLBACK");
   return s;
@@ -285,27 +292,33 @@ class PostgresStorage final : public Storage {
     if (options_.read_only) return ReadOnlyRefusal("a transaction");
     // An engine whose lease is lost (or may have run out) writes nothing more.
     if (Status allowed = membership_->WritesAllowed(); !allowed.ok()) return allowed;
-    auto conn = pool_.Acquire();
+    Status begun;
+    auto conn = WithConnection([&](PgConnection& c) {
+      return begun = c.Exec("BEGIN ISOLATION LEVEL SERIALIZABLE");
+    }, /*keep=*/true);
     if (!conn.ok()) return conn.status();
-    if (Status s = (*conn)->Exec("BEGIN ISOLATION LEVEL SERIALIZABLE"); !s.ok()) return s;
     return std::unique_ptr<StorageTransaction>(new PgTransaction(this, std::move(*conn)));
   }
 
   Status Get(Family f, std::string_view key, std::string* value) override {
-    auto conn = pool_.Acquire();
-    if (!conn.ok()) return conn.status();
-    Status s = GetOn(**conn, f, key, value, /*for_update=*/false);
-    pool_.Release(std::move(*conn));
-    return s;
+    Status found;
+    auto conn = WithConnection([&](PgConnection& c) {
+      found = GetOn(c, f, key, value, /*for_update=*/false);
+      return found.code() == StatusCode::kNotFound ? Status::Ok() : found;
+    });
+    return conn.ok() ? found : conn.status();
   }
 
   // One snapshot for the whole scan, as a RocksDB iterator has, though it is read in pages.
   Status Scan(Family f, const ScanRange& range, ScanOrder order,
               const ScanVisitor& visit) override {
-    auto conn = pool_.Acquire();
+    // Only the BEGIN is retried on a new connection: the visitor may have seen rows by the
+    // time a later page fails.
+    auto conn = WithConnection([&](PgConnection& c) {
+      return c.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    }, /*keep=*/true);
     if (!conn.ok()) return conn.status();
-    Status s = (*conn)->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    if (s.ok()) s = ScanOn(**conn, f, range, order, visit);
+    Status s = ScanOn(**conn, f, range, order, visit);
     Status end = (*conn)->Exec(s.ok() ? "COMMIT" : "ROLLBACK");
     if (s.ok()) s = end;
     pool_.Release(std::move(*conn));
@@ -352,6 +365,42 @@ class PostgresStorage final : public Storage {
   }
 
   EngineMembership* Membership() override { return membership_.get(); }
+  bool Shared() const override { return true; }
+  Result<PeerLease> Lease(uint64_t incarnation) override {
+    PeerLease lease;
+    auto conn = WithConnection([&](PgConnection& c) {
+      PgResult rows;
+      Status s = c.Run("lease", kLeaseSql, {{std::to_string(incarnation), false}}, &rows);
+      if (s.ok() && rows.Rows() == 1 && !rows.IsNull(0, 0)) {
+        lease.remaining_ms = std::stoll(std::string(rows.Bytes(0, 0)));
+        lease.alive = lease.remaining_ms > 0;
+      }
+      return s;
+    });
+    if (!conn.ok()) return conn.status();
+    return lease;
+  }
+
+  // Runs `step` on a pooled connection. A pooled connection can have died while idle (the server
+  // restarted, an administrator or a proxy ended it) without libpq knowing until it is used: when
+  // `step` fails because the connection broke, it runs once more on a new one. With `keep` the
+  // connection is returned (for a transaction to go on); otherwise it goes back to the pool.
+  template <typename Step>
+  Result<std::unique_ptr<PgConnection>> WithConnection(Step step, bool keep = false) {
+    Status s;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      auto conn = pool_.Acquire();
+      if (!conn.ok()) return conn.status();
+      s = step(**conn);
+      if (s.ok()) {
+        if (keep) return std::move(*conn);
+        pool_.Release(std::move(*conn));
+        return std::unique_ptr<PgConnection>();
+      }
+      if ((*conn)->Healthy()) break;  // a real error, not a dead connection
+    }
+    return s;
+  }
 
   PgPool& pool() { return pool_; }
 

@@ -226,4 +226,27 @@ Status RebuildUserIdIndex(StorageTransaction& txn) {
   return Status::Ok();
 }
 
+Result<std::optional<PeerHold>> RequestPeerRelease(const TransactionContext& ctx,
+                                                   ProfileAddress at, bool request) {
+  const std::string key = EncodeProfileKey(at.store, at.key);
+  std::optional<PeerHold> held;
+  Status s = RunProfileCommit(ctx, [&](StorageTransaction& txn, std::vector<StagedCommit>*) {
+    held.reset();
+    ProfileMeta meta;
+    bool exists = false;
+    if (Status r = ReadMetaForUpdate(txn, key, &meta, &exists); !r.ok()) return r;
+    if (!meta.lock || meta.lock->incarnation == ctx.incarnation) return Status::Ok();
+    auto lease = txn.Lease(meta.lock->incarnation);
+    if (!lease.ok()) return lease.status();
+    if (!lease->alive) return Status::Ok();  // an orphan: nobody to ask
+    held = PeerHold{*meta.lock, lease->remaining_ms};
+    if (!request) return Status::Ok();
+    meta.release_request = ReleaseRequest{ctx.incarnation, 0, ctx.now_unix_ms};
+    txn.Notify(meta.lock->incarnation, EncodePeerMessage(PeerMessageKind::kRelease, key));
+    return txn.Put(Family::kMeta, key, EncodeProfileMeta(meta));
+  });
+  if (!s.ok()) return s;
+  return held;
+}
+
 }  // namespace holdfast::internal

@@ -185,6 +185,12 @@ struct RemoveResult {
 // A meta or data record that fails verification is erased too. NotFound when there is nothing.
 Result<RemoveResult> CommitRemove(const TransactionContext& ctx, ProfileAddress at);
 
+// For an admin write on a database that engines share: whether a live session of another engine
+// holds the profile (nullopt: none does). With `request`, a held profile gets a release request
+// from this engine (session 0: no session asks) and its engine a notification, in one commit.
+Result<std::optional<PeerHold>> RequestPeerRelease(const TransactionContext& ctx,
+                                                   ProfileAddress at, bool request);
+
 // Rebuilds the user-id index from every profile's meta inside `txn` (an open of a database an
 // older build wrote): deletes every entry, then adds one per (user id, profile). Meta records
 // that fail verification are skipped (their profiles are repaired or removed on their own).

@@ -330,7 +330,10 @@ Status RawStore::Impl::Exclusive(
                    fence_for.value_or(EndReason::kStolen));
   if (s.ok()) {
     lock.Unlock();
-    s = fn(key, victim);
+    // A live session of another engine sharing the database hands off first, as one of this
+    // engine's did in Claim (a removal fences it through the write instead).
+    if (!fence_for && rt.storage().Shared()) s = WaitForPeerRelease(lock, key, entry, me, deadline);
+    if (s.ok()) s = fn(key, victim);
     lock.Lock();
     Unclaim(entry);
   }

@@ -131,6 +131,18 @@ class RawStore::Impl final : public internal::SessionOwner,
       internal::UniqueLock& lock, const std::string& key, KeyEntry& entry, uint64_t me,
       const SessionOptions& options, Clock::Duration deadline,
       const std::shared_ptr<LiveSession>& victim) NO_THREAD_SAFETY_ANALYSIS;
+  // Exclusive's part on a database engines share: while a live session of another engine holds
+  // the key, asks it to hand off and waits for the notification that it did (or for its lease
+  // to end); once handoff_timeout passed, returns OK anyway (the admin write then fences that
+  // session). Called without mu_, as AcquireAcrossEngines.
+  Status WaitForPeerRelease(internal::UniqueLock& lock, const std::string& key, KeyEntry& entry,
+                            uint64_t me, Clock::Duration deadline) NO_THREAD_SAFETY_ANALYSIS;
+  // Waits (taking mu_ through `lock`, unlocked on entry and return) until a notification about
+  // the key arrives after `seen`, or until `retry_at`; OK to try again, or Closed, Aborted (a
+  // newer start) or Cancelled (`options`, when given).
+  Status WaitForPeerEvent(internal::UniqueLock& lock, const std::string& key, KeyEntry& entry,
+                          uint64_t me, uint64_t seen, Clock::Duration retry_at,
+                          const SessionOptions* options) NO_THREAD_SAFETY_ANALYSIS;
   // The start's cancel token or predicate says stop; a predicate that throws counts as a cancel
   // (reported).
   bool Cancelled(const SessionOptions& options, std::string_view key);

@@ -103,22 +103,64 @@ Result<std::shared_ptr<LiveSession>> RawStore::Impl::AcquireAcrossEngines(
         std::min(deadline, now + std::chrono::milliseconds(held->lease_remaining_ms + 1));
     if (handoff_deadline) retry_at = std::min(retry_at, *handoff_deadline);
     if (choice == HeldChoice::kWait) retry_at = std::min(retry_at, ask_again);
-    lock.Lock();
-    while (entry.peer_events == seen && clock.Monotonic() < retry_at) {
-      if (rt.gate().closing()) break;
-      if (entry.newest_start != me) break;
-      if (CancelledWithout(lock, options, key)) {
-        lock.Unlock();
-        return Status::Cancelled("StartSession was cancelled");
-      }
-      clock.WaitUntil(cv_, lock.native(), std::min(retry_at, clock.Monotonic() + kCancelPoll));
+    if (Status w = WaitForPeerEvent(lock, key, entry, me, seen, retry_at, &options); !w.ok()) {
+      return w;
     }
-    const bool closing = rt.gate().closing();
-    const bool superseded = entry.newest_start != me;
+  }
+}
+
+Status RawStore::Impl::WaitForPeerEvent(internal::UniqueLock& lock, const std::string& key,
+                                        KeyEntry& entry, uint64_t me, uint64_t seen,
+                                        Clock::Duration retry_at, const SessionOptions* options) {
+  EngineContext& rt = *engine_;
+  Clock& clock = rt.clock();
+  lock.Lock();
+  while (entry.peer_events == seen && clock.Monotonic() < retry_at) {
+    if (rt.gate().closing() || entry.newest_start != me) break;
+    if (options && CancelledWithout(lock, *options, key)) {
+      lock.Unlock();
+      return Status::Cancelled("StartSession was cancelled");
+    }
+    clock.WaitUntil(cv_, lock.native(), std::min(retry_at, clock.Monotonic() + kCancelPoll));
+  }
+  const bool closing = rt.gate().closing();
+  const bool superseded = entry.newest_start != me;
+  lock.Unlock();
+  if (closing) return Status::Closed("engine is closing");
+  if (superseded) {
+    return Status::Aborted("a newer start or rollback of this profile superseded this one");
+  }
+  return Status::Ok();
+}
+
+Status RawStore::Impl::WaitForPeerRelease(internal::UniqueLock& lock, const std::string& key,
+                                          KeyEntry& entry, uint64_t me,
+                                          Clock::Duration deadline) {
+  EngineContext& rt = *engine_;
+  Clock& clock = rt.clock();
+  bool request = true;
+  uint64_t requested_from = 0;
+  std::optional<Clock::Duration> handoff_deadline;
+  for (;;) {
+    lock.Lock();
+    const uint64_t seen = entry.peer_events;
     lock.Unlock();
-    if (closing) return Status::Closed("engine is closing");
-    if (superseded) {
-      return Status::Aborted("a newer start or rollback of this profile superseded this one");
+    auto held = internal::RequestPeerRelease(rt.Transaction(), {config_->name, key}, request);
+    if (!held.ok()) return held.status();
+    if (!*held) return Status::Ok();  // nobody else's live session holds it (now)
+    const PeerHold& hold = **held;
+    if (request) requested_from = hold.lock.session_id;
+    request = hold.lock.session_id != requested_from;  // a new holder: ask it too
+    if (request) continue;
+    const Clock::Duration now = clock.Monotonic();
+    if (!handoff_deadline) handoff_deadline = now + config_->settings.handoff_timeout;
+    if (now >= *handoff_deadline) return Status::Ok();  // the write fences the holder
+    if (now >= deadline) return Status::TimedOut("timed out waiting for the profile");
+    const Clock::Duration retry_at =
+        std::min({deadline, *handoff_deadline,
+                  now + std::chrono::milliseconds(hold.lease_remaining_ms + 1)});
+    if (Status w = WaitForPeerEvent(lock, key, entry, me, seen, retry_at, nullptr); !w.ok()) {
+      return w;
     }
   }
 }

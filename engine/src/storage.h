@@ -127,6 +127,12 @@ class Storage {
   // The membership of engines sharing this database; null for a backend with one writing
   // process (RocksDB) or storage opened read-only.
   virtual EngineMembership* Membership() { return nullptr; }
+  // True when many engines may write this database at once (PostgreSQL), even if this one only
+  // reads: then another incarnation's lock is an orphan only once its engine's lease expired.
+  virtual bool Shared() const { return false; }
+  // Another engine's lease now, outside any transaction (for reports such as Admin::Locks).
+  // A backend with one writing process answers that no other engine is alive.
+  virtual Result<PeerLease> Lease(uint64_t /*incarnation*/) { return PeerLease{}; }
 };
 
 // How many times RunTransaction starts over on Busy before giving up with Busy.

@@ -41,7 +41,8 @@ class AdminClient final : public AdminService {
   // Connects to the admin socket of the engine that holds the database at `db_path`
   // (`<db_path>/holdfast.sock`).
   //   NotFound  nothing answers there: no socket (no engine holds the database, or it runs
-  //             without the socket), or one left by a process that is gone;
+  //             without the socket), or one left by a process that is gone; or `db_path` is
+  //             a PostgreSQL connection string (engines sharing a database serve no socket);
   //   IOError   the socket cannot be reached (e.g. permission denied).
   static Result<std::unique_ptr<AdminClient>> Connect(const std::string& db_path,
                                                       AdminClientOptions options = {});

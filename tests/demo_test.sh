@@ -2,7 +2,9 @@
 # The demo programs of examples/, run as a user runs them, on a scratch database.
 # Usage: demo_test.sh <mode> <program> <scratch dir>  (readme: <minimal.cc> <README.md>)
 #   conservation  holdfast-demo twice on one database (the second run continues the first):
-#                 exit 0 and "items conserved: yes (N before the crash, N after)" each time
+#                 exit 0 and "items conserved: yes (N before the crash, N after)" each time.
+#                 With DEMO_PG_SOCKET (a PostgreSQL test cluster's socket directory) the database
+#                 is a fresh PostgreSQL database there instead of a directory.
 #   keep-running  holdfast-demo --keep-running, stopped with SIGTERM once it says it is running:
 #                 exit 0 after a clean close
 #   usage         bad arguments: exit 2 and a message, nothing created
@@ -17,6 +19,13 @@ db=$dir/db
 if [[ $mode != readme ]]; then
   rm -rf "$dir"
   mkdir -p "$dir"
+fi
+if [[ -n ${DEMO_PG_SOCKET:-} ]]; then
+  pg_db=holdfast_demo_test_$$
+  psql -q -h "$DEMO_PG_SOCKET" -U postgres -d postgres -c "CREATE DATABASE $pg_db" >/dev/null ||
+    { echo "demo_test: cannot create a database on $DEMO_PG_SOCKET" >&2; exit 1; }
+  trap 'psql -q -h "$DEMO_PG_SOCKET" -U postgres -d postgres -c "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" >/dev/null' EXIT
+  db="host=$DEMO_PG_SOCKET dbname=$pg_db user=postgres"
 fi
 small=(--db "$db" --players 40 --trades 80 --crash-after 60)
 

@@ -31,11 +31,13 @@ DEMO_FLAGS ?=
 demo: build
 	./$(BUILD)/examples/holdfast-demo --db holdfast-demo-data $(DEMO_FLAGS)
 
-# The suite under AddressSanitizer + UndefinedBehaviorSanitizer.
-# The postgres.* tests repeat the session and data-model suites on PostgreSQL (the engine code
-# they run is the same); only the backend's own tests run here, to keep CI's time.
+# The suite under AddressSanitizer + UndefinedBehaviorSanitizer, without what would only repeat
+# engine code already run under it, to keep CI's time: the postgres.* tests (the session and
+# data-model suites again, on PostgreSQL; the backend's own tests do run), the demo and the CLI's
+# tests (the CLI's export-file reader is fuzzed and its corpus replayed here: fuzz_replay_import_lines).
 asan-test:
-	$(MAKE) test BUILD=build-asan CMAKE_FLAGS="-DHOLDFAST_SANITIZE=address,undefined -DHOLDFAST_BUILD_EXAMPLES=OFF" \
+	$(MAKE) test BUILD=build-asan \
+	  CMAKE_FLAGS="-DHOLDFAST_SANITIZE=address,undefined -DHOLDFAST_BUILD_EXAMPLES=OFF -DHOLDFAST_BUILD_CLI_TESTS=OFF" \
 	  CTEST_FLAGS="-E '^postgres[.]'"
 
 # The concurrency tests under ThreadSanitizer (suppressions: tests/tsan.supp, libraries only).

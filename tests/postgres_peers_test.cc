@@ -14,9 +14,11 @@
 #include <chrono>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "holdfast/holdfast.h"
+#include "peer_store.h"
 #include "pg_connection.h"
 #include "test_backend.h"
 #include "test_util.h"
@@ -56,17 +58,19 @@ class PostgresPeersTest : public ::testing::Test {
     return engine.ok() ? std::move(*engine) : nullptr;
   }
 
-  // Auto-save off (only the paths under test write); a handoff that fell back to a steal would
-  // take handoff_timeout, far longer than any of these tests runs.
-  static Store<BytesCodec> Players(Engine& engine) {
-    StoreOptions<std::string> options;
-    options.template_value = "new";
-    options.autosave = false;
-    options.handoff_timeout = seconds(20);
-    options.start_timeout = seconds(60);
-    auto store = engine.OpenStore<BytesCodec>("players", options);
-    EXPECT_TRUE(store.ok()) << store.status().ToString();
-    return std::move(*store);
+  static Store<BytesCodec> Players(Engine& engine) { return test::PeerPlayers(engine); }
+
+  // A game server on the database: its engine and its players store.
+  struct Server {
+    std::unique_ptr<Engine> engine;
+    std::optional<Store<BytesCodec>> players;
+  };
+  Server Serve(const std::string& owner, milliseconds lease = milliseconds(10'000),
+               std::function<void(EngineOptions&)> tweak = nullptr) {
+    Server server;
+    server.engine = Open(owner, lease, std::move(tweak));
+    if (server.engine) server.players.emplace(Players(*server.engine));
+    return server;
   }
 
   std::string Value(const std::string& sql) {
@@ -96,44 +100,42 @@ struct EndWatch {
 };
 
 TEST_F(PostgresPeersTest, EnginesShareOneDatabaseEachWithItsOwnLease) {
-  auto a = Open("server-a");
-  auto b = Open("server-b");
-  ASSERT_TRUE(a && b);
-  EXPECT_NE(a->Info().incarnation, b->Info().incarnation);
+  Server a = Serve("server-a");
+  Server b = Serve("server-b");
+  ASSERT_TRUE(a.engine && b.engine);
+  EXPECT_NE(a.engine->Info().incarnation, b.engine->Info().incarnation);
   EXPECT_EQ(Value("SELECT count(*) FROM holdfast_engines WHERE lease_expires > now()"), "2");
-  EXPECT_EQ(LeaseRow(*a, "owner"), "server-a");
-  EXPECT_EQ(LeaseRow(*b, "owner"), "server-b");
+  EXPECT_EQ(LeaseRow(*a.engine, "owner"), "server-a");
+  EXPECT_EQ(LeaseRow(*b.engine, "owner"), "server-b");
   // The lease is the database's now() plus the lease, not anything the host's clock said.
-  EXPECT_EQ(LeaseRow(*a, "lease_expires - now() <= interval '10 seconds'"), "t");
-  ASSERT_OK(a->Close());
+  EXPECT_EQ(LeaseRow(*a.engine, "lease_expires - now() <= interval '10 seconds'"), "t");
+  ASSERT_OK(a.engine->Close());
   // A closed engine leaves no registration: whatever it still held is an orphan at once.
   EXPECT_EQ(Value("SELECT count(*) FROM holdfast_engines"), "1");
-  EXPECT_EQ(LeaseRow(*b, "owner"), "server-b");
-  ASSERT_OK(b->Close());
+  EXPECT_EQ(LeaseRow(*b.engine, "owner"), "server-b");
+  ASSERT_OK(b.engine->Close());
   EXPECT_EQ(Value("SELECT count(*) FROM holdfast_engines"), "0");
 }
 
 TEST_F(PostgresPeersTest, AStartOnAnotherEngineIsAHandoffNotASteal) {
-  auto a = Open("server-a");
+  Server a = Serve("server-a");
   // b's clock never moves: its start can only finish by the notifications (a's engine hears the
   // release request, a's releasing commit wakes b), never by a timeout or a retry.
-  auto b = Open("server-b", milliseconds(10'000),
+  Server b = Serve("server-b", milliseconds(10'000),
                 [](EngineOptions& o) { o.clock = std::make_shared<FakeClock>(); });
-  ASSERT_TRUE(a && b);
-  auto players_a = Players(*a);
-  auto players_b = Players(*b);
+  ASSERT_TRUE(a.engine && b.engine);
   EndWatch a_end;
   std::promise<EndReason> last_save;
   SessionOptions options = a_end.Options();
   options.on_last_save = [&](EndReason r) { last_save.set_value(r); };
-  auto held = players_a.StartSession("p", options);
+  auto held = a.players->StartSession("p", options);
   ASSERT_OK(held);
   ASSERT_OK(held->Edit([](std::string& d) { d = "edited on a, never saved by a"; }));
 
-  auto start = std::async(std::launch::async, [&] { return players_b.StartSession("p"); });
+  auto start = std::async(std::launch::async, [&] { return b.players->StartSession("p"); });
   if (!Arrives(start)) {
     ADD_FAILURE() << "the start on b never heard that a released the profile";
-    (void)b->Close();  // the waiting start returns Closed
+    (void)b.engine->Close();  // the waiting start returns Closed
   }
   auto taken = start.get();
   ASSERT_OK(taken);
@@ -145,31 +147,29 @@ TEST_F(PostgresPeersTest, AStartOnAnotherEngineIsAHandoffNotASteal) {
   EXPECT_FALSE(end.unsaved_changes);
   EXPECT_EQ(last_save.get_future().get(), EndReason::kExternal);
   EXPECT_FALSE(held->IsActive());
-  EXPECT_EQ(b->Stats().steals, 0u);
-  EXPECT_EQ(b->Stats().orphans_taken_over, 0u);
+  EXPECT_EQ(b.engine->Stats().steals, 0u);
+  EXPECT_EQ(b.engine->Stats().orphans_taken_over, 0u);
   EXPECT_TRUE(orphans_.empty());
 
-  auto view = players_b.Get("p");
+  auto view = b.players->Get("p");
   ASSERT_OK(view);
   EXPECT_EQ(view->data, "edited on a, never saved by a");
   ASSERT_TRUE(view->lock.has_value());
-  EXPECT_EQ(view->lock->incarnation, b->Info().incarnation);
+  EXPECT_EQ(view->lock->incarnation, b.engine->Info().incarnation);
   EXPECT_EQ(view->lock->owner, "server-b");
   // a, whose session ended, writes nothing more for it.
   EXPECT_CODE(held->Save(), kLockLost);
   ASSERT_OK(taken->EndSession());
-  ASSERT_OK(a->Close());
-  ASSERT_OK(b->Close());
+  ASSERT_OK(a.engine->Close());
+  ASSERT_OK(b.engine->Close());
 }
 
 TEST_F(PostgresPeersTest, AStealFromAnotherEngineFencesTheHolder) {
-  auto a = Open("server-a");
-  auto b = Open("server-b");
-  ASSERT_TRUE(a && b);
-  auto players_a = Players(*a);
-  auto players_b = Players(*b);
+  Server a = Serve("server-a");
+  Server b = Serve("server-b");
+  ASSERT_TRUE(a.engine && b.engine);
   EndWatch a_end;
-  auto held = players_a.StartSession("p", a_end.Options());
+  auto held = a.players->StartSession("p", a_end.Options());
   ASSERT_OK(held);
   ASSERT_OK(held->Edit([](std::string& d) { d = "saved by a"; }));
   ASSERT_OK(held->Save());
@@ -181,75 +181,71 @@ TEST_F(PostgresPeersTest, AStealFromAnotherEngineFencesTheHolder) {
     asked.push_back(h);
     return HeldChoice::kSteal;
   };
-  auto taken = players_b.StartSession("p", steal);
+  auto taken = b.players->StartSession("p", steal);
   ASSERT_OK(taken);
   EXPECT_EQ(taken->Data(), "saved by a");  // no final save: a steal
   ASSERT_EQ(asked.size(), 1u);
   EXPECT_EQ(asked[0].owner, "server-a");
   EXPECT_EQ(asked[0].session_id, held->Info().session_id);
-  EXPECT_EQ(b->Stats().steals, 1u);
-  EXPECT_EQ(b->Stats().orphans_taken_over, 0u);
+  EXPECT_EQ(b.engine->Stats().steals, 1u);
+  EXPECT_EQ(b.engine->Stats().orphans_taken_over, 0u);
 
   // a's next write is fenced out by the epoch in its own transaction.
   EXPECT_CODE(held->Save(), kLockLost);
   ASSERT_TRUE(Arrives(a_end.future));
   EXPECT_EQ(a_end.future.get().reason, EndReason::kLockLost);
-  auto view = players_b.Get("p");
+  auto view = b.players->Get("p");
   ASSERT_OK(view);
   EXPECT_EQ(view->data, "saved by a");
-  EXPECT_EQ(view->lock->incarnation, b->Info().incarnation);
-  ASSERT_OK(a->Close());
-  ASSERT_OK(b->Close());
+  EXPECT_EQ(view->lock->incarnation, b.engine->Info().incarnation);
+  ASSERT_OK(a.engine->Close());
+  ASSERT_OK(b.engine->Close());
 }
 
 TEST_F(PostgresPeersTest, FailIfHeldNamesTheOtherEngineAndChangesNothing) {
-  auto a = Open("server-a");
-  auto b = Open("server-b");
-  ASSERT_TRUE(a && b);
-  auto players_a = Players(*a);
-  auto players_b = Players(*b);
-  auto held = players_a.StartSession("p");
+  Server a = Serve("server-a");
+  Server b = Serve("server-b");
+  ASSERT_TRUE(a.engine && b.engine);
+  auto held = a.players->StartSession("p");
   ASSERT_OK(held);
   SessionOptions fail;
   fail.fail_if_held = true;
-  auto refused = players_b.StartSession("p", fail);
+  auto refused = b.players->StartSession("p", fail);
   ASSERT_CODE(refused, kLocked);
   EXPECT_NE(refused.status().message().find("another engine"), std::string::npos);
   EXPECT_NE(refused.status().message().find("server-a"), std::string::npos);
   EXPECT_TRUE(held->IsActive());
-  auto view = players_b.Get("p");
+  auto view = b.players->Get("p");
   ASSERT_OK(view);
-  EXPECT_EQ(view->lock->incarnation, a->Info().incarnation);
+  EXPECT_EQ(view->lock->incarnation, a.engine->Info().incarnation);
   ASSERT_OK(held->Save());  // still a's
-  ASSERT_OK(a->Close());
-  ASSERT_OK(b->Close());
+  ASSERT_OK(a.engine->Close());
+  ASSERT_OK(b.engine->Close());
 }
 
 TEST_F(PostgresPeersTest, ALockOfAnEngineWhoseLeaseExpiredIsAnOrphan) {
   std::promise<Status> lost;
-  auto a = Open("server-a", milliseconds(300),
+  Server a = Serve("server-a", milliseconds(300),
                 [&](EngineOptions& o) { o.on_lease_lost = [&](const Status& s) { lost.set_value(s); }; });
-  auto b = Open("server-b");
-  ASSERT_TRUE(a && b);
-  auto players_a = Players(*a);
-  auto players_b = Players(*b);
+  Server b = Serve("server-b");
+  ASSERT_TRUE(a.engine && b.engine);
   EndWatch a_end;
-  auto held = players_a.StartSession("p", a_end.Options());
+  auto held = a.players->StartSession("p", a_end.Options());
   ASSERT_OK(held);
   ASSERT_OK(held->Edit([](std::string& d) { d = "saved by a"; }));
   ASSERT_OK(held->Save());
 
   // a's lease runs out (as if its process had stopped): by the database's clock, now.
   ASSERT_OK(db_->Exec("UPDATE holdfast_engines SET lease_expires = now() - interval '1 second' "
-                      "WHERE incarnation = " + std::to_string(a->Info().incarnation)));
-  auto taken = players_b.StartSession("p");  // at once: no release request, no handoff_timeout
+                      "WHERE incarnation = " + std::to_string(a.engine->Info().incarnation)));
+  auto taken = b.players->StartSession("p");  // at once: no release request, no handoff_timeout
   ASSERT_OK(taken);
   EXPECT_EQ(taken->Data(), "saved by a");
   ASSERT_EQ(orphans_.size(), 1u);
-  EXPECT_EQ(orphans_[0].previous_incarnation, a->Info().incarnation);
+  EXPECT_EQ(orphans_[0].previous_incarnation, a.engine->Info().incarnation);
   EXPECT_EQ(orphans_[0].previous_owner, "server-a");
-  EXPECT_EQ(b->Stats().orphans_taken_over, 1u);
-  EXPECT_EQ(b->Stats().steals, 0u);
+  EXPECT_EQ(b.engine->Stats().orphans_taken_over, 1u);
+  EXPECT_EQ(b.engine->Stats().steals, 0u);
 
   // a finds its lease expired at its next renewal: it stops and tells the game.
   auto lost_future = lost.get_future();
@@ -258,38 +254,36 @@ TEST_F(PostgresPeersTest, ALockOfAnEngineWhoseLeaseExpiredIsAnOrphan) {
   ASSERT_TRUE(Arrives(a_end.future));
   EXPECT_EQ(a_end.future.get().reason, EndReason::kLockLost);
   EXPECT_CODE(held->Save(), kLockLost);
-  EXPECT_CODE(players_a.StartSession("q"), kLockLost);
-  EXPECT_CODE(players_a.Message("p", "from a"), kLockLost);
+  EXPECT_CODE(a.players->StartSession("q"), kLockLost);
+  EXPECT_CODE(a.players->Message("p", "from a"), kLockLost);
 
   ASSERT_OK(taken->Edit([](std::string& d) { d = "b"; }));
   ASSERT_OK(taken->EndSession());
-  auto view = players_b.Get("p");
+  auto view = b.players->Get("p");
   ASSERT_OK(view);
   EXPECT_EQ(view->data, "b");
   EXPECT_FALSE(view->locked);
-  (void)a->Close();
-  ASSERT_OK(b->Close());
+  (void)a.engine->Close();
+  ASSERT_OK(b.engine->Close());
 }
 
 TEST_F(PostgresPeersTest, ALeaseThatCannotBeRenewedStopsWritesBeforeItExpires) {
   const std::string a_row = "holdfast_engines WHERE incarnation = ";
   std::promise<bool> lost_while_valid;
-  std::unique_ptr<Engine> a;
-  a = Open("server-a", milliseconds(900), [&](EngineOptions& o) {
+  Server a;
+  a = Serve("server-a", milliseconds(900), [&](EngineOptions& o) {
     o.on_lease_lost = [&](const Status&) {
       // The moment the engine gives up, by the database's clock its lease is still valid: no
       // other engine can have taken anything yet.
       auto valid = db_->QueryValue("SELECT lease_expires > now() FROM " + a_row +
-                                   std::to_string(a->Info().incarnation));
+                                   std::to_string(a.engine->Info().incarnation));
       lost_while_valid.set_value(valid.ok() && *valid == "t");
     };
   });
-  auto b = Open("server-b");
-  ASSERT_TRUE(a && b);
-  auto players_a = Players(*a);
-  auto players_b = Players(*b);
+  Server b = Serve("server-b");
+  ASSERT_TRUE(a.engine && b.engine);
   EndWatch a_end;
-  auto held = players_a.StartSession("p", a_end.Options());
+  auto held = a.players->StartSession("p", a_end.Options());
   ASSERT_OK(held);
   ASSERT_OK(held->Edit([](std::string& d) { d = "saved by a"; }));
   ASSERT_OK(held->Save());
@@ -300,7 +294,7 @@ TEST_F(PostgresPeersTest, ALeaseThatCannotBeRenewedStopsWritesBeforeItExpires) {
   auto blocker = internal::PgConnection::Connect(db_->conninfo(), true);
   ASSERT_OK(blocker);
   ASSERT_OK((*blocker)->Exec("BEGIN"));
-  ASSERT_OK((*blocker)->Exec("SELECT 1 FROM " + a_row + std::to_string(a->Info().incarnation) +
+  ASSERT_OK((*blocker)->Exec("SELECT 1 FROM " + a_row + std::to_string(a.engine->Info().incarnation) +
                              " FOR UPDATE"));
 
   auto lost = lost_while_valid.get_future();
@@ -313,29 +307,27 @@ TEST_F(PostgresPeersTest, ALeaseThatCannotBeRenewedStopsWritesBeforeItExpires) {
   EXPECT_CODE(held->Save(), kLockLost);
   ASSERT_OK((*blocker)->Exec("ROLLBACK"));
   // Reachable again, the engine still writes nothing: its lease may have been taken over.
-  EXPECT_CODE(players_a.StartSession("q"), kLockLost);
+  EXPECT_CODE(a.players->StartSession("q"), kLockLost);
 
   // b finds a's lock held under a lease that is still running: it asks for a release nobody
   // answers and takes the lock as an orphan the moment the lease runs out (by the database's
   // clock), long before its handoff_timeout.
-  auto taken = players_b.StartSession("p");
+  auto taken = b.players->StartSession("p");
   ASSERT_OK(taken);
   EXPECT_EQ(taken->Data(), "saved by a");
   ASSERT_EQ(orphans_.size(), 1u);
-  EXPECT_EQ(orphans_[0].previous_incarnation, a->Info().incarnation);
-  EXPECT_EQ(b->Stats().steals, 0u);
+  EXPECT_EQ(orphans_[0].previous_incarnation, a.engine->Info().incarnation);
+  EXPECT_EQ(b.engine->Stats().steals, 0u);
   ASSERT_OK(taken->EndSession());
-  (void)a->Close();
-  ASSERT_OK(b->Close());
+  (void)a.engine->Close();
+  ASSERT_OK(b.engine->Close());
 }
 
 TEST_F(PostgresPeersTest, AMessageReachesItsHolderOnAnotherEngine) {
-  auto a = Open("server-a");
-  auto b = Open("server-b");
-  ASSERT_TRUE(a && b);
-  auto players_a = Players(*a);
-  auto players_b = Players(*b);
-  auto held = players_a.StartSession("p");
+  Server a = Serve("server-a");
+  Server b = Serve("server-b");
+  ASSERT_TRUE(a.engine && b.engine);
+  auto held = a.players->StartSession("p");
   ASSERT_OK(held);
   std::promise<std::string> received;
   held->SetMessageHandler([&](const Message& m, const MessageProcessed& processed) {
@@ -343,34 +335,32 @@ TEST_F(PostgresPeersTest, AMessageReachesItsHolderOnAnotherEngine) {
     processed();
     received.set_value(m.payload);
   });
-  ASSERT_OK(players_b.Message("p", "gift"));
+  ASSERT_OK(b.players->Message("p", "gift"));
   // Auto-save is off and nothing else asks a for messages: only the notification brings it.
   auto got = received.get_future();
   ASSERT_TRUE(Arrives(got));
   EXPECT_EQ(got.get(), "gift");
   ASSERT_OK(held->EndSession());
-  auto view = players_b.Get("p");
+  auto view = b.players->Get("p");
   ASSERT_OK(view);
   EXPECT_EQ(view->data, "new+gift");
-  ASSERT_OK(a->Close());
-  ASSERT_OK(b->Close());
+  ASSERT_OK(a.engine->Close());
+  ASSERT_OK(b.engine->Close());
 }
 
 TEST_F(PostgresPeersTest, AClosedEnginesProfilesAreFreeNotOrphans) {
-  auto a = Open("server-a");
-  auto b = Open("server-b");
-  ASSERT_TRUE(a && b);
-  auto players_a = Players(*a);
-  auto players_b = Players(*b);
-  auto held = players_a.StartSession("p");
+  Server a = Serve("server-a");
+  Server b = Serve("server-b");
+  ASSERT_TRUE(a.engine && b.engine);
+  auto held = a.players->StartSession("p");
   ASSERT_OK(held);
   ASSERT_OK(held->Edit([](std::string& d) { d = "final save at close"; }));
-  ASSERT_OK(a->Close());
-  auto taken = players_b.StartSession("p");
+  ASSERT_OK(a.engine->Close());
+  auto taken = b.players->StartSession("p");
   ASSERT_OK(taken);
   EXPECT_EQ(taken->Data(), "final save at close");
   EXPECT_TRUE(orphans_.empty());
-  ASSERT_OK(b->Close());
+  ASSERT_OK(b.engine->Close());
 }
 
 }  // namespace

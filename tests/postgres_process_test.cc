@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "holdfast/holdfast.h"
+#include "peer_store.h"
 #include "test_backend.h"
 #include "test_util.h"
 
@@ -184,16 +185,7 @@ class PostgresProcessTest : public ::testing::Test {
     return engine.ok() ? std::move(*engine) : nullptr;
   }
 
-  static Store<BytesCodec> Players(Engine& engine) {
-    StoreOptions<std::string> options;
-    options.template_value = "new";
-    options.autosave = false;
-    options.handoff_timeout = seconds(20);
-    options.start_timeout = seconds(60);
-    auto store = engine.OpenStore<BytesCodec>("players", options);
-    EXPECT_TRUE(store.ok()) << store.status().ToString();
-    return std::move(*store);
-  }
+  static Store<BytesCodec> Players(Engine& engine) { return test::PeerPlayers(engine); }
 
   std::unique_ptr<test::TestPostgresDatabase> db_;
   std::mutex mu_;

@@ -116,11 +116,14 @@ class PostgresStorage;
 using PendingWrites = std::map<std::string, std::optional<std::string>, std::less<>>;
 
 // A transaction with RocksDB's optimistic behaviour on PostgreSQL: reads run at once in a
-// SERIALIZABLE snapshot; writes are kept here and sent at Commit, so a transaction holds no row
-// lock until it commits (a transaction parked before its commit blocks nobody). At Commit the
+// REPEATABLE READ snapshot; writes are kept here and sent at Commit, so a transaction holds no
+// row lock until it commits (a transaction parked before its commit blocks nobody). At Commit the
 // keys read with GetForUpdate are locked first: a key another transaction changed since this
 // one's snapshot fails with a serialization error (Busy), as RocksDB's conflict check does; a
-// key absent then and inserted since fails the insert (unique violation, Busy).
+// key absent then and inserted since fails the insert (a serialization error or a unique
+// violation, Busy). Exactly the keys read for update are checked, as on RocksDB: SERIALIZABLE
+// would add predicate-lock conflicts between saves of different profiles (measured: 18% of saves
+// retried at 16 threads, each thread saving its own profile).
 class PgTransaction final : public StorageTransaction {
  public:
   PgTransaction(PostgresStorage* storage, std::unique_ptr<PgConnection> conn)
@@ -263,7 +266,7 @@ Status PgTransaction::Commit() {
     if (!s.ok()) break;
     s = Step(conn_->Run("notify", kNotifySql, {{channel, false}, {payload, false}}));
   }
-  // COMMIT of a SERIALIZABLE transaction can itself fail with a conflict (Busy). A connection
+  // COMMIT can itself fail with a conflict (Busy). A connection
   // lost during COMMIT leaves the outcome unknown: IOError, never retried.
   if (s.ok()) return conn_->Exec("COMMIT");
   if (conn_->Healthy()) (void)conn_->Exec("ROLLBACK");
@@ -294,7 +297,7 @@ class PostgresStorage final : public Storage {
     if (Status allowed = membership_->WritesAllowed(); !allowed.ok()) return allowed;
     Status begun;
     auto conn = WithConnection([&](PgConnection& c) {
-      return begun = c.Exec("BEGIN ISOLATION LEVEL SERIALIZABLE");
+      return begun = c.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
     }, /*keep=*/true);
     if (!conn.ok()) return conn.status();
     return std::unique_ptr<StorageTransaction>(new PgTransaction(this, std::move(*conn)));

@@ -1,5 +1,6 @@
 // The PostgreSQL backend of the storage seam: one table per internal::Family, keys and values as
-// bytea, SERIALIZABLE transactions (a conflict is Busy, as an optimistic conflict is on RocksDB).
+// bytea, REPEATABLE READ transactions whose keys read for update are locked at commit (a conflict
+// is Busy, as an optimistic conflict is on RocksDB).
 // Schema (docs/scale-out.md): holdfast_schema (the backend's schema version, one row),
 // holdfast_<family> (k bytea PRIMARY KEY, v bytea NOT NULL) and holdfast_engines (the engines
 // sharing the database and their leases, pg_membership.h), created on first open. Many engines

@@ -61,9 +61,13 @@ fuzz:
 	@bash scripts/install-deps.sh --with-fuzz
 	bash scripts/fuzz.sh $(FUZZ_SECONDS)
 
-# Kills a worker process at random moments and checks what survives (CRASH_SEED, CRASH_KILLS).
-crashtest: build
-	bash scripts/crashtest.sh $(BUILD)
+# Kills worker processes at random moments and checks what survives (CRASH_SEED, CRASH_KILLS).
+# BACKEND=rocksdb (default) or postgres: three workers at once on a throwaway PostgreSQL cluster,
+# whose server crashes now and then too. Builds only the crash test's binary.
+BACKEND ?= rocksdb
+crashtest:
+	$(MAKE) build TARGETS="$(or $(TARGETS),holdfast_crashtest)"
+	CRASH_BACKEND=$(BACKEND) bash scripts/crashtest.sh $(BUILD)
 
 # Measures Holdfast against raw RocksDB and SQLite in one run, on one disk (issue 17), and writes
 # docs/benchmarks.md, docs/benchmarks.json and the chart docs/benchmarks-throughput.svg.

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "holdfast/holdfast.h"
+#include "pg_records.h"
 #include "raw_database.h"
 #include "stored_profile.h"
 
@@ -23,7 +24,7 @@ constexpr size_t kKeepNewest = 50;
 // stored_profile.h). Only the stored-record half of that oracle applies here: the commit log
 // (history_oracle.h) would have to run inside the worker, another process that the kills end,
 // so the history is rebuilt from the worker's messages instead (model.h).
-Result<test::StoredProfile> ReadStored(test::RawDatabase& raw, const std::string& key) {
+Result<test::StoredProfile> ReadStored(test::RecordReader& raw, const std::string& key) {
   test::StoredProfile stored;
   auto meta = raw.Meta(kStore, key);
   if (!meta.ok()) return meta.status();
@@ -49,15 +50,37 @@ void RestartFromMeta(const internal::ProfileMeta& meta, ProfileModel& p) {
 
 }  // namespace
 
+Result<std::unique_ptr<test::RecordReader>> Checker::OpenReader() {
+  if (target_.postgres) {
+    auto pg = test::PgRecords::Open(target_.database);
+    if (!pg.ok()) return pg.status();
+    return std::unique_ptr<test::RecordReader>(std::move(*pg));
+  }
+  // The first worker died in its first open, before RocksDB created the database.
+  if (!std::filesystem::exists(target_.database + "/CURRENT")) {
+    return Status::NotFound("no database yet");
+  }
+  auto raw = test::RawDatabase::Open(target_.database, nullptr);
+  if (!raw.ok()) return raw.status();
+  return std::unique_ptr<test::RecordReader>(std::move(*raw));
+}
+
+bool Checker::Others(const std::string& key) const {
+  for (const std::string& prefix : target_.other_prefixes) {
+    if (key.starts_with(prefix)) return true;
+  }
+  return false;
+}
+
 void Checker::VerifyStored() {
   stored_payloads_.clear();
-  // The first worker died in its first open, before RocksDB created the database: nothing to
-  // check, as long as nothing was ever acknowledged.
-  if (!std::filesystem::exists(dir_ + "/CURRENT") && model_.last_incarnation() == 0 &&
-      model_.acknowledged() == 0) {
+  auto raw = OpenReader();
+  // No database yet (the first workers died in their first open): nothing to check, as long as
+  // nothing was ever acknowledged.
+  if (!raw.ok() && raw.status().code() == StatusCode::kNotFound &&
+      model_.last_incarnation() == 0 && model_.acknowledged() == 0) {
     return;
   }
-  auto raw = test::RawDatabase::Open(dir_, nullptr);
   if (!raw.ok()) return v_.Add("read-only open after the kill: " + raw.status().ToString());
   if (Status s = (*raw)->VerifyChecksums(); !s.ok()) v_.Add(s.ToString());
 
@@ -92,6 +115,7 @@ void Checker::VerifyStored() {
   model_.mail().Check(**raw, v_);
   for (const auto& [store, key] : names) {
     if (store == kVault || store == kMail) continue;  // checked above
+    if (store == kStore && Others(key)) continue;     // another worker slot's
     if (store != kStore || !model_.profiles().count(key)) {
       v_.Add("a record of unknown profile '" + store + "/" + key + "'");
     }
@@ -160,7 +184,7 @@ void Checker::VerifyStored() {
   }
 }
 
-bool Checker::StillDamaged(test::RawDatabase& raw, const std::string& key,
+bool Checker::StillDamaged(test::RecordReader& raw, const std::string& key,
                            const Result<std::optional<internal::ProfileMeta>>& meta,
                            ProfileModel& p) {
   auto bytes = raw.DataBytes(kStore, key);
@@ -181,7 +205,7 @@ bool Checker::StillDamaged(test::RawDatabase& raw, const std::string& key,
   return true;
 }
 
-void Checker::VerifyRepair(test::RawDatabase& raw, const std::string& key,
+void Checker::VerifyRepair(test::RecordReader& raw, const std::string& key,
                            const internal::ProfileMeta& meta, ProfileModel& p) {
   const ProfileModel::Damage& d = *p.damage;
   const std::string at = "'" + key + "' repair of the record damaged after kill " +
@@ -255,6 +279,7 @@ void Checker::VerifyRepair(test::RawDatabase& raw, const std::string& key,
 }
 
 bool Checker::DamageOne(std::mt19937_64& rng, int kill) {
+  if (target_.postgres) return false;  // RocksDB only (checker.h)
   std::vector<std::string> candidates;
   for (auto& [key, p] : model_.profiles()) {
     if (!p.damage && stored_payloads_.count(key)) candidates.push_back(key);
@@ -263,7 +288,7 @@ bool Checker::DamageOne(std::mt19937_64& rng, int kill) {
   const std::string key = candidates[rng() % candidates.size()];
   ProfileModel& p = model_.profiles()[key];
   const std::string at = "damaging '" + key + "': ";
-  auto raw = test::RawDatabase::OpenForWriting(dir_);
+  auto raw = test::RawDatabase::OpenForWriting(target_.database);
   if (!raw.ok()) {
     v_.Add(at + raw.status().ToString());
     return false;
@@ -334,7 +359,8 @@ void Checker::TakeOverWithEngine() {
     std::lock_guard lock(mu);
     reports[o.key] = o;
   };
-  auto engine = Engine::Open(dir_, options);
+  if (target_.postgres) options.lease_duration = target_.lease;
+  auto engine = Engine::Open(target_.database, options);
   if (!engine.ok()) return v_.Add("engine open after the kill: " + engine.status().ToString());
   const uint64_t incarnation = (*engine)->Info().incarnation;
   if (incarnation <= model_.last_incarnation()) {
@@ -351,7 +377,10 @@ void Checker::TakeOverWithEngine() {
     if (!p.exists) continue;
     const std::string at = "'" + key + "' takeover: ";
     SessionOptions no_wait;
-    no_wait.timeout = 0ms;  // an orphan is taken over at once, or the start fails TimedOut
+    // An orphan is taken over at once, or the start fails TimedOut. On PostgreSQL a lock is an
+    // orphan once its engine's lease ran out: the start waits for that (in the engine, woken
+    // when the lease ends), never longer than a few leases.
+    no_wait.timeout = target_.postgres ? target_.lease * 4 : 0ms;
     auto profile = players->StartSession(key, no_wait);
     if (!profile.ok()) {
       v_.Add(at + profile.status().ToString());
@@ -388,6 +417,12 @@ void Checker::TakeOverWithEngine() {
   if ((*engine)->Stats().orphans_taken_over != orphans) {
     v_.Add("orphans_taken_over is " + std::to_string((*engine)->Stats().orphans_taken_over) +
            ", " + std::to_string(orphans) + " orphaned locks were stored");
+  }
+  // On PostgreSQL the other workers hold the vault accounts: their stored sum is checked (in
+  // VerifyStored's snapshot), not what this engine would load.
+  if (target_.postgres) {
+    if (Status s = (*engine)->Close(); !s.ok()) v_.Add("close: " + s.ToString());
+    return;
   }
   // The vault accounts, as the engine loads them (orphaned locks of the killed worker included).
   StoreOptions<std::string> vault_options = store;

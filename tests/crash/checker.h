@@ -1,5 +1,9 @@
-// What the parent checks after each kill, on the closed directory:
-//  - RocksDB opens it read-only and its checksum verification passes;
+// What the parent checks after each kill, reading the records as stored (record_reader.h): a
+// closed RocksDB directory, or on PostgreSQL the tables in one snapshot while the other workers
+// go on writing (then only the killed worker's own profiles and mailboxes, and the shared vault,
+// are checked: CheckTarget):
+//  - RocksDB opens it read-only and its checksum verification passes (no equivalent on
+//    PostgreSQL);
 //  - every record decodes (records.h verifies flatbuffers and checksums) and names a known
 //    profile; the manifest's incarnation never goes back;
 //  - per profile, through the shared oracle (tests/support/stored_profile.h): the stored epoch
@@ -16,21 +20,40 @@
 #ifndef HOLDFAST_TESTS_CRASH_CHECKER_H_
 #define HOLDFAST_TESTS_CRASH_CHECKER_H_
 
-#include <map>
+#include <chrono>
 #include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "model.h"
 #include "raw_database.h"
+#include "record_reader.h"
 
 namespace holdfast::crash {
 
+// What one checker reads and which profiles are its own.
+struct CheckTarget {
+  std::string database;  // a RocksDB directory or a PostgreSQL connection string
+  bool postgres = false;
+  // PostgreSQL: the lease of the workers' engines (a dead worker's locks become orphans when it
+  // runs out) and of the engine check's own engine.
+  std::chrono::milliseconds lease{0};
+  // The model's profiles are "<key_prefix>p00"...; Players profiles named with one of
+  // other_prefixes belong to another worker slot's checker (PostgreSQL).
+  std::string key_prefix;
+  std::vector<std::string> other_prefixes;
+};
+
 class Checker {
  public:
+  Checker(CheckTarget target, Model& model, Violations& violations)
+      : target_(std::move(target)), model_(model), v_(violations) {}
   Checker(std::string dir, Model& model, Violations& violations)
-      : dir_(std::move(dir)), model_(model), v_(violations) {}
+      : Checker(CheckTarget{std::move(dir)}, model, violations) {}
 
   // Read-only checks of the directory after a kill; resets the model to the stored state.
   void VerifyStored();
@@ -40,7 +63,8 @@ class Checker {
   uint64_t orphans_taken_over() const { return orphans_taken_over_; }
   // After VerifyStored (and TakeOverWithEngine), on the closed directory: flips a byte of the
   // stored payload of a random profile that has data, straight through RocksDB, and tells the
-  // model what the next start must do about it. False when there was nothing to damage.
+  // model what the next start must do about it. False when there was nothing to damage, and
+  // always on PostgreSQL (no damage mode there: the server checks nothing it could catch).
   bool DamageOne(std::mt19937_64& rng, int kill);
   uint64_t damages() const { return damages_; }
   // Conservation checks passed: after each kill the stored vault accounts, and the accounts as
@@ -53,13 +77,17 @@ class Checker {
 
  private:
   // A damaged record still in place: true (and the model keeps waiting for its repair).
-  bool StillDamaged(test::RawDatabase& raw, const std::string& key,
+  bool StillDamaged(test::RecordReader& raw, const std::string& key,
                     const Result<std::optional<internal::ProfileMeta>>& meta, ProfileModel& p);
   // The record changed since the damage: the stored history must show the repair.
-  void VerifyRepair(test::RawDatabase& raw, const std::string& key,
+  void VerifyRepair(test::RecordReader& raw, const std::string& key,
                     const internal::ProfileMeta& meta, ProfileModel& p);
 
-  std::string dir_;
+  Result<std::unique_ptr<test::RecordReader>> OpenReader();
+  // Whether a Players profile of this name is another slot's (PostgreSQL).
+  bool Others(const std::string& key) const;
+
+  CheckTarget target_;
   Model& model_;
   Violations& v_;
   // Sums the vault accounts' items (`items(key)`: nullopt for a violation already reported) and

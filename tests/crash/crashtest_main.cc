@@ -1,7 +1,10 @@
 // holdfast_crashtest: the crash test (`make crashtest`, scripts/crashtest.sh).
 //
 //   holdfast_crashtest [--seed=N] [--kills=N] [--power-loss=0|1] [--dir=PATH]
+//                      [--backend=rocksdb|postgres] [--pg-cluster-script=PATH] [--lease-ms=N]
 //       the parent: kills workers N times and checks the database after each kill.
+//       --backend (else CRASH_BACKEND, else rocksdb): postgres runs RunPostgresParent (parent.h)
+//       on a throwaway cluster that --pg-cluster-script (scripts/pg-test-cluster.sh) starts.
 //       Defaults: CRASH_SEED (else kDefaultSeed; printed either way) and CRASH_KILLS (else 100).
 //       scripts/crashtest.sh (`make crashtest`) sets a random CRASH_SEED when none is given.
 //       Power loss: CRASH_POWER_LOSS (0 never, 1 every kill; else some kills: parent.h).
@@ -37,7 +40,8 @@ std::string SelfPath() {
 
 int Usage() {
   std::fprintf(stderr, "usage: holdfast_crashtest [--seed=N] [--kills=N] [--power-loss=0|1] "
-                       "[--dir=PATH]\n");
+                       "[--dir=PATH] [--backend=rocksdb|postgres] [--pg-cluster-script=PATH] "
+                       "[--lease-ms=N]\n");
   return 2;
 }
 
@@ -64,6 +68,8 @@ int main(int argc, char** argv) {
                                       : holdfast::crash::PowerLoss::kSometimes;
   };
   if (const char* mode = std::getenv("CRASH_POWER_LOSS"); mode && *mode) power_loss(mode);
+  std::string backend = "rocksdb";
+  if (const char* b = std::getenv("CRASH_BACKEND"); b && *b) backend = b;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg.starts_with("--seed=")) {
@@ -74,10 +80,21 @@ int main(int argc, char** argv) {
       power_loss(arg.substr(13));
     } else if (arg.starts_with("--dir=")) {
       config.dir = std::string(arg.substr(6));
+    } else if (arg.starts_with("--backend=")) {
+      backend = std::string(arg.substr(10));
+    } else if (arg.starts_with("--pg-cluster-script=")) {
+      config.pg_cluster_script = std::string(arg.substr(20));
+    } else if (arg.starts_with("--lease-ms=")) {
+      config.lease_ms = std::atoi(argv[i] + 11);
     } else {
       return Usage();
     }
   }
   if (config.kills <= 0 || config.self.empty()) return Usage();
+  if (backend == "postgres") {
+    if (config.pg_cluster_script.empty() || config.lease_ms < 30) return Usage();
+    return holdfast::crash::RunPostgresParent(config);
+  }
+  if (backend != "rocksdb") return Usage();
   return holdfast::crash::RunParent(config);
 }

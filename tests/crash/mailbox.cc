@@ -31,7 +31,9 @@ std::string Join(const std::set<uint64_t>& ids) {
 
 }  // namespace
 
-std::string MailboxKey(int i) { return "m" + std::to_string(i); }
+std::string MailboxKey(const std::string& prefix, int i) {
+  return prefix + "m" + std::to_string(i);
+}
 
 // --- Worker side ---
 
@@ -49,7 +51,7 @@ void MailWorkload::Drop() {
 }
 
 std::string MailWorkload::RandomMailbox(std::mt19937_64& rng) const {
-  return MailboxKey(static_cast<int>(rng() % kMailboxes));
+  return MailboxKey(prefix_, static_cast<int>(rng() % kMailboxes));
 }
 
 Status MailWorkload::Send(const std::string& mailbox, uint64_t op) {
@@ -62,7 +64,8 @@ Status MailWorkload::Start(const std::string& mailbox) {
     live_.erase(mailbox);
   }
   SessionOptions options;
-  options.timeout = 0ms;  // free, or an orphan of a killed worker: taken at once
+  // Free, or an orphan of a killed worker: taken at once (on PostgreSQL once its lease ran out).
+  options.timeout = start_timeout_;
   auto box = store_->StartSession(mailbox, options);
   if (!box.ok()) return box.status();
   // The handler holds a handle of its own session; an ended session drops it.
@@ -121,9 +124,9 @@ void MailModel::Apply(const Message& m) {
 
 void MailModel::BeginRun() { pending_.clear(); }
 
-void MailModel::Check(test::RawDatabase& raw, test::ViolationSink& v) {
+void MailModel::Check(test::RecordReader& raw, test::ViolationSink& v) {
   for (int i = 0; i < kMailboxes; ++i) {
-    const std::string key = MailboxKey(i);
+    const std::string key = MailboxKey(prefix_, i);
     const std::string at = "mailbox '" + key + "': ";
     Box& box = boxes_[key];
     auto data = raw.Data(kMail, key);

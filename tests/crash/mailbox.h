@@ -15,6 +15,7 @@
 #ifndef HOLDFAST_TESTS_CRASH_MAILBOX_H_
 #define HOLDFAST_TESTS_CRASH_MAILBOX_H_
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -25,18 +26,24 @@
 
 #include "holdfast/holdfast.h"
 #include "protocol.h"
-#include "raw_database.h"
+#include "record_reader.h"
 #include "violations.h"
 
 namespace holdfast::crash {
 
 inline constexpr char kMail[] = "Mail";
 inline constexpr int kMailboxes = 4;
-std::string MailboxKey(int i);  // "m0".."m3"
+// "<prefix>m0".."<prefix>m3": on PostgreSQL each worker slot has its own mailboxes (parent.h).
+std::string MailboxKey(const std::string& prefix, int i);
 
 // Worker side: the Mail store and the mailbox sessions this process holds.
 class MailWorkload {
  public:
+  // `start_timeout`: how long a start of a mailbox this process does not hold may wait
+  // (Worker::ForeignStartTimeout).
+  explicit MailWorkload(std::string prefix = "",
+                        std::chrono::milliseconds start_timeout = std::chrono::milliseconds(0))
+      : prefix_(std::move(prefix)), start_timeout_(start_timeout) {}
   // Opens the Mail store on a newly opened engine (with the Players store's timing options).
   Status Open(Engine& engine, StoreOptions<std::string> options);
   // Forgets the store and the sessions (the engine was closed: its final saves ran).
@@ -52,6 +59,8 @@ class MailWorkload {
   Status Erase(const std::string& mailbox);
 
  private:
+  std::string prefix_;
+  std::chrono::milliseconds start_timeout_;
   std::optional<Store<BytesCodec>> store_;
   std::map<std::string, Profile<BytesCodec>> live_;
 };
@@ -59,13 +68,14 @@ class MailWorkload {
 // Parent side: what was sent and acknowledged, and the rules above.
 class MailModel {
  public:
+  explicit MailModel(std::string prefix = "") : prefix_(std::move(prefix)) {}
   // Intents and acknowledgements of mail operations (others are ignored).
   void Apply(const Message& m);
   // A new worker starts: operations of the dead one that never returned stay possible.
   void BeginRun();
   // After a kill, on the closed database: checks every mailbox and takes what is stored as the
   // new baseline.
-  void Check(test::RawDatabase& raw, test::ViolationSink& v);
+  void Check(test::RecordReader& raw, test::ViolationSink& v);
   uint64_t checks() const { return checks_; }
   uint64_t applied_seen() const { return applied_seen_; }
   uint64_t erases_seen() const { return erases_seen_; }
@@ -76,6 +86,7 @@ class MailModel {
     uint64_t erased_before = 0;          // nothing sent before this op may survive
     std::optional<uint64_t> erasing;     // an erase without its acknowledgement
   };
+  std::string prefix_;
   std::map<std::string, Box> boxes_;
   std::set<uint64_t> sent_;  // every send intent
   // op -> (name, mailbox) of mail operations without an acknowledgement yet.

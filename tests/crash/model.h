@@ -104,10 +104,18 @@ struct ProfileModel {
 
 class Model {
  public:
-  Model(int keys, Violations& violations);
+  // Profiles "<prefix>p00".."<prefix>p<keys-1>" (and the mailboxes of that prefix).
+  Model(int keys, Violations& violations, const std::string& prefix = "");
 
   // A new worker is about to start: forgets what only that run could change.
   void BeginRun();
+  // Several engines share the database (PostgreSQL): a vault account this worker held may have
+  // been handed off to another worker's engine, so a trade may fail LockLost (and store nothing).
+  void set_shared_database(bool shared) { shared_database_ = shared; }
+  // From now until the next BeginRun, the storage may be gone (the database server crashed, or
+  // the worker's lease was lost): an operation may fail with any code. A failure acknowledges
+  // nothing, so every rule about what is stored still holds; only the allowed codes widen.
+  void TolerateFailures() { failures_tolerated_ = true; }
   void Apply(const Message& m);
 
   std::map<std::string, ProfileModel>& profiles() { return profiles_; }
@@ -140,6 +148,8 @@ class Model {
   uint64_t acknowledged_ = 0;
   uint64_t intents_ = 0;
   uint64_t last_incarnation_ = 0;
+  bool shared_database_ = false;
+  bool failures_tolerated_ = false;
   std::map<std::string, uint64_t> counts_;
   MailModel mail_;  // the mailboxes' rules (mailbox.h)
 };

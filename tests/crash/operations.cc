@@ -9,13 +9,15 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A start on a profile this process does not hold must not wait: the profile is free or its
-// lock is an orphan of a killed worker, which is taken over at once. On a profile it holds, the
+// A start on a profile this process does not hold must not wait (RocksDB): the profile is free
+// or its lock is an orphan of a killed worker, which is taken over at once; on PostgreSQL it waits
+// for the dead worker's lease to run out (Worker::ForeignStartTimeout). On a profile it holds, the
 // start is a handoff and waits for the holder's final save.
 void RunStart(Worker& w, uint64_t op) {
   const std::string key = w.RandomKey();
   SessionOptions options;
-  options.timeout = w.live().count(key) ? std::chrono::milliseconds(10s) : 0ms;
+  options.timeout =
+      w.live().count(key) ? std::chrono::milliseconds(10s) : w.ForeignStartTimeout();
   w.Intent(op, "start", key);
   w.Ack(op, w.Start(key, options));
 }

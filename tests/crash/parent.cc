@@ -23,6 +23,7 @@
 #include "protocol.h"
 #include "sync_journal.h"
 #include "worker.h"
+#include "worker_process.h"
 
 namespace holdfast::crash {
 namespace {
@@ -30,7 +31,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-constexpr int kReportFd = 3;  // the worker writes its messages here
 constexpr int kKeys = 12;
 // Longest a worker may stay silent before it counts as hung.
 constexpr auto kSilenceLimit = 60s;
@@ -80,14 +80,6 @@ Plan ChoosePlan(std::mt19937_64& rng, WorkerConfig& worker) {
 void SpinFor(std::chrono::microseconds d) {
   const auto until = Clock::now() + d;
   while (Clock::now() < until) std::this_thread::yield();
-}
-
-std::string Tail(const std::string& path, size_t bytes) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream all;
-  all << in.rdbuf();
-  std::string text = all.str();
-  return text.size() > bytes ? text.substr(text.size() - bytes) : text;
 }
 
 // One worker's life: spawn, follow its messages, kill it at the planned moment, reap it.
@@ -158,29 +150,9 @@ class Run {
 
  private:
   void Spawn(const WorkerConfig& worker) {
-    std::vector<std::string> args = WorkerArguments(worker);
-    args.insert(args.begin(), config_.self);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) std::abort();
-    std::fflush(stdout);
-    pid_ = fork();
-    if (pid_ < 0) std::abort();
-    if (pid_ == 0) {
-      // Only async-signal-safe calls until exec: this process may have engine threads.
-      int log = open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-      if (log >= 0) {
-        dup2(log, STDOUT_FILENO);
-        dup2(log, STDERR_FILENO);
-      }
-      dup2(fds[1], kReportFd);  // dup2 clears close-on-exec
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    close(fds[1]);
-    fd_ = fds[0];
+    WorkerProcess process = SpawnWorker(config_.self, worker, log_);
+    pid_ = process.pid;
+    fd_ = process.fd;
   }
 
   void Kill() {
@@ -189,15 +161,7 @@ class Run {
   }
 
   void Reap() {
-    int status = 0;
-    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (!killed_ || !WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL) {
-      std::string how = WIFEXITED(status) ? "exited with code " + std::to_string(WEXITSTATUS(status))
-                        : WIFSIGNALED(status) ? "died of signal " + std::to_string(WTERMSIG(status))
-                                              : "stopped";
-      v_.Add("the worker " + how + " before it was killed; its log ends: " + Tail(log_, 600));
-    }
+    if (std::string how = ReapWorker(pid_, killed_, log_); !how.empty()) v_.Add(how);
   }
 
   const ParentConfig& config_;

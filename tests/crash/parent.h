@@ -32,12 +32,29 @@ struct ParentConfig {
   PowerLoss power_loss = PowerLoss::kSometimes;
   // This executable, to exec as a worker.
   std::string self;
+  // PostgreSQL (RunPostgresParent): scripts/pg-test-cluster.sh, which starts, crashes, resumes
+  // and stops the throwaway cluster the run uses, in a fresh directory under /tmp.
+  std::string pg_cluster_script;
+  // The workers' EngineOptions::lease_duration: short, so that a killed worker's locks become
+  // orphans soon.
+  int lease_ms = 500;
 };
 
 // Runs the whole test; prints violations as found and, last, the summary line
 // "crashtest: <kills> kills, <operations> acknowledged operations checked, <violations> violations".
 // Returns the process exit status: 0 without violations, 1 with.
 int RunParent(const ParentConfig& config);
+
+// The same test on PostgreSQL: three workers run at once on one database, each on its own
+// profiles and mailboxes and all on the shared vault accounts (cross-engine handoffs and steals
+// of accounts, trades between them); each worker is killed at a random moment and, once it is
+// dead, its profiles and mailboxes and the vault are checked (one snapshot of the tables) while
+// the other two go on; then a new worker takes its place and its dead predecessor's locks over
+// once their lease runs out. Sometimes the server crashes instead (an immediate stop: no
+// shutdown, crash recovery at the restart); the three workers are killed with it and everything
+// is checked after the restart. Power loss and byte flips are RocksDB-only modes, not run here.
+// Same summary line and exit status as RunParent.
+int RunPostgresParent(const ParentConfig& config);
 
 }  // namespace holdfast::crash
 

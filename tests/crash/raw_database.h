@@ -1,7 +1,7 @@
 // RawDatabase: a closed Holdfast directory opened read-only straight through RocksDB, without the
 // engine (an engine open takes a new incarnation and writes). The crash checker and the
 // power-loss and I/O-fault tests use it to run RocksDB's checksum verification and to read the
-// records exactly as stored. Not thread-safe; one reader at a time.
+// records exactly as stored (RecordReader, record_reader.h). Not thread-safe; one reader at a time.
 #ifndef HOLDFAST_TESTS_CRASH_RAW_DATABASE_H_
 #define HOLDFAST_TESTS_CRASH_RAW_DATABASE_H_
 
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "holdfast/status.h"
+#include "record_reader.h"
 #include "records.h"
 
 namespace rocksdb {
@@ -23,7 +24,7 @@ class Env;
 
 namespace holdfast::test {
 
-class RawDatabase {
+class RawDatabase final : public RecordReader {
  public:
   // Opens `path` read-only, naming every column family on disk (default, data, meta, versions,
   // messages). `env` null: the disk. The write-ahead log is replayed in memory only.
@@ -32,27 +33,28 @@ class RawDatabase {
   // Opens `path` on the disk for writing, for a test that damages records on purpose (the crash
   // test's parent, between kills). Same families; writes are synced.
   static Result<std::unique_ptr<RawDatabase>> OpenForWriting(const std::string& path);
-  ~RawDatabase();
+  ~RawDatabase() override;
 
   // RocksDB's verification of every block checksum in every table file of every family.
-  Status VerifyChecksums();
+  Status VerifyChecksums() override;
 
   // One profile's records as stored: nullopt when absent, Corruption when they fail to decode.
-  Result<std::optional<internal::ProfileMeta>> Meta(std::string_view store, std::string_view key);
+  Result<std::optional<internal::ProfileMeta>> Meta(std::string_view store, std::string_view key) override;
   Result<std::optional<internal::ProfileRecord>> Data(std::string_view store,
-                                                     std::string_view key);
+                                                     std::string_view key) override;
   Result<std::optional<internal::VersionRecord>> Version(std::string_view store,
-                                                        std::string_view key, uint64_t version);
-  Result<internal::Manifest> Manifest();
+                                                        std::string_view key,
+                                                        uint64_t version) override;
+  Result<internal::Manifest> Manifest() override;
   // The profile's waiting messages in sequence order; Corruption when one fails to decode.
   Result<std::vector<internal::MessageRecord>> Messages(std::string_view store,
-                                                        std::string_view key);
+                                                        std::string_view key) override;
   // A profile's data record as stored, undecoded (nullopt when absent), and its replacement
   // (OpenForWriting only).
-  Result<std::optional<std::string>> DataBytes(std::string_view store, std::string_view key);
+  Result<std::optional<std::string>> DataBytes(std::string_view store, std::string_view key) override;
   Status PutDataBytes(std::string_view store, std::string_view key, const std::string& bytes);
   // Every (store, key) that has a meta or a data record, in key order.
-  Result<std::vector<std::pair<std::string, std::string>>> Profiles();
+  Result<std::vector<std::pair<std::string, std::string>>> Profiles() override;
 
  private:
   // The one opener behind Open (read-only) and OpenForWriting.

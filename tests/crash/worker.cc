@@ -19,10 +19,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string KeyName(int i) {
+std::string KeyName(const std::string& prefix, int i) {
   char name[8];
   std::snprintf(name, sizeof(name), "p%02d", i);
-  return name;
+  return prefix + name;
 }
 
 // The role of the calling RocksDB thread: Env::Default() names its flush pool threads
@@ -97,7 +97,9 @@ std::vector<std::string> WorkerArguments(const WorkerConfig& c) {
           "--autosave-ms=" + std::to_string(c.autosave_ms),
           "--kill-point=" + c.kill_point,
           "--kill-at=" + std::to_string(c.kill_at),
-          "--sync-journal=" + c.sync_journal};
+          "--sync-journal=" + c.sync_journal,
+          "--lease-ms=" + std::to_string(c.lease_ms),
+          "--key-prefix=" + c.key_prefix};
 }
 
 std::optional<WorkerConfig> ParseWorkerArguments(int argc, char** argv) {
@@ -121,6 +123,8 @@ std::optional<WorkerConfig> ParseWorkerArguments(int argc, char** argv) {
     else if (name == "kill-point") c.kill_point = value;
     else if (name == "kill-at") c.kill_at = number();
     else if (name == "sync-journal") c.sync_journal = value;
+    else if (name == "lease-ms") c.lease_ms = static_cast<int>(number());
+    else if (name == "key-prefix") c.key_prefix = value;
     else return std::nullopt;
     // clang-format on
   }
@@ -129,14 +133,21 @@ std::optional<WorkerConfig> ParseWorkerArguments(int argc, char** argv) {
 }
 
 Worker::Worker(WorkerConfig config, int report_fd)
-    : config_(std::move(config)), out_(report_fd), rng_(config_.seed) {
+    : config_(std::move(config)), out_(report_fd), rng_(config_.seed),
+      mail_(config_.key_prefix, ForeignStartTimeout()) {
   engine_volume_ = volume_;
   if (!config_.sync_journal.empty()) {
     engine_volume_ = std::make_shared<JournaledVolume>(volume_, config_.sync_journal);
   }
 }
 
-std::string Worker::RandomKey() { return KeyName(static_cast<int>(rng_() % config_.keys)); }
+std::string Worker::RandomKey() {
+  return KeyName(config_.key_prefix, static_cast<int>(rng_() % config_.keys));
+}
+
+std::chrono::milliseconds Worker::ForeignStartTimeout() const {
+  return std::chrono::milliseconds(config_.lease_ms * 4);
+}
 
 std::optional<std::string> Worker::RandomLiveKey() {
   if (live_.empty()) return std::nullopt;
@@ -152,6 +163,9 @@ void Worker::Intent(uint64_t op, std::string_view name, const std::string& key,
 }
 
 void Worker::Ack(uint64_t op, const Status& s) {
+  // A lost lease fails every later write (LockLost naming the lease): the parent must hear of it
+  // before the failure, which it tolerates from then on.
+  if (!s.ok() && s.message().find("lease") != std::string::npos) out_.Send("lease-lost");
   out_.Send("ack " + std::to_string(op) + " " + std::string(StatusCodeName(s.code())) +
             (s.ok() ? "" : " " + s.message()));
 }
@@ -286,10 +300,16 @@ Status Worker::Trade() {
   const int b = static_cast<int>((a + 1 + rng_() % (kVaultAccounts - 1)) % kVaultAccounts);
   const std::string from_key = VaultKey(a);
   const std::string to_key = VaultKey(b);
+  // Another engine's start may have taken an account this process held (a handoff): forget it.
+  for (auto it = vault_live_.begin(); it != vault_live_.end();) {
+    it = it->second.IsActive() ? std::next(it) : vault_live_.erase(it);
+  }
   for (const std::string& key : {from_key, to_key}) {
     if (vault_live_.count(key)) continue;
     SessionOptions options;
-    options.timeout = 0ms;  // free, or an orphan of a killed worker: taken at once
+    // Free, or an orphan of a killed worker: taken at once (RocksDB); on PostgreSQL possibly
+    // held by another worker's engine, which hands it off, or by a dead one until its lease ends.
+    options.timeout = ForeignStartTimeout();
     auto account = vault_->StartSession(key, options);
     if (!account.ok()) return account.status().WithContext("starting vault account " + key);
     vault_live_.emplace(key, std::move(*account));
@@ -330,6 +350,10 @@ bool Worker::OpenEngine() {
   options.worker_threads = 2;
   options.conflict_buckets = 4096;
   options.owner_description = "crash-worker:" + std::to_string(getpid());
+  if (config_.lease_ms > 0) {
+    options.lease_duration = std::chrono::milliseconds(config_.lease_ms);
+    options.on_lease_lost = [this](const Status&) { out_.Send("lease-lost"); };
+  }
   if (!parking_) parking_ = std::make_shared<SaveParking>();
   options.fault_hooks = parking_;
   Reporter* out = &out_;

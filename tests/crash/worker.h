@@ -29,7 +29,12 @@ using Players = Store<BytesCodec>;
 using Handle = Profile<BytesCodec>;
 
 struct WorkerConfig {
-  std::string dir;
+  std::string dir;  // the database: a directory, or a PostgreSQL connection string
+  // PostgreSQL (lease_ms > 0): EngineOptions::lease_duration. Several workers then run at once
+  // on one database, each on its own profiles and mailboxes (named with key_prefix) and all on
+  // the shared vault accounts. 0: RocksDB, one worker at a time.
+  int lease_ms = 0;
+  std::string key_prefix;
   uint64_t seed = 0;
   uint64_t first_op = 1;  // operation numbers continue across workers, so tags stay unique
   int operations = 200;   // then "budget"
@@ -64,6 +69,10 @@ class Worker {
   Reporter& out() { return out_; }
   const WorkerConfig& config() const { return config_; }
   std::string RandomKey();
+  // How long a start of a profile this process does not hold may wait: RocksDB, not at all (it
+  // is free or an orphan, taken over at once); PostgreSQL, until a dead worker's lease runs out
+  // (its lock is an orphan only then) or another worker's engine hands the profile off.
+  std::chrono::milliseconds ForeignStartTimeout() const;
   std::optional<std::string> RandomLiveKey();
   std::map<std::string, Session>& live() { return live_; }
   Players& players() { return *players_; }

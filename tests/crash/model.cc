@@ -175,6 +175,12 @@ void Model::Apply(const Message& m) {
       v_.Add("incarnation " + w[0] + " is not above " + std::to_string(last_incarnation_));
     }
     last_incarnation_ = std::max(last_incarnation_, incarnation);
+  } else if (m.kind == "unexpected" && need(1)) {
+    // A failure is expected while the storage is gone; anything else is a violation.
+    if (failures_tolerated_ && w[0] != StatusCodeName(StatusCode::kOk)) return;
+    std::string text;
+    for (size_t i = 1; i < w.size(); ++i) text += " " + w[i];
+    v_.Add("violation:" + text + " (" + w[0] + ")");
   } else if (m.kind == "open-failed" && failures_tolerated_) {
     return;  // the server was down or the lease lost: the open may fail
   } else if (m.kind == "open-failed" || m.kind == "violation") {
@@ -265,7 +271,11 @@ void Model::Ended(const std::string& key, uint64_t epoch, const std::string& rea
                          (unsaved ? ", unsaved" : "") + "): ";
   const bool final_save = reason == "manual" || reason == "external" || reason == "shutdown" ||
                           reason == "rollback";
-  if (final_save && unsaved) v_.Add(at + "its final save succeeded but left unsaved changes");
+  // While the storage is gone a final save may fail: Close then ends the session unsaved, as it
+  // must (README, "Lifecycle").
+  if (final_save && unsaved && !failures_tolerated_) {
+    v_.Add(at + "its final save succeeded but left unsaved changes");
+  }
   if (unsaved) return;
   // Nothing unsaved: every Edit that returned OK is stored, so the last one is a floor.
   auto it = p->handle_data.find(epoch);

@@ -70,8 +70,8 @@ void RunRacingSave(Worker& w, uint64_t op) {
   w.Intent(op, "racing-save", *key, tag.Text());
   Status edited = s.handle.Edit([&](std::string& data) { data = payload; });
   if (!edited.ok()) {
-    w.out().Send("violation the edit before a racing save of " + *key + " returned " +
-                 std::string(StatusCodeName(edited.code())));
+    w.out().Send("unexpected " + std::string(StatusCodeName(edited.code())) +
+                 " the edit before a racing save of " + *key + " returned it");
     return w.Ack(op, edited);
   }
   w.Ack(op, w.RaceSaveAgainstSteal(*key));

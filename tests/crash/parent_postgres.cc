@@ -12,8 +12,9 @@
 // move items between them. Their rule — the stored items add up — needs no order of messages,
 // only a consistent read: the checker reads every table in one snapshot, where each trade is
 // whole or absent.
-#include <signal.h>
+#include <libpq-fe.h>
 #include <poll.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <array>
@@ -63,12 +64,42 @@ struct Slot {
   uint64_t intents = 0;
   std::chrono::microseconds spin{};
   std::string context;
+  std::string application_name;  // of the worker's connections
 };
 
 // Busy-waits: the randomized real-time moment of a kill (the one timed wait that is the point).
 void SpinFor(std::chrono::microseconds d) {
   const auto until = Clock::now() + d;
   while (Clock::now() < until) std::this_thread::yield();
+}
+
+// Ends every server backend of the connections named `application_name` and waits (in the
+// server, pg_terminate_backend's timeout) until each has exited: whatever a dead worker's
+// connection was still doing is then committed or rolled back for good.
+Status EndBackends(const std::string& conninfo, const std::string& application_name) {
+  PGconn* conn = PQconnectdb(conninfo.c_str());
+  Status status;
+  if (PQstatus(conn) != CONNECTION_OK) {
+    status = Status::IOError(std::string("connecting: ") + PQerrorMessage(conn));
+  } else {
+    const char* values[] = {application_name.c_str()};
+    const auto began = Clock::now();
+    PGresult* r = PQexecParams(conn,
+                               "SELECT count(*), count(*) FILTER (WHERE NOT "
+                               "pg_terminate_backend(pid, 10000)) FROM pg_stat_activity "
+                               "WHERE application_name = $1",
+                               1, nullptr, values, nullptr, nullptr, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+      status = Status::IOError(std::string("pg_terminate_backend: ") + PQerrorMessage(conn));
+    } else if (std::string_view(PQgetvalue(r, 0, 1)) != "0" && Clock::now() - began >= 10s) {
+      // (false without the wait: the backend had already exited on its own)
+      status = Status::TimedOut(std::string(PQgetvalue(r, 0, 1)) + " of " + PQgetvalue(r, 0, 0) +
+                                " backends did not exit within 10 s");
+    }
+    PQclear(r);
+  }
+  PQfinish(conn);
+  return status;
 }
 
 // Runs scripts/pg-test-cluster.sh; false (and its output on stderr) when it fails.
@@ -128,11 +159,10 @@ class PostgresRun {
       }
       const int ready = poll(fds.data(), fds.size(), static_cast<int>(timeout.count()));
       if (ready < 0 && errno != EINTR) std::abort();
-      // A server crash replaces every worker: what was polled is then out of date.
-      const int crashes = server_crashes_;
       for (Slot* slot : polled) {
-        if (slot->killed || slot->process.pid < 0 || crashes != server_crashes_) continue;
+        if (slot->killed || slot->process.pid < 0) continue;
         if (slot->deadline && Clock::now() >= *slot->deadline) {
+          slot->deadline.reset();
           ++moments_["delay"].second;
           KillOrCrash(*slot);
         } else if (Clock::now() - slot->last_heard > kSilenceLimit) {
@@ -142,9 +172,14 @@ class PostgresRun {
         }
       }
       for (size_t i = 0; ready > 0 && i < fds.size(); ++i) {
-        if (crashes != server_crashes_) break;
         if (fds[i].revents == 0 || polled[i]->process.pid < 0) continue;
         Read(*polled[i]);
+      }
+      // Here, not where it was chosen: the crash replaces every worker, and the lines a worker
+      // wrote after the moment must be applied first, in their order.
+      if (crash_requested_) {
+        crash_requested_ = false;
+        CrashServer();
       }
       if (kills_ > 0 && kills_ % 25 == 0 && kills_ != progress_at_) {
         progress_at_ = kills_;
@@ -178,7 +213,6 @@ class PostgresRun {
 
   void Start(Slot& slot) {
     WorkerConfig worker;
-    worker.dir = conninfo_;
     worker.seed = rng_();
     worker.first_op = slot.model->next_op();
     worker.operations = 50 + static_cast<int>(rng_() % 350);
@@ -207,6 +241,9 @@ class PostgresRun {
     }
     ++moments_[moment].first;
     ++runs_;
+    // Names the worker's connections in the server (pg_stat_activity), for EndBackends.
+    slot.application_name = "holdfast-crash-run-" + std::to_string(runs_);
+    worker.dir = conninfo_ + " application_name=" + slot.application_name;
     slot.context = "run " + std::to_string(runs_) + ", slot " + slot.prefix.substr(0, 2) + ", " +
                    moment;
     slot.model->BeginRun();
@@ -224,7 +261,10 @@ class PostgresRun {
   // A planned kill of `slot`'s worker; sometimes the server crashes in its place (when the kill
   // budget has room for the crash and the three workers killed with it).
   void KillOrCrash(Slot& slot) {
-    if (rng_() % 8 == 0 && kills_ + Running() + 1 <= config_.kills) return CrashServer();
+    if (rng_() % 8 == 0 && kills_ + Running() + 1 <= config_.kills) {
+      crash_requested_ = true;
+      return;
+    }
     Kill(slot);
   }
 
@@ -283,6 +323,12 @@ class PostgresRun {
 
   void Died(Slot& slot) {
     Reap(slot);
+    // The dead worker's statements may still run in the server (a COMMIT it sent just before
+    // the kill): end them before reading what it left.
+    Context(slot);
+    if (Status s = EndBackends(conninfo_, slot.application_name); !s.ok()) {
+      violations_.Add("ending the dead worker's connections: " + s.ToString());
+    }
     Check(slot);
     if (kills_ + Running() < config_.kills) Start(slot);
   }
@@ -400,6 +446,7 @@ class PostgresRun {
   int engine_checks_ = 0;
   int server_crashes_ = 0;
   int leases_lost_ = 0;
+  bool crash_requested_ = false;
 };
 
 }  // namespace

@@ -13,6 +13,8 @@
 //   ended <key> <epoch> <reason> <unsaved>    a session ended (OnSessionEnd)
 //   orphan <key> <incarnation> <session>      a start took over a lock left by a dead engine
 //   violation <text>                          the worker saw an invariant broken in-process
+//   unexpected <code> <text>                  a call the worker checks returned <code>, which it
+//                                             must not (a violation unless storage was gone)
 //   paused <text>                             the worker stopped at its kill point; kill it now
 //   budget                                    the worker ran all its operations; kill it now
 //

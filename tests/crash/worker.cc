@@ -236,9 +236,9 @@ Status Worker::RaceSaveAgainstSteal(const std::string& key) {
   parking_->Release();
   saver.join();
   if (parked && saved.code() != StatusCode::kLockLost) {
-    out_.Send("violation a save of " + key + " at epoch " + std::to_string(victim_epoch) +
-              " that read the lock before a steal returned " +
-              std::string(StatusCodeName(saved.code())) + " (expected LockLost)");
+    out_.Send("unexpected " + std::string(StatusCodeName(saved.code())) + " a save of " + key +
+              " at epoch " + std::to_string(victim_epoch) +
+              " that read the lock before a steal returned it (expected LockLost)");
   }
   return stole;
 }

@@ -65,6 +65,11 @@ struct Slot {
   std::chrono::microseconds spin{};
   std::string context;
   std::string application_name;  // of the worker's connections
+  uint64_t incarnation = 0;      // of the worker's engine now (its last "hello")
+  bool lease_lost = false;
+  // Orphan takeovers by other workers that named this worker's engine while the parent had not
+  // killed it: violations unless this worker reports that it lost its lease.
+  std::vector<std::string> taken_while_alive;
 };
 
 // Busy-waits: the randomized real-time moment of a kill (the one timed wait that is the point).
@@ -248,6 +253,9 @@ class PostgresRun {
                    moment;
     slot.model->BeginRun();
     slot.killed = false;
+    slot.lease_lost = false;
+    slot.incarnation = 0;
+    slot.taken_while_alive.clear();
     slot.buffer.clear();
     slot.last_heard = Clock::now();
     slot.process = SpawnWorker(config_.self, worker, log_);
@@ -287,7 +295,14 @@ class PostgresRun {
         // The engine stopped writing, as it must when it cannot renew its lease in time (a
         // paused process on a busy machine): its later failures acknowledge nothing.
         slot.model->TolerateFailures();
+        slot.lease_lost = true;
         ++leases_lost_;
+      } else if (message->kind == "hello" && !message->words.empty()) {
+        slot.incarnation = std::strtoull(message->words[0].c_str(), nullptr, 10);
+      } else if ((message->kind == "orphan" || message->kind == "orphan-other") &&
+                 message->words.size() >= 2) {
+        TakenOver(slot, message->words[0],
+                  std::strtoull(message->words[1].c_str(), nullptr, 10));
       }
       slot.model->Apply(*message);
       if (slot.killed) continue;
@@ -302,12 +317,33 @@ class PostgresRun {
     }
   }
 
+  // Never two owners across engines: a lock is an orphan only when its engine's lease ran out.
+  // A worker the parent has not killed is alive, so its lease ran out only if it reports losing
+  // it (judged at its end, when every line it wrote is in).
+  void TakenOver(const Slot& by, const std::string& key, uint64_t incarnation) {
+    for (Slot& holder : slots_) {
+      if (&holder == &by || holder.process.pid < 0 || holder.killed ||
+          holder.incarnation != incarnation) {
+        continue;
+      }
+      holder.taken_while_alive.push_back(key + " (taken by " + by.context + ")");
+    }
+  }
+
   void Reap(Slot& slot) {
     close(slot.process.fd);
     Context(slot);
     if (std::string how = ReapWorker(slot.process.pid, slot.killed, log_); !how.empty()) {
       violations_.Add(how);
     }
+    if (!slot.lease_lost) {
+      for (const std::string& what : slot.taken_while_alive) {
+        violations_.Add("two owners: the lock of " + what + " was taken over as an orphan while "
+                        "its engine (incarnation " + std::to_string(slot.incarnation) +
+                        ") was alive and had not lost its lease");
+      }
+    }
+    slot.taken_while_alive.clear();
     slot.process = WorkerProcess{};
     ++kills_;
   }

@@ -12,6 +12,9 @@
 //   holds <key> <epoch> <tag>                 Save or EndSession returned OK; the handle held <tag>
 //   ended <key> <epoch> <reason> <unsaved>    a session ended (OnSessionEnd)
 //   orphan <key> <incarnation> <session>      a start took over a lock left by a dead engine
+//   orphan-other <store>/<key> <inc> <session>  the same in another store (the vault, mail)
+//   vault-<reason>                            a vault account's session ended (OnSessionEnd)
+//   lease-lost                                the engine lost its lease (PostgreSQL)
 //   violation <text>                          the worker saw an invariant broken in-process
 //   unexpected <code> <text>                  a call the worker checks returned <code>, which it
 //                                             must not (a violation unless storage was gone)

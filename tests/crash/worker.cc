@@ -312,6 +312,12 @@ Status Worker::Trade() {
     options.timeout = ForeignStartTimeout();
     auto account = vault_->StartSession(key, options);
     if (!account.ok()) return account.status().WithContext("starting vault account " + key);
+    // How each account session ends, counted by the parent ("vault-external": handed off to
+    // another start, on PostgreSQL mostly another worker's engine; "vault-stolen", ...).
+    Reporter* out = &out_;
+    account->OnSessionEnd([out](const SessionEnd& end) {
+      out->Send("vault-" + std::string(EndReasonName(end.reason)));
+    });
     vault_live_.emplace(key, std::move(*account));
   }
   Handle& from = vault_live_.at(from_key);
@@ -358,8 +364,11 @@ bool Worker::OpenEngine() {
   options.fault_hooks = parking_;
   Reporter* out = &out_;
   options.on_orphan_takeover = [out](const OrphanTakeover& o) {
-    if (o.store != kStore) return;  // the model follows the Players store's locks only
-    out->Send("orphan " + o.key + " " + std::to_string(o.previous_incarnation) + " " +
+    // The model follows the Players store's locks; the others are reported for the parent's
+    // check that no live engine's lock is taken as an orphan (PostgreSQL).
+    out->Send(std::string(o.store == kStore ? "orphan " : "orphan-other ") +
+              (o.store == kStore ? "" : o.store + "/") + o.key + " " +
+              std::to_string(o.previous_incarnation) + " " +
               std::to_string(o.previous_session_id));
   };
   auto engine = Engine::Open(config_.dir, options);

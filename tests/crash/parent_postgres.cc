@@ -267,9 +267,12 @@ class PostgresRun {
   }
 
   // A planned kill of `slot`'s worker; sometimes the server crashes in its place (when the kill
-  // budget has room for the crash and the three workers killed with it).
+  // budget has room for the crash and the three workers killed with it): one planned kill in
+  // eight, and the first one past half the budget if none did yet, so that every run, the
+  // ctest smoke run too, crashes the server at least once.
   void KillOrCrash(Slot& slot) {
-    if (rng_() % 8 == 0 && kills_ + Running() + 1 <= config_.kills) {
+    const bool due = server_crashes_ == 0 && kills_ >= config_.kills / 2;
+    if ((rng_() % 8 == 0 || due) && kills_ + Running() + 1 <= config_.kills) {
       crash_requested_ = true;
       return;
     }

@@ -12,7 +12,6 @@
 // move items between them. Their rule — the stored items add up — needs no order of messages,
 // only a consistent read: the checker reads every table in one snapshot, where each trade is
 // whole or absent.
-#include <libpq-fe.h>
 #include <poll.h>
 #include <signal.h>
 #include <unistd.h>
@@ -34,6 +33,7 @@
 #include "checker.h"
 #include "model.h"
 #include "parent.h"
+#include "pg_cluster.h"
 #include "protocol.h"
 #include "worker.h"
 #include "worker_process.h"
@@ -76,43 +76,6 @@ struct Slot {
 void SpinFor(std::chrono::microseconds d) {
   const auto until = Clock::now() + d;
   while (Clock::now() < until) std::this_thread::yield();
-}
-
-// Ends every server backend of the connections named `application_name` and waits (in the
-// server, pg_terminate_backend's timeout) until each has exited: whatever a dead worker's
-// connection was still doing is then committed or rolled back for good.
-Status EndBackends(const std::string& conninfo, const std::string& application_name) {
-  PGconn* conn = PQconnectdb(conninfo.c_str());
-  Status status;
-  if (PQstatus(conn) != CONNECTION_OK) {
-    status = Status::IOError(std::string("connecting: ") + PQerrorMessage(conn));
-  } else {
-    const char* values[] = {application_name.c_str()};
-    const auto began = Clock::now();
-    PGresult* r = PQexecParams(conn,
-                               "SELECT count(*), count(*) FILTER (WHERE NOT "
-                               "pg_terminate_backend(pid, 10000)) FROM pg_stat_activity "
-                               "WHERE application_name = $1",
-                               1, nullptr, values, nullptr, nullptr, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-      status = Status::IOError(std::string("pg_terminate_backend: ") + PQerrorMessage(conn));
-    } else if (std::string_view(PQgetvalue(r, 0, 1)) != "0" && Clock::now() - began >= 10s) {
-      // (false without the wait: the backend had already exited on its own)
-      status = Status::TimedOut(std::string(PQgetvalue(r, 0, 1)) + " of " + PQgetvalue(r, 0, 0) +
-                                " backends did not exit within 10 s");
-    }
-    PQclear(r);
-  }
-  PQfinish(conn);
-  return status;
-}
-
-// Runs scripts/pg-test-cluster.sh; false (and its output on stderr) when it fails.
-bool Cluster(const ParentConfig& config, const std::string& action, const std::string& dir) {
-  std::fflush(stdout);
-  const std::string command =
-      "bash '" + config.pg_cluster_script + "' " + action + " '" + dir + "' >&2";
-  return std::system(command.c_str()) == 0;
 }
 
 class PostgresRun {
@@ -382,7 +345,7 @@ class PostgresRun {
     ++server_crashes_;
     ++kills_;
     violations_.SetContext("server crash " + std::to_string(server_crashes_));
-    if (!Cluster(config_, "crash", cluster_)) violations_.Add("the server did not stop");
+    if (!RunClusterScript(config_.pg_cluster_script, "crash", cluster_)) violations_.Add("the server did not stop");
     for (Slot& slot : slots_) {
       if (slot.process.pid >= 0 && !slot.killed) Kill(slot);
     }
@@ -409,7 +372,7 @@ class PostgresRun {
       }
     }
     violations_.SetContext("server crash " + std::to_string(server_crashes_));
-    if (!Cluster(config_, "resume", cluster_)) {
+    if (!RunClusterScript(config_.pg_cluster_script, "resume", cluster_)) {
       violations_.Add("the server did not restart after the crash");
       return;
     }
@@ -447,8 +410,7 @@ class PostgresRun {
     }
     std::printf("; %d engine checks took over %llu orphaned locks\n", engine_checks_,
                 static_cast<unsigned long long>(orphans));
-    std::printf("crashtest: %d worker kills and %d server crashes, %d worker runs; %d leases "
-                "lost\n",
+    std::printf("crashtest: worker kills %d, server crashes %d, worker runs %d, leases lost %d\n",
                 kills_ - server_crashes_, server_crashes_, runs_, leases_lost_);
     if (config_.kills >= 40 && !trades) {
       violations_.SetContext("end");
@@ -508,7 +470,7 @@ int RunPostgresParent(const ParentConfig& config) {
               static_cast<unsigned long long>(config.seed),
               static_cast<unsigned long long>(config.seed), config.kills, config.lease_ms,
               dir.c_str(), cluster.c_str());
-  if (!Cluster(config, "start", cluster)) {
+  if (!RunClusterScript(config.pg_cluster_script, "start", cluster)) {
     std::printf("crashtest: the PostgreSQL cluster did not start\n");
     return 2;
   }
@@ -516,12 +478,12 @@ int RunPostgresParent(const ParentConfig& config) {
   const int status = run.Run();
   if (run.violations() > 0) {
     // Kept for a look: the server stopped (as after a crash), its data and the workers' log.
-    (void)Cluster(config, "crash", cluster);
+    (void)RunClusterScript(config.pg_cluster_script, "crash", cluster);
     std::printf("crashtest: the workers' log is kept in %s, the cluster's data in %s (`bash %s "
                 "resume %s` starts it)\n",
                 dir.c_str(), cluster.c_str(), config.pg_cluster_script.c_str(), cluster.c_str());
   } else {
-    (void)Cluster(config, "stop", cluster);
+    (void)RunClusterScript(config.pg_cluster_script, "stop", cluster);
     if (temporary) {
       std::error_code ignored;
       std::filesystem::remove_all(dir, ignored);

@@ -126,6 +126,25 @@ WorkerTotals RunBoundedWorkers(int threads, double seconds, uint64_t max_operati
   return WorkerTotals{ok.load(), failed.load(), SecondsSince(start)};
 }
 
+void RunInTurns(std::vector<ThroughputSystem>& systems, int threads, int rounds,
+                double slice_seconds) {
+  for (int round = 0; round < rounds; ++round) {
+    for (size_t i = 0; i < systems.size(); ++i) {
+      ThroughputSystem& s = systems[(i + round) % systems.size()];
+      const WorkerTotals totals = RunBoundedWorkers(threads, slice_seconds, 0, s.operation);
+      s.ok += totals.ok;
+      s.failed += totals.failed;
+      s.seconds += totals.seconds;
+    }
+  }
+  for (const ThroughputSystem& s : systems) {
+    if (s.failed != 0) {
+      std::fprintf(stderr, "bench: %s had %llu failed operations at %d threads\n", s.name.c_str(),
+                   static_cast<unsigned long long>(s.failed), threads);
+    }
+  }
+}
+
 uint64_t ParallelFor(size_t count, int threads, const std::function<bool(size_t i)>& task) {
   std::atomic<size_t> next{0};
   std::atomic<uint64_t> failures{0};

@@ -65,6 +65,23 @@ struct WorkerTotals {
 WorkerTotals RunBoundedWorkers(int threads, double seconds, uint64_t max_operations,
                                const std::function<bool(int thread_index)>& operation);
 
+// One system in a throughput comparison: its name, the operation one thread makes (true when
+// it succeeded), and the totals of its slices.
+struct ThroughputSystem {
+  std::string name;
+  std::function<bool(int thread_index)> operation;
+  uint64_t ok = 0;
+  uint64_t failed = 0;
+  double seconds = 0;
+  double PerSecond() const { return seconds > 0 ? static_cast<double>(ok) / seconds : 0; }
+};
+
+// Runs every system for `rounds` slices of `slice_seconds` on `threads` threads, the systems
+// taking turns (a different one first each round) so that noise falls on all of them alike,
+// and adds each slice's totals to its system. Prints on stderr any failed operations.
+void RunInTurns(std::vector<ThroughputSystem>& systems, int threads, int rounds,
+                double slice_seconds);
+
 // Runs `task(i)` for i in [0, count) on `threads` threads (work split by an atomic counter).
 // Returns how many tasks returned false.
 uint64_t ParallelFor(size_t count, int threads, const std::function<bool(size_t i)>& task);

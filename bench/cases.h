@@ -39,6 +39,12 @@ struct BenchConfig {
 
   size_t autosave_sessions = 10'000;
   double autosave_window_seconds = 20;
+
+  // PostgreSQL: the throwaway cluster's directory (under /tmp: a socket path must stay short),
+  // the thread counts of its save throughput and the timed cross-process handoffs.
+  std::string pg_dir;
+  std::vector<int> pg_thread_counts = {1, 4, 16};
+  int pg_handoffs = 1'000;
 };
 
 // Save throughput, sync on and off, 1/4/16/32 threads, 1 KiB and 16 KiB: Holdfast against raw
@@ -52,6 +58,12 @@ void RunStartLatency(const BenchConfig& config, const std::string& small_db,
 
 // Handoff latency and commits per handoff, against one synced raw commit.
 void RunHandoff(const BenchConfig& config, Report& report);
+
+// On a throwaway PostgreSQL cluster (started here, removed at the end): save throughput at
+// `pg_thread_counts` against raw libpq (appending its block to the chart's data), and the
+// latency of a handoff from a holder engine in another process (this program run as
+// `pg-holder`, pg_holder.h) against one synced raw libpq commit.
+void RunPostgres(const BenchConfig& config, Report& report);
 
 // Resident memory per active session and Close() time, each count in a fresh process (run
 // against `large_db`, which must hold at least the largest count of profiles).

@@ -6,10 +6,13 @@
 //                       [--chart-data PATH]
 //        holdfast_bench memory-child <db> <sessions>     (run by the harness itself)
 //        holdfast_bench populate <db> <profiles>         (a database for profiling one case)
-// DIR (default ./build-bench/bench-data) is wiped first and removed at the end.
+//        holdfast_bench pg-holder <conninfo> <key>       (run by the harness itself)
+// DIR (default ./build-bench/bench-data) is wiped first and removed at the end. The PostgreSQL
+// cases start a throwaway cluster in /tmp/holdfast-bench-pg-<pid> and remove it.
 #include <rocksdb/version.h>
 #include <sqlite3.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
@@ -22,6 +25,7 @@
 #include "bench_util.h"
 #include "cases.h"
 #include "holdfast_fixture.h"
+#include "pg_holder.h"
 #include "report.h"
 
 namespace holdfast::bench {
@@ -40,6 +44,7 @@ BenchConfig ConfigFor(const std::string& mode) {
     c.handoffs = 200;
     c.history_profiles = 50;
     c.autosave_window_seconds = 3;
+    c.pg_handoffs = 200;
   }
   return c;
 }
@@ -128,6 +133,7 @@ int Run(int argc, char** argv) {
   config.data_dir = data_dir;
   config.chart_data_path = chart_data;
   config.self_path = std::filesystem::read_symlink("/proc/self/exe").string();
+  config.pg_dir = "/tmp/holdfast-bench-pg-" + std::to_string(::getpid());
   FreshDirectory(config.data_dir);
   Report report(mode, ScaleNote(config));
   DescribeMachine(config, report);
@@ -141,6 +147,7 @@ int Run(int argc, char** argv) {
 
   timed("save throughput", [&] { RunSaveThroughput(config, report); });
   timed("handoff", [&] { RunHandoff(config, report); });
+  timed("PostgreSQL", [&] { RunPostgres(config, report); });
 
   const std::string small_db = config.data_dir + "/profiles-small";
   const std::string large_db = config.data_dir + "/profiles-large";
@@ -168,6 +175,9 @@ int Run(int argc, char** argv) {
 int main(int argc, char** argv) {
   if (argc > 1 && std::strcmp(argv[1], "memory-child") == 0) {
     return holdfast::bench::MemoryChildMain(argc, argv);
+  }
+  if (argc > 1 && std::strcmp(argv[1], "pg-holder") == 0) {
+    return holdfast::bench::PgHolderMain(argc, argv);
   }
   if (argc == 4 && std::strcmp(argv[1], "populate") == 0) {
     holdfast::bench::PopulateProfiles(argv[2], std::stoull(argv[3]), 1024, 4);

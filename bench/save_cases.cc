@@ -20,16 +20,6 @@ constexpr const char* kFamily = "Save throughput";
 constexpr int kThreadCounts[] = {1, 4, 16, 32};
 constexpr int kMaxThreads = 32;
 
-// One system under test: a name and the save one thread makes.
-struct System {
-  std::string name;
-  std::function<bool(int thread)> save;
-  uint64_t ok = 0;
-  uint64_t failed = 0;
-  double seconds = 0;
-  double PerSecond() const { return seconds > 0 ? static_cast<double>(ok) / seconds : 0; }
-};
-
 std::string SizeName(size_t bytes) { return std::to_string(bytes / 1024) + " KiB"; }
 
 // The targets: synced saves at 16 and 32 threads >= 0.9x raw RocksDB and >= 4x SQLite
@@ -83,7 +73,7 @@ void RunGroup(const BenchConfig& config, bool sync, size_t payload_bytes, std::o
   chart << "# " << (sync ? "synced" : "unsynced") << " " << SizeName(payload_bytes)
         << "\n# threads holdfast raw_fenced raw_batch sqlite\n";
   for (int threads : kThreadCounts) {
-    std::vector<System> systems = {
+    std::vector<ThroughputSystem> systems = {
         {"Holdfast",
          [&](int t) {
            (void)profiles[t].Edit([&](std::string& d) { StampCounter(&d, ++counters[t]); });
@@ -99,21 +89,7 @@ void RunGroup(const BenchConfig& config, bool sync, size_t payload_bytes, std::o
          }},
         {sqlite_name, [&](int t) { return connections[t]->Save(t); }},
     };
-    for (int round = 0; round < config.save_rounds; ++round) {
-      for (size_t i = 0; i < systems.size(); ++i) {
-        System& s = systems[(i + round) % systems.size()];  // a different one goes first each round
-        WorkerTotals totals = RunBoundedWorkers(threads, config.save_slice_seconds, 0, s.save);
-        s.ok += totals.ok;
-        s.failed += totals.failed;
-        s.seconds += totals.seconds;
-      }
-    }
-    for (const System& s : systems) {
-      if (s.failed != 0) {
-        std::fprintf(stderr, "bench: %s had %llu failed saves at %d threads\n", s.name.c_str(),
-                     static_cast<unsigned long long>(s.failed), threads);
-      }
-    }
+    RunInTurns(systems, threads, config.save_rounds, config.save_slice_seconds);
     const std::string prefix = std::string(sync ? "synced" : "unsynced") + " saves, " +
                                std::to_string(threads) + " threads, " + SizeName(payload_bytes) +
                                ": vs ";
@@ -125,7 +101,7 @@ void RunGroup(const BenchConfig& config, bool sync, size_t payload_bytes, std::o
     report.Add({kFamily, prefix + "SQLite", "saves/s", holdfast, systems[3].PerSecond(),
                 systems[3].name, SqliteTarget(sync, threads)});
     chart << threads;
-    for (const System& s : systems) chart << " " << s.PerSecond();
+    for (const ThroughputSystem& s : systems) chart << " " << s.PerSecond();
     chart << "\n";
     std::fprintf(stderr, "bench: %s, %d threads done\n", prefix.substr(0, prefix.find(',')).c_str(),
                  threads);

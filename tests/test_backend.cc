@@ -55,6 +55,10 @@ TestBackend CurrentTestBackend() {
 std::string PostgresSocketDir(std::string* error) {
   const char* given = std::getenv("HOLDFAST_TEST_PG_SOCKET");
   if (given != nullptr && given[0] != '\0') return given;
+#ifdef HOLDFAST_PG_TEST_DIR
+  // The cluster of ctest's `postgres` fixture (tests/CMakeLists.txt), while it runs.
+  if (::access(HOLDFAST_PG_TEST_DIR "/.s.PGSQL.5432", F_OK) == 0) return HOLDFAST_PG_TEST_DIR;
+#endif
   OwnCluster& own = StartOwnCluster();
   if (error) *error = own.error;
   return own.dir;

@@ -2,9 +2,9 @@
 //
 // The session, versions and data-model suites run twice under ctest: on RocksDB (in memory) and,
 // with HOLDFAST_TEST_BACKEND=postgres, on PostgreSQL. ctest starts one throwaway cluster for the
-// whole run (scripts/pg-test-cluster.sh, the `postgres` fixture) and passes its socket directory
-// in HOLDFAST_TEST_PG_SOCKET; a test binary run by hand without it starts its own cluster and
-// stops it at exit. Each test gets a database of its own, dropped when the test ends.
+// whole run (scripts/pg-test-cluster.sh, the `postgres` fixture); a test program finds its socket
+// directory in HOLDFAST_TEST_PG_SOCKET, else at the fixture's directory (compiled in) while that
+// cluster runs, else it starts a cluster of its own and stops it at exit. Each test gets a database of its own, dropped when the test ends.
 #ifndef HOLDFAST_TESTS_TEST_BACKEND_H_
 #define HOLDFAST_TESTS_TEST_BACKEND_H_
 

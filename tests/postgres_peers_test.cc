@@ -117,6 +117,20 @@ TEST_F(PostgresPeersTest, EnginesShareOneDatabaseEachWithItsOwnLease) {
   EXPECT_EQ(Value("SELECT count(*) FROM holdfast_engines"), "0");
 }
 
+TEST_F(PostgresPeersTest, RowsOfEnginesLongGoneAreSweptWhenAnEngineJoins) {
+  Server first = Serve("server-a");
+  ASSERT_TRUE(first.engine);
+  // Two engines that crashed: one an hour and a half ago, one a minute ago (its row stays: the
+  // sweep is only housekeeping, an absent row and an expired one mean the same).
+  ASSERT_OK(db_->Exec("INSERT INTO holdfast_engines VALUES (900001, 'crashed long ago', "
+                      "now() - interval '2 hours', now() - interval '90 minutes'), (900002, "
+                      "'crashed recently', now() - interval '5 minutes', now() - interval '1 minute')"));
+  Server second = Serve("server-b");
+  ASSERT_TRUE(second.engine);
+  EXPECT_EQ(Value("SELECT string_agg(owner, ',' ORDER BY owner) FROM holdfast_engines"),
+            "crashed recently,server-a,server-b");
+}
+
 TEST_F(PostgresPeersTest, AStartOnAnotherEngineIsAHandoffNotASteal) {
   Server a = Serve("server-a");
   // b's clock never moves: its start can only finish by the notifications (a's engine hears the

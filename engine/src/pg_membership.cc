@@ -19,6 +19,10 @@ constexpr const char* kRenewSql =
     "UPDATE holdfast_engines SET lease_expires = now() + $2::bigint * interval '1 millisecond' "
     "WHERE incarnation = $1::bigint AND lease_expires > now() RETURNING 1";
 constexpr const char* kLeaveSql = "DELETE FROM holdfast_engines WHERE incarnation = $1::bigint";
+// Rows of engines that crashed (or lost their lease) and never left: an absent row counts as an
+// expired lease, so they are only clutter; each joining engine removes those long expired.
+constexpr const char* kSweepSql =
+    "DELETE FROM holdfast_engines WHERE lease_expires < now() - interval '1 hour'";
 
 int64_t NanosOf(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
@@ -49,6 +53,7 @@ Status PgMembership::Join(uint64_t incarnation, const std::string& owner,
     return s.WithContext("registering this engine's lease");
   }
   valid_until_ns_.store(NanosOf(sent + lease_ * 9 / 10));
+  (void)(*conn)->Exec(kSweepSql);  // clutter only: a failure changes nothing
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd_ < 0) return Status::IOError("eventfd failed for the lease thread");
   conn_ = std::move(*conn);

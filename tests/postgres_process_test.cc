@@ -274,6 +274,36 @@ TEST_F(PostgresProcessTest, AHolderPausedPastItsLeaseIsFencedWhenItResumes) {
   ASSERT_OK(b->Close());
 }
 
+// A holder whose engine keeps a live lease but does not answer (stopped, with a lease longer than
+// the starter's handoff_timeout): the starter steals after handoff_timeout, as on one engine.
+TEST_F(PostgresProcessTest, AHolderThatDoesNotAnswerIsStolenFromAfterHandoffTimeout) {
+  PeerProcess a(db_->conninfo(), "server-a", 60'000);
+  EXPECT_EQ(a.Ask("start p"), "ok new");
+  EXPECT_EQ(a.Ask("set p a1"), "ok");
+  EXPECT_EQ(a.Ask("save p"), "ok");
+  EXPECT_EQ(a.Ask("set p a2, never saved"), "ok");
+  a.Signal(SIGSTOP);
+  auto b = Open(db_->conninfo());
+  ASSERT_TRUE(b);
+  StoreOptions<std::string> options;
+  options.template_value = "new";
+  options.autosave = false;
+  options.handoff_timeout = milliseconds(300);
+  auto players = b->OpenStore<BytesCodec>("players", options);
+  ASSERT_OK(players);
+  auto taken = players->StartSession("p");
+  ASSERT_OK(taken);
+  EXPECT_EQ(taken->Data(), "a1");  // no final save: a steal
+  EXPECT_EQ(b->Stats().steals, 1u);
+  EXPECT_TRUE(orphans_.empty()) << "a's lease is live: a steal, not an orphan";
+  a.Signal(SIGCONT);
+  const std::string late = a.Ask("save p");
+  EXPECT_TRUE(late.starts_with("err LockLost")) << late;
+  EXPECT_TRUE(a.WaitFor("event end p lock-lost 1"));
+  ASSERT_OK(taken->EndSession());
+  ASSERT_OK(b->Close());
+}
+
 // The whole server stopped as if it crashed (pg_ctl stop -m immediate) while four threads save,
 // then started again: saves fail with IOError meanwhile (the data stays in the sessions), resume
 // when it is back, and nothing acknowledged is lost. Its own cluster: the shared one must not

@@ -1,6 +1,7 @@
 #include "postgres_storage.h"
 
 #include <array>
+#include <charconv>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -71,6 +72,25 @@ Status GetOn(PgConnection& conn, Family f, std::string_view key, std::string* va
   if (!s.ok()) return s;
   if (rows.Rows() == 0) return Status::NotFound("no such key");
   if (value) value->assign(rows.Bytes(0, 0));
+  return Status::Ok();
+}
+
+// The lease of the engine of `incarnation`, read on `conn` (in its transaction, if one is open).
+// No row: not alive. Garbage in the answer is an IOError, never a crash.
+Status LeaseOn(PgConnection& conn, uint64_t incarnation, PeerLease* lease) {
+  *lease = PeerLease{};
+  PgResult rows;
+  Status s = conn.Run("lease", kLeaseSql, {{std::to_string(incarnation), false}}, &rows);
+  if (!s.ok() || rows.Rows() != 1 || rows.IsNull(0, 0)) return s;
+  const std::string_view text = rows.Bytes(0, 0);
+  int64_t remaining = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), remaining);
+  if (error != std::errc() || end != text.data() + text.size()) {
+    return Status::IOError(conn.target() + ": an engine's lease reads as '" + std::string(text) +
+                           "', not a number of milliseconds");
+  }
+  lease->remaining_ms = remaining;
+  lease->alive = remaining > 0;
   return Status::Ok();
 }
 
@@ -160,14 +180,8 @@ class PgTransaction final : public StorageTransaction {
 
   Result<PeerLease> Lease(uint64_t incarnation) override {
     if (!failed_.ok()) return failed_;
-    PgResult rows;
-    Status s = Step(conn_->Run("lease", kLeaseSql, {{std::to_string(incarnation), false}}, &rows));
-    if (!s.ok()) return s;
     PeerLease lease;
-    if (rows.Rows() == 1 && !rows.IsNull(0, 0)) {
-      lease.remaining_ms = std::stoll(std::string(rows.Bytes(0, 0)));
-      lease.alive = lease.remaining_ms > 0;
-    }
+    if (Status s = Step(LeaseOn(*conn_, incarnation, &lease)); !s.ok()) return s;
     return lease;
   }
   void Notify(uint64_t incarnation, std::string_view message) override {
@@ -371,15 +385,7 @@ class PostgresStorage final : public Storage {
   bool Shared() const override { return true; }
   Result<PeerLease> Lease(uint64_t incarnation) override {
     PeerLease lease;
-    auto conn = WithConnection([&](PgConnection& c) {
-      PgResult rows;
-      Status s = c.Run("lease", kLeaseSql, {{std::to_string(incarnation), false}}, &rows);
-      if (s.ok() && rows.Rows() == 1 && !rows.IsNull(0, 0)) {
-        lease.remaining_ms = std::stoll(std::string(rows.Bytes(0, 0)));
-        lease.alive = lease.remaining_ms > 0;
-      }
-      return s;
-    });
+    auto conn = WithConnection([&](PgConnection& c) { return LeaseOn(c, incarnation, &lease); });
     if (!conn.ok()) return conn.status();
     return lease;
   }

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <optional>
 
 #include "bench_util.h"
@@ -95,6 +96,29 @@ RecordSizes SteadyStateRecordSizes(Engine& engine, Store<BytesCodec>& store, con
   RecordSizes sizes = StoredRecordSizes(engine, key);
   (void)profile->EndSession();
   return sizes;
+}
+
+int ProfileSaveMain(int argc, char** argv) {
+  if (argc != 5) {
+    std::fprintf(stderr, "usage: holdfast_bench profile-save <dir> <saves> <sync 0|1>\n");
+    return 2;
+  }
+  const std::string dir = argv[2];
+  const long saves = std::stol(argv[3]);
+  FreshDirectory(dir);
+  auto engine = OpenEngineOrFail(dir, BenchEngineOptions(std::string(argv[4]) == "1"));
+  StoreOptions<std::string> options;
+  FillRandomBytes(&options.template_value, 1024, 1);
+  auto store = OpenStoreOrFail(*engine, options);
+  auto profile = store.StartSession(ProfileKey(0));
+  if (!profile.ok()) Die("starting", profile.status());
+  for (long i = 0; i < saves; ++i) {
+    (void)profile->Edit([i](std::string& value) { std::memcpy(value.data(), &i, sizeof i); });
+    if (Status s = profile->Save(); !s.ok()) Die("saving", s);
+  }
+  (void)profile->EndSession();
+  (void)engine->Close();
+  return 0;
 }
 
 }  // namespace holdfast::bench

@@ -43,6 +43,10 @@ RecordSizes StoredRecordSizes(Engine& engine, const std::string& key);
 RecordSizes SteadyStateRecordSizes(Engine& engine, Store<BytesCodec>& store, const std::string& key,
                                    size_t payload_bytes);
 
+// `holdfast_bench profile-save <dir> <saves> <sync 0|1>`: one thread editing 8 bytes of a 1 KiB
+// payload and saving, nothing else in the process (for perf or callgrind).
+int ProfileSaveMain(int argc, char** argv);
+
 }  // namespace holdfast::bench
 
 #endif  // HOLDFAST_BENCH_HOLDFAST_FIXTURE_H_

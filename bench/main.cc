@@ -3,9 +3,10 @@
 // JSON and markdown plus the throughput table the chart is drawn from.
 //
 // Usage: holdfast_bench [--mode quick|full] [--data DIR] [--json PATH] [--markdown PATH]
-//                       [--chart-data PATH]
+//                       [--chart-data PATH] [--only FAMILY,...]
 //        holdfast_bench memory-child <db> <sessions>     (run by the harness itself)
 //        holdfast_bench populate <db> <profiles>         (a database for profiling one case)
+//        holdfast_bench profile-save <dir> <saves> <sync 0|1> (one thread's save loop, to profile)
 //        holdfast_bench pg-holder <conninfo> <key>       (run by the harness itself)
 // DIR (default ./build-bench/bench-data) is wiped first and removed at the end. The PostgreSQL
 // cases start a throwaway cluster in /tmp/holdfast-bench-pg-<pid> and remove it.
@@ -111,6 +112,7 @@ int Run(int argc, char** argv) {
   std::string json = "docs/benchmarks.json";
   std::string markdown = "docs/benchmarks.md";
   std::string chart_data = "build-bench/benchmarks-throughput.dat";
+  std::string only;  // comma-separated families to run; empty: all
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     std::string* target = flag == "--mode"         ? &mode
@@ -118,6 +120,7 @@ int Run(int argc, char** argv) {
                           : flag == "--json"       ? &json
                           : flag == "--markdown"   ? &markdown
                           : flag == "--chart-data" ? &chart_data
+                          : flag == "--only"       ? &only
                                                    : nullptr;
     if (target == nullptr) {
       std::fprintf(stderr, "bench: unknown flag %s\n", flag.c_str());
@@ -139,7 +142,14 @@ int Run(int argc, char** argv) {
   DescribeMachine(config, report);
   const auto start = SteadyClock::now();
   // Runs one family and says on stderr how long it took (the quick mode's budget is 2 minutes).
-  auto timed = [](const char* family, const std::function<void()>& run) {
+  // With --only, a family runs when its name is in the list (for profiling one of them; the
+  // report then holds only those rows).
+  auto wants = [&only](const char* family) {
+    return only.empty() ||
+           ("," + only + ",").find(std::string(",") + family + ",") != std::string::npos;
+  };
+  auto timed = [&wants](const char* family, const std::function<void()>& run) {
+    if (std::strcmp(family, "populating") != 0 && !wants(family)) return;
     const auto family_start = SteadyClock::now();
     run();
     std::fprintf(stderr, "bench: %s took %.1f s\n", family, SecondsSince(family_start));
@@ -152,6 +162,7 @@ int Run(int argc, char** argv) {
   const std::string small_db = config.data_dir + "/profiles-small";
   const std::string large_db = config.data_dir + "/profiles-large";
   timed("populating", [&] {
+    if (!wants("StartSession latency") && !wants("memory") && !wants("auto-save CPU")) return;
     PopulateProfiles(small_db, config.small_profiles, config.profile_payload_bytes,
                      kPopulateThreads);
     PopulateProfiles(large_db, config.large_profiles, config.profile_payload_bytes,
@@ -178,6 +189,9 @@ int main(int argc, char** argv) {
   }
   if (argc > 1 && std::strcmp(argv[1], "pg-holder") == 0) {
     return holdfast::bench::PgHolderMain(argc, argv);
+  }
+  if (argc > 1 && std::strcmp(argv[1], "profile-save") == 0) {
+    return holdfast::bench::ProfileSaveMain(argc, argv);
   }
   if (argc == 4 && std::strcmp(argv[1], "populate") == 0) {
     holdfast::bench::PopulateProfiles(argv[2], std::stoull(argv[3]), 1024, 4);

@@ -17,15 +17,6 @@ namespace {
 constexpr const char* kStartFamily = "StartSession latency";
 constexpr const char* kHandoffFamily = "Handoff";
 
-// Counts successful commits through the public fault hooks.
-class CommitCounter final : public FaultHooks {
- public:
-  void AfterCommit(const CommitPoint&, uint64_t) override {
-    commits.fetch_add(1, std::memory_order_relaxed);
-  }
-  std::atomic<uint64_t> commits{0};
-};
-
 // `samples` distinct profile indices below `profiles`, in random order.
 std::vector<size_t> SampleKeys(size_t profiles, int samples, uint64_t seed) {
   std::mt19937_64 random(seed);
@@ -103,15 +94,14 @@ void RunHandoff(const BenchConfig& config, Report& report) {
   report.Note(kHandoffFamily,
               "A live session is handed off to a new StartSession of the same profile in the "
               "same engine (sync on, 1 KiB payload changed before each handoff); the latency is "
-              "the new StartSession's, which waits for the holder's final save. Commits are "
-              "counted through the public `FaultHooks::AfterCommit`. Each handoff is followed by "
+              "the new StartSession's, which waits for the holder's final save (which hands the lock "
+              "to the waiting start in the same transaction). Commits are the engine's committed "
+              "profile transactions (`Engine::Stats().profile_commits`). Each handoff is followed by "
               "one synced raw RocksDB fenced transaction of the same records (the baseline: one "
               "synced commit), so both see the same disk at the same moments.");
   const std::string dir = config.data_dir + "/handoff";
   FreshDirectory(dir);
-  auto counter = std::make_shared<CommitCounter>();
   EngineOptions options = BenchEngineOptions(/*sync=*/true);
-  options.fault_hooks = counter;
   auto engine = OpenEngineOrFail(dir + "/holdfast", options);
   auto store = OpenStoreOrFail(*engine);
   const RecordSizes sizes = SteadyStateRecordSizes(*engine, store, "calibration", 1024);
@@ -124,7 +114,7 @@ void RunHandoff(const BenchConfig& config, Report& report) {
   std::string payload;
   FillRandomBytes(&payload, 1024, 9);
   std::vector<double> handoff_micros, commit_micros;
-  const uint64_t commits_before = counter->commits.load();
+  const uint64_t commits_before = engine->Stats().profile_commits;
   int handoffs = 0;
   for (int i = 0; i < config.handoffs && holder.ok(); ++i) {
     StampCounter(&payload, i);
@@ -144,7 +134,9 @@ void RunHandoff(const BenchConfig& config, Report& report) {
     }
   }
   const double commits =
-      handoffs > 0 ? static_cast<double>(counter->commits.load() - commits_before) / handoffs : 0;
+      handoffs > 0
+          ? static_cast<double>(engine->Stats().profile_commits - commits_before) / handoffs
+          : 0;
   const std::string commit_name = "one synced raw RocksDB fenced transaction";
   report.Add({kHandoffFamily, "handoff p50 vs one synced commit", "us",
               Percentile(handoff_micros, 0.5), Percentile(commit_micros, 0.5),

@@ -26,6 +26,8 @@
 //    holder it fenced (kStolen, unsaved judged against the holder's last save) and leaves that
 //    holder's lock stored; the next start takes it at once and it is not an orphan
 //    (session_registry.cc, Acquire; holdfast/raw_store.h says "nothing changed" — see the fuzz README);
+//  - a handoff is one transaction (the holder's release point, then the start's acquisition
+//    point: a fault on either fails both);
 //  - a handoff whose final save fails: the holder stays until handoff_timeout, then the starter
 //    steals (kStolen, unsaved against what is stored; a steal, not a handoff). The driver makes
 //    that wait deterministic: the start runs on a helper thread whose clock jumps past the
@@ -61,6 +63,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -308,14 +311,48 @@ class Driver {
     h_.hooks().DisarmAll();
   }
 
+  // One BeforeCommit of a point with armed fault `f`, answered as FuzzHooks::BeforeCommit does.
+  static StatusCode Hook(FaultSpec& f) {
+    if (f.commits <= 0) return StatusCode::kOk;
+    if (f.code != StatusCode::kBusy) {
+      --f.commits;
+      return f.code;
+    }
+    if (f.busy_seen < f.busy) {
+      if (++f.busy_seen >= kBusyLimit) {
+        f.busy_seen = 0;
+        --f.commits;
+      }
+      return StatusCode::kBusy;
+    }
+    f.busy_seen = 0;
+    --f.commits;
+    return StatusCode::kOk;
+  }
+
+  // One transaction whose points are `kinds` on the profile, in order (the first refusal ends an
+  // attempt), restarted after a conflict up to kBusyLimit attempts, as the engine runs it.
+  static Outcome NextTransaction(ProfileModel& key, std::initializer_list<CommitKind> kinds) {
+    Outcome o;
+    for (int attempt = 1;; ++attempt) {
+      StatusCode code = StatusCode::kOk;
+      for (CommitKind kind : kinds) {
+        code = Hook(key.faults[static_cast<int>(kind)]);
+        if (code != StatusCode::kOk) break;
+      }
+      if (code != StatusCode::kOk) ++o.injected;
+      if (code == StatusCode::kBusy && attempt < kBusyLimit) {
+        ++o.restarts;
+        continue;
+      }
+      o.code = code;
+      return o;
+    }
+  }
+
   // The next commit of `kind` on the profile: takes the armed fault, as the hooks do.
   static Outcome NextCommit(ProfileModel& key, CommitKind kind) {
-    FaultSpec& f = key.faults[static_cast<int>(kind)];
-    if (f.commits <= 0) return Outcome{};
-    --f.commits;
-    if (f.code != StatusCode::kBusy) return Outcome{f.code, 0, 1};
-    if (f.busy < kBusyLimit) return Outcome{StatusCode::kOk, f.busy, f.busy};
-    return Outcome{StatusCode::kBusy, kBusyLimit - 1, kBusyLimit};
+    return NextTransaction(key, {kind});
   }
 
   // A predicted commit happened: its counters.
@@ -429,13 +466,18 @@ class Driver {
       FUZZ_CHECK_CODE(call(), kTimedOut);
       return;
     }
-    // The commits of this start: a handoff's final save of the holder, then the acquisition.
+    // The commits of this start. A handoff is one transaction: the holder's final save, which
+    // hands the lock to this start (its release point, then the start's acquisition point).
+    // When it fails, the holder stays until handoff_timeout and the start then steals with an
+    // acquisition of its own; without a holder (or stealing), the start's own acquisition.
     const bool handoff = key.live && op != SessionOp::kStartSteal;
-    const Outcome release = handoff ? NextCommit(key, CommitKind::kRelease) : Outcome{};
-    const Outcome acquire = NextCommit(key, CommitKind::kAcquire);
+    const Outcome release =
+        handoff ? NextTransaction(key, {CommitKind::kRelease, CommitKind::kAcquire}) : Outcome{};
+    const bool own_acquisition = !handoff || !release.ok();
+    const Outcome acquire = own_acquisition ? NextCommit(key, CommitKind::kAcquire) : Outcome{};
     auto started = handoff && !release.ok() ? PastHandoffTimeout(call, release) : call();
     if (handoff) Account(release);
-    Account(acquire);
+    if (own_acquisition) Account(acquire);
     if (key.live) {
       SessionModel& holder = *key.live;
       if (handoff && release.ok()) {

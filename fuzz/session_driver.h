@@ -139,6 +139,10 @@ struct FaultSpec {
   StatusCode code = StatusCode::kIOError;  // kIOError, kResourceExhausted or kBusy
   int commits = 0;                         // commits it applies to
   int busy = 0;                            // kBusy: conflicts each of those commits meets
+  // The model's copy of the hooks' state (FuzzHooks::Armed::busy_seen): conflicts the current
+  // commit has met so far. Zero between one-point commits; a handoff's two-point transaction
+  // can end with it set.
+  int busy_seen = 0;
 };
 
 inline constexpr int kBusyLimit = internal::kDefaultTransactionAttempts;

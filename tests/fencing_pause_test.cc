@@ -100,17 +100,22 @@ class PausingHistory final : public FaultHooks {
         cv_.wait(lock, [&] { return released_; });
       }
     }
-    last_stamp_ = next_stamp_.fetch_add(1) + 1;
+    last_stamps_[StampKey(point)] = next_stamp_.fetch_add(1) + 1;
     return Status::Ok();
   }
   void AfterCommit(const CommitPoint& point, uint64_t) override {
     std::lock_guard lock(mu_);
     commits_.push_back({point.kind, std::string(point.store) + "/" + std::string(point.key),
-                        point.epoch, point.session_id, last_stamp_});
+                        point.epoch, point.session_id, last_stamps_[StampKey(point)]});
   }
 
  private:
-  static inline thread_local uint64_t last_stamp_ = 0;
+  // A transaction may stage several points (a handoff's final save: its release, then the
+  // waiting start's acquisition of the same profile), each stamped in order.
+  static std::string StampKey(const CommitPoint& point) {
+    return std::string(point.key) + '\0' + std::to_string(static_cast<int>(point.kind));
+  }
+  static inline thread_local std::map<std::string, uint64_t> last_stamps_;
   std::atomic<uint64_t> next_stamp_{0};
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -60,11 +60,93 @@ TEST_F(Handoff, SecondStartHandsOffWithHoldersFinalData) {
   EXPECT_EQ(stats.handoffs, 1u);
   EXPECT_EQ(stats.steals, 0u);
   EXPECT_EQ(stats.active_sessions, 1u);
-  // The handoff cost one release commit and one acquire commit.
+  // The handoff's points: the holder's release, then the new session's acquisition (one commit:
+  // HandoffIsOneCommitThatGivesTheLockToTheStarter).
   auto commits = gate_->Committed();
   ASSERT_EQ(commits.size(), 3u);
   EXPECT_EQ(commits[1].kind, CommitKind::kRelease);
   EXPECT_EQ(commits[2].kind, CommitKind::kAcquire);
+}
+
+TEST_F(Handoff, HandoffIsOneCommitThatGivesTheLockToTheStarter) {
+  auto players = OpenPlayers();
+  auto holder = players.StartSession("gil");
+  ASSERT_OK(holder);
+  auto close_first = CloseEngineAtExit();
+  ASSERT_OK(holder->Edit([](std::string& d) { d = "gold:40"; }));
+  const uint64_t holder_epoch = holder->Info().epoch;
+  const uint64_t commits_before = engine_->Stats().profile_commits;
+
+  SessionOptions options;
+  options.user_ids = {77};
+  auto next = players.StartSession("gil", options);
+  ASSERT_OK(next);
+  // One transaction: the holder's final save wrote the payload and handed the lock over.
+  EXPECT_EQ(engine_->Stats().profile_commits - commits_before, 1u);
+  EXPECT_EQ(engine_->Stats().handoffs, 1u);
+  EXPECT_FALSE(holder->IsActive());
+  EXPECT_EQ(next->Data(), "gold:40");
+  const ProfileInfo info = next->Info();
+  EXPECT_EQ(info.epoch, holder_epoch + 1);
+  EXPECT_EQ(info.load_count, 2u);
+  EXPECT_EQ(info.user_ids, std::vector<int64_t>{77});
+  auto meta = StoredMeta("Players", "gil");
+  ASSERT_TRUE(meta.has_value());
+  ASSERT_TRUE(meta->lock.has_value());
+  EXPECT_EQ(meta->lock->session_id, info.session_id);
+  EXPECT_EQ(meta->lock->epoch, info.epoch);
+  EXPECT_EQ(meta->epoch, info.epoch);
+  EXPECT_EQ(meta->load_count, 2u);
+  EXPECT_EQ(meta->user_ids, std::vector<int64_t>{77});
+  EXPECT_EQ(StoredPayload("Players", "gil"), "gold:40");
+  auto by_id = engine_->FindByUserId(77);
+  ASSERT_OK(by_id);
+  ASSERT_EQ(by_id->size(), 1u);
+  // The new session writes under the epoch the handoff gave it.
+  ASSERT_OK(next->Edit([](std::string& d) { d = "gold:41"; }));
+  ASSERT_OK(next->Save());
+  EXPECT_EQ(StoredPayload("Players", "gil"), "gold:41");
+}
+
+TEST_F(Handoff, ALockHandedToAStartThatGaveUpIsGivenBack) {
+  uint64_t holder_epoch = 0;
+  {
+    auto players = OpenPlayers();
+    auto holder = players.StartSession("hal");
+    ASSERT_OK(holder);
+    ASSERT_OK(holder->Edit([](std::string& d) { d = "shield"; }));
+    holder_epoch = holder->Info().epoch;
+    std::atomic<bool> cancel{false};
+    SessionOptions options;
+    options.cancel = [&] { return cancel.load(); };
+    // The holder's final save (which hands the lock to the start) waits at its commit while the
+    // start gives up.
+    gate_->PauseNext(CommitKind::kRelease, "hal");
+    auto starter = StartAsync(players, "hal", options);
+    gate_->WaitUntilPaused();
+    cancel = true;
+    EXPECT_CODE(starter.get(), kCancelled);
+    gate_->Release();
+    // Close waits for the worker running the handoff: its commit, then giving the lock back.
+    ASSERT_OK(engine_->Close());
+    EXPECT_FALSE(holder->IsActive());
+  }
+  // The final save committed, and the lock it handed to the start that left was given back:
+  // free, with the holder's data, under the start's epoch; no orphan for the next process.
+  ReopenEngine();
+  auto meta = StoredMeta("Players", "hal");
+  ASSERT_TRUE(meta.has_value());
+  EXPECT_FALSE(meta->lock.has_value());
+  EXPECT_EQ(meta->epoch, holder_epoch + 1);
+  EXPECT_EQ(meta->load_count, 1u);  // the start that left never loaded it
+  EXPECT_EQ(StoredPayload("Players", "hal"), "shield");
+  auto players = OpenPlayers();
+  auto later = players.StartSession("hal");
+  ASSERT_OK(later);
+  EXPECT_EQ(later->Data(), "shield");
+  EXPECT_EQ(later->Info().epoch, holder_epoch + 2);
+  EXPECT_EQ(later->Info().load_count, 2u);
+  EXPECT_EQ(engine_->Stats().orphans_taken_over, 0u);
 }
 
 TEST_F(Handoff, StuckHolderIsStolenAfterTimeoutAndItsLateCommitIsRejected) {

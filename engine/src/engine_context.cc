@@ -25,6 +25,7 @@ TransactionContext EngineContext::Transaction() {
   ctx.storage = storage_;
   ctx.hooks = options_.fault_hooks.get();
   ctx.conflicts = &counters_.conflicts_retried;
+  ctx.commits = &counters_.profile_commits;
   ctx.now_unix_ms = clock_->WallUnixMillis();
   ctx.incarnation = incarnation_;
   return ctx;

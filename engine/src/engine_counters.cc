@@ -25,6 +25,7 @@ EngineStats EngineCounters::Snapshot() const {
   s.messages_delivered = get(messages_delivered);
   s.messages_processed = get(messages_processed);
   s.handler_exceptions = get(handler_exceptions);
+  s.profile_commits = get(profile_commits);
   s.start_latency = start_latency.Summary();
   s.save_latency = save_latency.Summary();
   return s;

@@ -32,6 +32,7 @@ struct EngineCounters {
   std::atomic<uint64_t> messages_delivered{0};
   std::atomic<uint64_t> messages_processed{0};
   std::atomic<uint64_t> handler_exceptions{0};
+  std::atomic<uint64_t> profile_commits{0};
   LatencyHistogram start_latency;
   LatencyHistogram save_latency;
 

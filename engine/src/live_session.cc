@@ -131,15 +131,15 @@ Status RawSession::Impl::AutoSave() {
 Status RawSession::Impl::EndSession() {
   return Run(/*final=*/true, EndReason::kManual, FailedOperation::kFinalSave, /*rethrow=*/true);
 }
-Status RawSession::Impl::Finish(EndReason reason) {
-  return Run(/*final=*/true, reason, FailedOperation::kFinalSave, /*rethrow=*/false);
+Status RawSession::Impl::Finish(EndReason reason, const internal::HandOverTo* hand_to) {
+  return Run(/*final=*/true, reason, FailedOperation::kFinalSave, /*rethrow=*/false, hand_to);
 }
 
 Status RawSession::Impl::Run(bool final, EndReason reason, FailedOperation operation,
-                             bool rethrow) {
+                             bool rethrow, const internal::HandOverTo* hand_to) {
   std::exception_ptr thrown;
   bool attempted = false;
-  Status s = Commit(final, reason, &attempted, &thrown);
+  Status s = Commit(final, reason, &attempted, &thrown, hand_to);
   if (!s.ok() && attempted) ReportFailed(operation, s);
   if (thrown && rethrow) std::rethrow_exception(thrown);
   return s;
@@ -302,7 +302,7 @@ void RawSession::Impl::EndLost(std::optional<EndReason> fenced_for, const Status
 }
 
 Status RawSession::Impl::Commit(bool final, EndReason reason, bool* attempted,
-                                std::exception_ptr* thrown) {
+                                std::exception_ptr* thrown, const internal::HandOverTo* hand_to) {
   EngineContext& rt = *engine_;
   if (Status s = CheckNotReentrant(); !s.ok()) return s;
   SaveLock saving(*this);
@@ -321,7 +321,8 @@ Status RawSession::Impl::Commit(bool final, EndReason reason, bool* attempted,
     return Status::Ok();
   }
 
-  const SaveRequest request = RequestFor(*prepared, final, reason);
+  SaveRequest request = RequestFor(*prepared, final, reason);
+  if (final) request.hand_to = hand_to;
   const Clock::Duration started = rt.clock().Monotonic();
   auto saved = CommitSave(rt.Transaction(), {store_->name, key_}, request);
   return Committed(saving, *prepared, saved, final, reason, started, thrown);
@@ -340,7 +341,7 @@ internal::SaveRequest RawSession::Impl::RequestFor(const PreparedSave& prepared,
 // save_mu_): a conditional release of a lock held through a reference, which clang's analysis
 // cannot follow; the SaveLock knows at run time whether it still holds the lock.
 Status RawSession::Impl::Committed(SaveLock& saving, const PreparedSave& prepared,
-                                   const Result<internal::SaveResult>& saved, bool final,
+                                   Result<internal::SaveResult>& saved, bool final,
                                    EndReason reason, Clock::Duration started,
                                    std::exception_ptr* thrown) NO_THREAD_SAFETY_ANALYSIS {
   EngineContext& rt = *engine_;
@@ -359,6 +360,16 @@ Status RawSession::Impl::Committed(SaveLock& saving, const PreparedSave& prepare
                                           : "this save stored nothing; there were no changes");
   }
   SaveStored(prepared, *saved, final, started, thrown);
+  if (final && saved->granted) {
+    // The start this commit handed the lock to gets what is stored now: this save's payload.
+    AcquireResult granted = std::move(*saved->granted);
+    granted.payload = prepared.payload;
+    {
+      internal::MutexLock lock(mu_);
+      granted.schema_version = stored_schema_version_;
+    }
+    if (auto owner = owner_.lock()) owner->HandedOver(key_, this, std::move(granted));
+  }
   if (final) {
     if (reason == EndReason::kExternal) EngineCounters::Add(rt.counters().handoffs, 1);
     saving.Unlock();

@@ -40,6 +40,10 @@ class SessionOwner {
   virtual ~SessionOwner() = default;
   // `session` ended (or gave its lock back): it no longer holds `key` in this engine.
   virtual void SessionEnded(const std::string& key, const LiveSession* session) = 0;
+  // `session`'s final save handed its lock to a waiting start (SaveRequest::hand_to) in the
+  // same commit: `granted` is that start's acquisition. Called before the session ends.
+  virtual void HandedOver(const std::string& key, const LiveSession* session,
+                          AcquireResult granted) = 0;
 };
 
 }  // namespace internal
@@ -75,8 +79,9 @@ class RawSession::Impl final : public internal::AutosaveTarget,
   Clock::Duration AutosavePeriod() const override;
   // The final save that releases the lock and ends the session with `reason` (kExternal,
   // kShutdown, kRollback), run by the engine: exceptions are reported, never rethrown. Fires
-  // OnSave, then OnLastSave.
-  Status Finish(EndReason reason);
+  // OnSave, then OnLastSave. With `hand_to` (a handoff), the same commit gives the lock to that
+  // waiting start, and the owner learns its acquisition (SessionOwner::HandedOver).
+  Status Finish(EndReason reason, const internal::HandOverTo* hand_to = nullptr);
   // Engine::SaveTogether (save_together.cc): stores the current data of every session (distinct,
   // of this engine, at least one) in one transaction fenced on each one's epoch, each as a kTrade
   // version naming the others. All or nothing: on failure no profile's stored data changed, the
@@ -210,7 +215,7 @@ class RawSession::Impl final : public internal::AutosaveTarget,
   // session follows — saved (and, when final, ended), unsealed after a failure, or ended after
   // LockLost. Returns the save's status.
   Status Committed(SaveLock& saving, const PreparedSave& prepared,
-                   const Result<internal::SaveResult>& saved, bool final, EndReason reason,
+                   Result<internal::SaveResult>& saved, bool final, EndReason reason,
                    Clock::Duration started, std::exception_ptr* thrown);
   // Reports a failed save to EngineOptions::on_error.
   void ReportFailed(FailedOperation operation, const Status& status);
@@ -227,10 +232,12 @@ class RawSession::Impl final : public internal::AutosaveTarget,
 
   // Runs Commit for `operation` and reports a failure; rethrows a handler's exception when the
   // caller is the game's own thread (`rethrow`).
-  Status Run(bool final, EndReason reason, FailedOperation operation, bool rethrow);
+  Status Run(bool final, EndReason reason, FailedOperation operation, bool rethrow,
+             const internal::HandOverTo* hand_to = nullptr);
   // The shared body of every save. `*attempted`: it got past the checks (a failure is worth
   // reporting); `*thrown`: the first exception a handler threw (the save went on regardless).
-  Status Commit(bool final, EndReason reason, bool* attempted, std::exception_ptr* thrown);
+  Status Commit(bool final, EndReason reason, bool* attempted, std::exception_ptr* thrown,
+                const internal::HandOverTo* hand_to);
   // Runs game code: an exception is reported and kept in `*thrown` (when set and still empty).
   void Guarded(std::string_view doing, const std::function<void()>& call,
                std::exception_ptr* thrown);

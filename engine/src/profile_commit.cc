@@ -85,6 +85,7 @@ Status RunProfileCommit(
       },
       kDefaultTransactionAttempts, &retries);
   if (ctx.conflicts && retries > 0) ctx.conflicts->fetch_add(retries, std::memory_order_relaxed);
+  if (s.ok() && ctx.commits) ctx.commits->fetch_add(1, std::memory_order_relaxed);
   if (s.ok() && ctx.hooks) {
     for (const StagedCommit& point : staged) ctx.hooks->AfterCommit(point.point, point.version);
   }

@@ -29,6 +29,7 @@ struct TransactionContext {
   Storage* storage = nullptr;
   FaultHooks* hooks = nullptr;                 // may be null
   std::atomic<uint64_t>* conflicts = nullptr;  // restarted transactions are added (may be null)
+  std::atomic<uint64_t>* commits = nullptr;    // committed transactions are counted (may be null)
   int64_t now_unix_ms = 0;
   uint64_t incarnation = 0;  // the engine's: whose locks are its own, who sends notifications
 };

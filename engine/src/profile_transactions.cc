@@ -216,6 +216,35 @@ Result<AcquireResult> AcquireProfile(const TransactionContext& ctx, ProfileAddre
 
 namespace {
 
+// The lock that a final save just released (`*meta`, lock already cleared) goes to `to` in the
+// same transaction, exactly as AcquireProfile would have taken it.
+Status StageHandOver(const TransactionContext& ctx, StorageTransaction& txn,
+                     const std::string& key, const HandOverTo& to,
+                     const std::optional<SessionLock>& released, ProfileMeta* meta,
+                     SaveResult* result) {
+  std::vector<int64_t> ids = meta->user_ids;
+  ids.insert(ids.end(), to.add_user_ids.begin(), to.add_user_ids.end());
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  if (ids.size() > kMaxUserIdsPerProfile) return Status::Ok();  // no grant: a plain release
+  AcquireResult granted;
+  granted.previous_lock = released;
+  granted.previous_meta = *meta;
+  if (ids != meta->user_ids) {
+    if (Status w = UpdateUserIdIndex(txn, key, meta->user_ids, ids); !w.ok()) return w;
+    meta->user_ids = std::move(ids);
+  }
+  meta->epoch += 1;
+  meta->lock = SessionLock{to.incarnation, to.session_id, meta->epoch,
+                           ctx.now_unix_ms, ctx.now_unix_ms, to.owner};
+  meta->load_count += 1;
+  if (meta->first_session_unix_ms == 0) meta->first_session_unix_ms = ctx.now_unix_ms;
+  granted.epoch = meta->epoch;
+  granted.version = result->version;
+  result->granted = std::move(granted);
+  return Status::Ok();
+}
+
 // Stages one save of the profile at `at` (its meta read for update and fenced on request.lock)
 // into `txn` and appends its commit point.
 Status StageSave(const TransactionContext& ctx, StorageTransaction& txn, ProfileAddress at,
@@ -294,8 +323,15 @@ Status StageSave(const TransactionContext& ctx, StorageTransaction& txn, Profile
   }
   if (request.kind == CommitKind::kRelease || request.kind == CommitKind::kAbandon) {
     NotifyReleased(ctx, txn, key, meta);
+    const std::optional<SessionLock> released = std::move(meta.lock);
     meta.lock.reset();
     meta.release_request.reset();
+    if (request.hand_to && request.kind == CommitKind::kRelease) {
+      if (Status g = StageHandOver(ctx, txn, key, *request.hand_to, released, &meta, result);
+          !g.ok()) {
+        return g;
+      }
+    }
   } else {
     meta.lock->renewed_unix_ms = ctx.now_unix_ms;
   }
@@ -303,6 +339,11 @@ Status StageSave(const TransactionContext& ctx, StorageTransaction& txn, Profile
   result->updated_unix_ms = ctx.now_unix_ms;
   if (Status w = txn.Put(Family::kMeta, key, EncodeProfileMeta(meta)); !w.ok()) return w;
   staged->push_back({point, request.payload ? result->version : 0});
+  if (result->granted) {
+    result->granted->meta = meta;
+    staged->push_back(
+        {{CommitKind::kAcquire, at.store, at.key, meta.epoch, request.hand_to->session_id}, 0});
+  }
   return Status::Ok();
 }
 

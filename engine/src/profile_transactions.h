@@ -114,6 +114,15 @@ struct AcquireResult {
 Result<AcquireResult> AcquireProfile(const TransactionContext& ctx, ProfileAddress at,
                                      const AcquireRequest& request);
 
+// A start of the same engine waiting for a handoff, to which a final save hands the lock straight
+// over in its own commit (the whole handoff is one transaction).
+struct HandOverTo {
+  uint64_t incarnation = 0;
+  uint64_t session_id = 0;
+  std::string owner;
+  std::vector<int64_t> add_user_ids;  // SessionOptions::user_ids of the start
+};
+
 struct SaveRequest {
   LockIdentity lock;
   CommitKind kind = CommitKind::kSave;          // kSave keeps the lock; kRelease / kAbandon drop it
@@ -134,12 +143,21 @@ struct SaveRequest {
   const AcquireResult* undo = nullptr;
   // kTrade: the other profiles of the commit, recorded with the version (null: none).
   const std::vector<ProfileLocation>* partners = nullptr;
+  // kRelease only: the lock goes to this start (a new epoch, its session, the load count, its
+  // user ids) instead of being freed. Skipped (a plain release) when the start's user ids would
+  // pass the limit: that start then acquires on its own and is refused there.
+  const HandOverTo* hand_to = nullptr;
 };
 
 struct SaveResult {
   uint64_t version = 0;  // version of the stored payload after the commit
   int64_t updated_unix_ms = 0;
   uint64_t messages_removed = 0;  // processed messages that this commit removed
+  // With hand_to, when the lock was handed over: the start's acquisition as committed, except
+  // `payload` and `schema_version`, which the saving session knows (what it just stored, or
+  // what it had stored). `previous_meta` is meta as the release alone would have left it (what
+  // undoing the start restores).
+  std::optional<AcquireResult> granted;
 };
 
 // LockLost when the lock is no longer `request.lock` (nothing written).

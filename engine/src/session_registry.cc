@@ -76,7 +76,8 @@ bool RawStore::Impl::Cancelled(const SessionOptions& options, std::string_view k
 Status RawStore::Impl::Claim(internal::UniqueLock& lock, const std::string& key, KeyEntry& entry,
                              uint64_t me, const SessionOptions& options, Clock::Duration deadline,
                              EndReason release_reason, std::shared_ptr<LiveSession>* victim,
-                             EndReason fence_for) {
+                             EndReason fence_for, std::optional<internal::HandOverTo>* hand_to,
+                             std::optional<internal::AcquireResult>* granted) {
   EngineContext& rt = *engine_;
   Clock& clock = rt.clock();
   std::optional<Clock::Duration> handoff_deadline;
@@ -92,6 +93,14 @@ Status RawStore::Impl::Claim(internal::UniqueLock& lock, const std::string& key,
     }
     if (CancelledWithout(lock, options, key))
       return Status::Cancelled("StartSession was cancelled");
+    if (granted && entry.newest_start == me && !entry.holder && !entry.acquiring && entry.grant &&
+        entry.grant_generation == me) {
+      // The holder's final save handed the lock to this start in its own commit.
+      *granted = std::move(entry.grant);
+      entry.grant.reset();
+      entry.acquiring = true;
+      return Status::Ok();
+    }
     const Clock::Duration now = clock.Monotonic();
     // The deadline only limits waiting: a free profile is taken even with a zero timeout.
     const bool must_wait = entry.acquiring || (entry.holder && choice != HeldChoice::kSteal &&
@@ -133,6 +142,15 @@ Status RawStore::Impl::Claim(internal::UniqueLock& lock, const std::string& key,
       }
       bool steal = choice == HeldChoice::kSteal || (handoff_deadline && now >= *handoff_deadline);
       if (!steal) {
+        if (hand_to && (entry.handover_generation != me || !entry.handover_to)) {
+          // Offer this start to the handoff release (the newest offer is the one taken).
+          if (!*hand_to) {
+            *hand_to = internal::HandOverTo{rt.incarnation(), rt.NextSessionId(),
+                                            rt.options().owner_description, options.user_ids};
+          }
+          entry.handover_to = *hand_to;
+          entry.handover_generation = me;
+        }
         if (!handoff_deadline) {
           handoff_deadline = now + config_->settings.handoff_timeout;
           RequestRelease(key, entry, release_reason);
@@ -149,6 +167,9 @@ Status RawStore::Impl::Claim(internal::UniqueLock& lock, const std::string& key,
       *victim = entry.holder;
       DropHolder(entry);
     }
+    // A lock a handoff handed to another start (one that has not taken it, or has given up) is
+    // replaced by this caller's acquisition or admin write: it can no longer be taken.
+    entry.grant.reset();
     entry.acquiring = true;
     return Status::Ok();
   }
@@ -168,13 +189,16 @@ void RawStore::Impl::RequestRelease(const std::string& key, KeyEntry& entry,
   // gave up in the meantime withdrew it, and the holder then keeps its session.
   engine_->workers().Submit([registry = weak_from_this(), key, holder, release_reason] {
     auto self = registry.lock();
-    if (self && !self->ConfirmRelease(key, *holder)) return;
-    (void)holder->Finish(release_reason);
+    std::optional<internal::HandOverTo> hand_to;
+    if (self && !self->ConfirmRelease(key, *holder, release_reason, &hand_to)) return;
+    (void)holder->Finish(release_reason, hand_to ? &*hand_to : nullptr);
     if (self) self->ReleaseReturned(key, *holder);
   });
 }
 
-bool RawStore::Impl::ConfirmRelease(const std::string& key, LiveSession& holder) {
+bool RawStore::Impl::ConfirmRelease(const std::string& key, LiveSession& holder,
+                                    EndReason release_reason,
+                                    std::optional<internal::HandOverTo>* hand_to) {
   internal::MutexLock lock(mu_);
   auto it = entries_.find(key);
   if (it == entries_.end() || it->second.holder.get() != &holder) {
@@ -183,6 +207,12 @@ bool RawStore::Impl::ConfirmRelease(const std::string& key, LiveSession& holder)
   KeyEntry& entry = it->second;
   if (entry.release_wanted) {
     entry.releasing = true;
+    // A start's handoff (not an admin's, nor another engine's) goes straight to the newest start.
+    if (release_reason == EndReason::kExternal && entry.handover_to &&
+        entry.handover_generation == entry.newest_start) {
+      *hand_to = entry.handover_to;
+      entry.offered_generation = entry.handover_generation;
+    }
     return true;
   }
   holder.WithdrawReleaseRequest();
@@ -190,12 +220,76 @@ bool RawStore::Impl::ConfirmRelease(const std::string& key, LiveSession& holder)
 }
 
 void RawStore::Impl::ReleaseReturned(const std::string& key, LiveSession& holder) {
-  internal::MutexLock lock(mu_);
-  auto it = entries_.find(key);
-  if (it == entries_.end() || it->second.holder.get() != &holder) return;
-  it->second.releasing = false;
-  holder.WithdrawReleaseRequest();
-  cv_.notify_all();
+  std::optional<internal::AcquireResult> unused;
+  {
+    internal::MutexLock lock(mu_);
+    auto it = entries_.find(key);
+    if (it == entries_.end()) return;
+    KeyEntry& entry = it->second;
+    // A lock handed to a start that left before taking it (it left no offer behind).
+    if (entry.grant &&
+        !(entry.handover_to && entry.handover_generation == entry.grant_generation)) {
+      unused = std::move(entry.grant);
+      entry.grant.reset();
+    }
+    if (entry.holder.get() == &holder) {
+      entry.releasing = false;
+      holder.WithdrawReleaseRequest();
+    }
+    if (entry.Unused()) entries_.erase(it);
+    cv_.notify_all();
+  }
+  if (unused) ReturnGrant(key, *unused);
+}
+
+void RawStore::Impl::HandedOver(const std::string& key, const LiveSession* session,
+                                internal::AcquireResult granted) {
+  {
+    internal::MutexLock lock(mu_);
+    auto it = entries_.find(key);
+    if (it != entries_.end() && it->second.holder.get() == session) {
+      it->second.grant = std::move(granted);
+      it->second.grant_generation = it->second.offered_generation;
+      return;
+    }
+  }
+  // The holder was fenced for a steal while its commit landed: the stealing start takes the
+  // profile by its own acquisition; the lock handed over is nobody's.
+  ReturnGrant(key, granted);
+}
+
+void RawStore::Impl::ReturnGrant(const std::string& key, const internal::AcquireResult& grant) {
+  EngineContext& rt = *engine_;
+  internal::SaveRequest request;
+  request.lock = {rt.incarnation(), grant.meta.lock ? grant.meta.lock->session_id : 0, grant.epoch};
+  request.kind = CommitKind::kAbandon;
+  request.codec = config_->codec;
+  request.undo = &grant;  // meta as the holder's release left it
+  auto returned = internal::CommitSave(rt.Transaction(), {config_->name, key}, request);
+  // LockLost: the profile was taken since (by a start of its own); nothing to give back.
+  if (returned.status().code() != StatusCode::kLockLost) {
+    rt.critical_state().Record(returned.status());
+  }
+}
+
+void RawStore::Impl::LeaveHandOver(KeyEntry& entry, uint64_t me,
+                                   std::optional<internal::AcquireResult>* unused) {
+  if (entry.handover_to && entry.handover_generation == me) entry.handover_to.reset();
+  if (entry.grant && entry.grant_generation == me) {
+    *unused = std::move(entry.grant);
+    entry.grant.reset();
+  }
+}
+
+std::shared_ptr<internal::LiveSession> RawStore::Impl::FromGrant(const std::string& key,
+                                                                 uint64_t session_id,
+                                                                 const SessionOptions& options,
+                                                                 internal::AcquireResult granted) {
+  breaker_.RecordStart(engine_->clock().Monotonic());
+  auto session = std::make_shared<LiveSession>(engine_, config_, weak_from_this(), key,
+                                               session_id, granted);
+  session->SetHandlers(options);  // before any other thread can see the session
+  return session;
 }
 
 void RawStore::Impl::DropHolder(KeyEntry& entry) {
@@ -217,7 +311,7 @@ void RawStore::Impl::LeaveEntry(const std::string& key, KeyEntry& entry) {
   --entry.starters;
   // The last starter is gone (done, or given up): nobody waits for a release it asked for.
   if (entry.starters == 0 && !entry.releasing) entry.release_wanted = false;
-  if (!entry.holder && !entry.acquiring && entry.starters == 0) entries_.erase(key);
+  if (entry.Unused()) entries_.erase(key);
 }
 
 Result<RawSession> RawStore::Impl::Start(std::string_view key_view, const SessionOptions& options,
@@ -238,11 +332,16 @@ Result<RawSession> RawStore::Impl::Start(std::string_view key_view, const Sessio
   KeyEntry& entry = EnterEntry(key, &me);
 
   std::shared_ptr<LiveSession> victim;
-  Status failure = Claim(lock, key, entry, me, options, deadline, EndReason::kExternal, &victim);
+  std::optional<internal::HandOverTo> hand_to;
+  std::optional<internal::AcquireResult> granted;
+  Status failure = Claim(lock, key, entry, me, options, deadline, EndReason::kExternal, &victim,
+                         EndReason::kStolen, &hand_to, &granted);
   std::shared_ptr<LiveSession> session;
   if (failure.ok()) {
     lock.Unlock();
-    auto acquired = AcquireAcrossEngines(lock, key, entry, me, options, deadline, victim);
+    Result<std::shared_ptr<LiveSession>> acquired =
+        granted ? FromGrant(key, hand_to->session_id, options, std::move(*granted))
+                : AcquireAcrossEngines(lock, key, entry, me, options, deadline, victim);
     // The acquisition committed; keep it only if this start is still wanted and its data can be
     // built. A start that is not gives the lock back before the claim ends, so no other starter
     // can mistake the lock for an orphan. User code (the data factory, cancel predicates) is
@@ -270,8 +369,11 @@ Result<RawSession> RawStore::Impl::Start(std::string_view key_view, const Sessio
     }
     Unclaim(entry);
   }
+  std::optional<internal::AcquireResult> unused_grant;
+  LeaveHandOver(entry, me, &unused_grant);
   LeaveEntry(key, entry);
   lock.Unlock();
+  if (unused_grant) ReturnGrant(key, *unused_grant);
   if (!session) {
     if (IsLoadFailure(failure)) {
       ErrorEvent event;
@@ -474,7 +576,7 @@ void RawStore::Impl::SessionEnded(const std::string& key, const LiveSession* ses
     released = it->second.holder;
     DropHolder(it->second);
   }
-  if (!it->second.holder && !it->second.acquiring && it->second.starters == 0) entries_.erase(it);
+  if (it->second.Unused()) entries_.erase(it);
   cv_.notify_all();
 }
 

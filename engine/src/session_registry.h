@@ -75,6 +75,10 @@ class RawStore::Impl final : public internal::SessionOwner,
 
   // A session ended: forget it as the key's holder and wake waiting starters.
   void SessionEnded(const std::string& key, const LiveSession* session) override;
+  // The holder's final save handed the lock to the start it was offered to (ConfirmRelease):
+  // kept for that start, which takes it when the holder has ended.
+  void HandedOver(const std::string& key, const LiveSession* session,
+                  internal::AcquireResult granted) override;
   // Wakes every waiting starter (engine closing).
   void WakeAll();
 
@@ -88,9 +92,13 @@ class RawStore::Impl final : public internal::SessionOwner,
   // Run by the worker that is about to make `holder`'s handoff release: true when a starter
   // still wants it (the release can no longer be withdrawn from then on); false when every
   // starter that asked has given up — the request is withdrawn and the holder keeps its session.
-  bool ConfirmRelease(const std::string& key, LiveSession& holder);
+  // With `release_reason` kExternal and the newest starter waiting for this handoff, `*hand_to`
+  // is set to it: the final save hands the lock straight to that start (one commit).
+  bool ConfirmRelease(const std::string& key, LiveSession& holder, EndReason release_reason,
+                      std::optional<internal::HandOverTo>* hand_to);
   // The handoff release of `holder` returned; if the session is still the key's holder (the
-  // release failed), a later start may ask again.
+  // release failed), a later start may ask again. A lock it handed to a start that has given up
+  // meanwhile is given back here.
   void ReleaseReturned(const std::string& key, LiveSession& holder);
 
  private:
@@ -106,6 +114,16 @@ class RawStore::Impl final : public internal::SessionOwner,
     uint64_t newest_start = 0;            // generation of the newest starter
     int starters = 0;                     // starters currently inside Start for this key
     uint64_t peer_events = 0;             // notifications that the key was freed elsewhere
+    // The newest start waiting for the holder's handoff, to which its final save may hand the
+    // lock (`handover_generation`: that start's generation); cleared when it leaves.
+    std::optional<internal::HandOverTo> handover_to;
+    uint64_t handover_generation = 0;
+    uint64_t offered_generation = 0;  // the start the running handoff release was offered to
+    // A lock the holder's final save handed to start `grant_generation`, until it takes it (or,
+    // once it has left, until it is given back).
+    std::optional<internal::AcquireResult> grant;
+    uint64_t grant_generation = 0;
+    bool Unused() const { return !holder && !acquiring && starters == 0 && !grant; }
   };
 
   // What an acquisition does about a live session of another engine.
@@ -162,10 +180,24 @@ class RawStore::Impl final : public internal::SessionOwner,
   // no acquisition in flight and no live holder (handed off with `release_reason`, or fenced
   // for a steal and returned in `*victim`) — then marks the entry acquiring. Closed, Aborted,
   // Cancelled or TimedOut otherwise.
+  // A start (`hand_to` set) offers itself to the holder's handoff release (filled in when it
+  // first waits for one): when that release hands the lock over, Claim returns OK with the
+  // acquisition in `*granted` instead of marking the entry for an acquisition of its own.
   Status Claim(internal::UniqueLock& lock, const std::string& key, KeyEntry& entry, uint64_t me,
                const SessionOptions& options, Clock::Duration deadline, EndReason release_reason,
-               std::shared_ptr<LiveSession>* victim,
-               EndReason fence_for = EndReason::kStolen) REQUIRES(mu_);
+               std::shared_ptr<LiveSession>* victim, EndReason fence_for = EndReason::kStolen,
+               std::optional<internal::HandOverTo>* hand_to = nullptr,
+               std::optional<internal::AcquireResult>* granted = nullptr) REQUIRES(mu_);
+  // The session of a lock a handoff release handed to this start.
+  std::shared_ptr<LiveSession> FromGrant(const std::string& key, uint64_t session_id,
+                                         const SessionOptions& options,
+                                         internal::AcquireResult granted);
+  // Gives back a lock handed to a start that no longer wants it (fenced on its epoch: nothing
+  // happens when someone took the profile since).
+  void ReturnGrant(const std::string& key, const internal::AcquireResult& grant);
+  // mu_ held: the start `me` leaves; a lock handed to it and not taken is returned in `*unused`.
+  void LeaveHandOver(KeyEntry& entry, uint64_t me, std::optional<internal::AcquireResult>* unused)
+      REQUIRES(mu_);
   // mu_ held: registers a caller of the key as its newest (generation in *generation).
   KeyEntry& EnterEntry(const std::string& key, uint64_t* generation) REQUIRES(mu_);
   void Unclaim(KeyEntry& entry) REQUIRES(mu_);

@@ -34,7 +34,7 @@ Status CommitLog::BeforeCommit(const CommitPoint& point) {
   if (inner_) {
     if (Status s = inner_->BeforeCommit(point); !s.ok()) return s;
   }
-  if (point.store == store_) last_stamps_[std::string(point.key)] = next_stamp_.fetch_add(1) + 1;
+  if (point.store == store_) last_stamps_[StampKey(point)] = next_stamp_.fetch_add(1) + 1;
   return Status::Ok();
 }
 
@@ -42,7 +42,7 @@ void CommitLog::AfterCommit(const CommitPoint& point, uint64_t version) {
   if (inner_) inner_->AfterCommit(point, version);
   if (point.store != store_) return;
   uint64_t stamp = 0;
-  if (auto it = last_stamps_.find(point.key); it != last_stamps_.end()) {
+  if (auto it = last_stamps_.find(StampKey(point)); it != last_stamps_.end()) {
     stamp = it->second;
     last_stamps_.erase(it);
   }

@@ -79,9 +79,13 @@ class CommitLog final : public FaultHooks {
  private:
   const std::string store_;
   const std::shared_ptr<FaultHooks> inner_;
-  // The stamp of this thread's latest BeforeCommit of each key: a transaction runs and commits on
-  // one thread, so at AfterCommit it is the stamp of the attempt that committed (a trade stages
-  // one point per profile).
+  // The stamp of this thread's latest BeforeCommit of each key and kind: a transaction runs and
+  // commits on one thread, so at AfterCommit it is the stamp of the attempt that committed (a
+  // trade stages one point per profile; a handoff's final save two for one profile, its release
+  // then the waiting start's acquisition, stamped in that order).
+  static std::string StampKey(const CommitPoint& point) {
+    return std::string(point.key) + '\0' + std::to_string(static_cast<int>(point.kind));
+  }
   static inline thread_local std::map<std::string, uint64_t, std::less<>> last_stamps_;
   std::atomic<uint64_t> next_stamp_{0};
   mutable std::mutex mu_;

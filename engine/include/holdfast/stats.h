@@ -39,6 +39,9 @@ struct EngineStats {
   uint64_t messages_delivered = 0;  // handler calls
   uint64_t messages_processed = 0;  // removals committed with a save
   uint64_t handler_exceptions = 0;  // exceptions thrown by game code the engine called
+  // Transactions that wrote profiles and committed. A handoff inside one engine is one: the
+  // holder's final save hands the lock to the waiting start in the same commit.
+  uint64_t profile_commits = 0;
   bool critical = false;  // the engine is in its critical state now
   LatencySummary start_latency;
   LatencySummary save_latency;

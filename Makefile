@@ -33,11 +33,12 @@ demo: build
 
 # The suite under AddressSanitizer + UndefinedBehaviorSanitizer, without what would only repeat
 # engine code already run under it, to keep CI's time: the postgres.* tests (the session and
-# data-model suites again, on PostgreSQL; the backend's own tests do run), the demo and the CLI's
-# tests (the CLI's export-file reader is fuzzed and its corpus replayed here: fuzz_replay_import_lines).
+# data-model suites again, on PostgreSQL; the backend's own tests do run), the demo and the CLI
+# with its tests (the CLI's export-file reader is fuzzed and its corpus replayed here:
+# fuzz_replay_import_lines; that reader is all of cli/ this build compiles).
 asan-test:
 	$(MAKE) test BUILD=build-asan \
-	  CMAKE_FLAGS="-DHOLDFAST_SANITIZE=address,undefined -DHOLDFAST_BUILD_EXAMPLES=OFF -DHOLDFAST_BUILD_CLI_TESTS=OFF" \
+	  CMAKE_FLAGS="-DHOLDFAST_SANITIZE=address,undefined -DHOLDFAST_BUILD_EXAMPLES=OFF -DHOLDFAST_BUILD_CLI=OFF" \
 	  CTEST_FLAGS="-E '^postgres[.]'"
 
 # The concurrency tests under ThreadSanitizer (suppressions: tests/tsan.supp, libraries only).
@@ -46,13 +47,14 @@ tsan-test:
 	  TARGETS="concurrency_test fencing_pause_test" CTEST_FLAGS="-L concurrency"
 
 # Compiles the engine with clang's -Wthread-safety analysis as errors: guarded data touched only
-# under its lock (the annotations and the lock order are in engine/src/mutex.h).
+# under its lock (the annotations and the lock order are in engine/src/mutex.h). Diagnostics only
+# (clang -fsyntax-only: target holdfast_thread_safety in engine/CMakeLists.txt), no object code.
 thread-safety:
 	@bash scripts/install-deps.sh --with-fuzz
 	cmake -S . -B build-tsa -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
 	  -DHOLDFAST_THREAD_SAFETY_ANALYSIS=ON -DHOLDFAST_BUILD_TESTS=OFF -DHOLDFAST_BUILD_EXAMPLES=OFF \
-	  -DHOLDFAST_FUZZ_REPLAY=OFF
-	cmake --build build-tsa -j $(JOBS) --target holdfast
+	  -DHOLDFAST_FUZZ_REPLAY=OFF -DHOLDFAST_BUILD_CLI=OFF
+	cmake --build build-tsa -j $(JOBS) --target holdfast_thread_safety
 
 # Builds the libFuzzer targets with clang in build-fuzz/ and runs each for FUZZ_SECONDS seconds,
 # printing "fuzz <target>: <executions> executions, <findings> findings" per target.

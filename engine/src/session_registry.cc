@@ -96,7 +96,7 @@ Status RawStore::Impl::Claim(internal::UniqueLock& lock, const std::string& key,
     if (granted && entry.newest_start == me && !entry.holder && !entry.acquiring && entry.grant &&
         entry.grant_generation == me) {
       // The holder's final save handed the lock to this start in its own commit.
-      *granted = std::move(entry.grant);
+      *granted = std::move(*entry.grant);
       entry.grant.reset();
       entry.acquiring = true;
       return Status::Ok();
@@ -148,7 +148,7 @@ Status RawStore::Impl::Claim(internal::UniqueLock& lock, const std::string& key,
             *hand_to = internal::HandOverTo{rt.incarnation(), rt.NextSessionId(),
                                             rt.options().owner_description, options.user_ids};
           }
-          entry.handover_to = *hand_to;
+          entry.handover_to = std::make_unique<const internal::HandOverTo>(**hand_to);
           entry.handover_generation = me;
         }
         if (!handoff_deadline) {
@@ -210,7 +210,7 @@ bool RawStore::Impl::ConfirmRelease(const std::string& key, LiveSession& holder,
     // A start's handoff (not an admin's, nor another engine's) goes straight to the newest start.
     if (release_reason == EndReason::kExternal && entry.handover_to &&
         entry.handover_generation == entry.newest_start) {
-      *hand_to = entry.handover_to;
+      *hand_to = *entry.handover_to;
       entry.offered_generation = entry.handover_generation;
     }
     return true;
@@ -229,7 +229,7 @@ void RawStore::Impl::ReleaseReturned(const std::string& key, LiveSession& holder
     // A lock handed to a start that left before taking it (it left no offer behind).
     if (entry.grant &&
         !(entry.handover_to && entry.handover_generation == entry.grant_generation)) {
-      unused = std::move(entry.grant);
+      unused = std::move(*entry.grant);
       entry.grant.reset();
     }
     if (entry.holder.get() == &holder) {
@@ -248,7 +248,7 @@ void RawStore::Impl::HandedOver(const std::string& key, const LiveSession* sessi
     internal::MutexLock lock(mu_);
     auto it = entries_.find(key);
     if (it != entries_.end() && it->second.holder.get() == session) {
-      it->second.grant = std::move(granted);
+      it->second.grant = std::make_unique<internal::AcquireResult>(std::move(granted));
       it->second.grant_generation = it->second.offered_generation;
       return;
     }
@@ -276,7 +276,7 @@ void RawStore::Impl::LeaveHandOver(KeyEntry& entry, uint64_t me,
                                    std::optional<internal::AcquireResult>* unused) {
   if (entry.handover_to && entry.handover_generation == me) entry.handover_to.reset();
   if (entry.grant && entry.grant_generation == me) {
-    *unused = std::move(entry.grant);
+    *unused = std::move(*entry.grant);
     entry.grant.reset();
   }
 }

@@ -115,13 +115,14 @@ class RawStore::Impl final : public internal::SessionOwner,
     int starters = 0;                     // starters currently inside Start for this key
     uint64_t peer_events = 0;             // notifications that the key was freed elsewhere
     // The newest start waiting for the holder's handoff, to which its final save may hand the
-    // lock (`handover_generation`: that start's generation); cleared when it leaves.
-    std::optional<internal::HandOverTo> handover_to;
+    // lock (`handover_generation`: that start's generation); cleared when it leaves. Both are
+    // held by pointer: an entry exists per live session, and most never see a handoff.
+    std::unique_ptr<const internal::HandOverTo> handover_to;
     uint64_t handover_generation = 0;
     uint64_t offered_generation = 0;  // the start the running handoff release was offered to
     // A lock the holder's final save handed to start `grant_generation`, until it takes it (or,
     // once it has left, until it is given back).
-    std::optional<internal::AcquireResult> grant;
+    std::unique_ptr<internal::AcquireResult> grant;
     uint64_t grant_generation = 0;
     bool Unused() const { return !holder && !acquiring && starters == 0 && !grant; }
   };

@@ -30,8 +30,6 @@ bool IsLoadFailure(const Status& s) {
       return false;
   }
 }
-// Longest real wait between checks of a cancel predicate or token.
-constexpr Clock::Duration kCancelPoll = std::chrono::milliseconds(10);
 }  // namespace
 
 RawStore::Impl::Impl(std::shared_ptr<EngineContext> engine,

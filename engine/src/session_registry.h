@@ -210,6 +210,10 @@ class RawStore::Impl final : public internal::SessionOwner,
   void DropHolder(KeyEntry& entry) REQUIRES(mu_);
   void LeaveEntry(const std::string& key, KeyEntry& entry) REQUIRES(mu_);
 
+  // Longest real wait between checks of a cancel predicate or token (a local holder's handoff and
+  // one across engines alike).
+  static constexpr Clock::Duration kCancelPoll = std::chrono::milliseconds(10);
+
   // Constant after construction.
   const std::shared_ptr<EngineContext> engine_;
   const std::shared_ptr<const StoreConfig> config_;

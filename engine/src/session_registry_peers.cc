@@ -23,9 +23,6 @@ using internal::PeerMessageKind;
 
 namespace {
 
-// Longest real wait between checks of a cancel predicate or token (as for a local holder).
-constexpr Clock::Duration kCancelPoll = std::chrono::milliseconds(10);
-
 Status HeldElsewhere(const PeerHold& held) {
   return Status::Locked("profile is held by session " + std::to_string(held.lock.session_id) +
                         " (epoch " + std::to_string(held.lock.epoch) +

@@ -30,6 +30,7 @@ struct BenchConfig {
   size_t profile_payload_bytes = 1024;
 
   int handoffs = 1'000;
+  int messages = 1'000;  // Store::Message calls timed (and as many raw appends)
 
   std::vector<size_t> memory_sessions = {10'000, 100'000};
 
@@ -58,6 +59,14 @@ void RunStartLatency(const BenchConfig& config, const std::string& small_db,
 
 // Handoff latency and commits per handoff, against one synced raw commit.
 void RunHandoff(const BenchConfig& config, Report& report);
+
+// Engine::SaveTogether of two profiles against the same records in one raw RocksDB commit
+// (fenced transaction and plain WriteBatch), sync on and off, at 1 and 4 threads.
+void RunSaveTogether(const BenchConfig& config, Report& report);
+
+// Latency of Store::Message to a live session of this engine, from the call to its handler,
+// against a synced raw RocksDB append that wakes a consumer thread.
+void RunMessageDelivery(const BenchConfig& config, Report& report);
 
 // On a throwaway PostgreSQL cluster (started here, removed at the end): save throughput at
 // `pg_thread_counts` against raw libpq (appending its block to the chart's data), and the

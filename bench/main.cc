@@ -43,6 +43,7 @@ BenchConfig ConfigFor(const std::string& mode) {
     c.large_profiles = 100'000;
     c.start_samples = 400;
     c.handoffs = 200;
+    c.messages = 200;
     c.history_profiles = 50;
     c.autosave_window_seconds = 3;
     c.pg_handoffs = 200;
@@ -157,6 +158,8 @@ int Run(int argc, char** argv) {
 
   timed("save throughput", [&] { RunSaveThroughput(config, report); });
   timed("handoff", [&] { RunHandoff(config, report); });
+  timed("SaveTogether", [&] { RunSaveTogether(config, report); });
+  timed("message delivery", [&] { RunMessageDelivery(config, report); });
   timed("PostgreSQL", [&] { RunPostgres(config, report); });
 
   const std::string small_db = config.data_dir + "/profiles-small";
@@ -173,8 +176,6 @@ int Run(int argc, char** argv) {
   timed("auto-save CPU", [&] { RunAutosaveCpu(config, small_db, report); });
   timed("history disk use", [&] { RunHistoryDiskUse(config, report); });
 
-  report.NotMeasured("message delivery latency", "feature not landed");
-  report.NotMeasured("SaveTogether vs a raw two-profile WriteBatch", "feature not landed");
   std::filesystem::remove_all(config.data_dir);
   std::fprintf(stderr, "bench: all cases done in %.1f s\n", SecondsSince(start));
   return report.WriteJson(json) && report.WriteMarkdown(markdown) ? 0 : 1;

@@ -75,53 +75,90 @@ RawRocksBaseline::Writer RawRocksBaseline::MakeWriter(std::string key, const Rec
   return w;
 }
 
-bool RawRocksBaseline::Save(Writer& w, WriteKind kind) {
+namespace {
+
+// What one writer's next save writes: its new version, the history key and the key leaving the
+// newest-kHistoryKept window (empty while the window is not full).
+struct PendingSave {
+  RawRocksBaseline::Writer* writer;
+  uint64_t version;
+  std::string history_key;
+  std::string pruned_key;
+};
+
+PendingSave Prepare(RawRocksBaseline::Writer& w) {
   const uint64_t version = w.version + 1;
   StampCounter(&w.data, version);
   StampCounter(&w.history, version);
   StampAt(&w.meta, 8, version);
-  const std::string history_key = HistoryKey(w.key, version);
-  const std::string pruned_key =
-      version > kHistoryKept ? HistoryKey(w.key, version - kHistoryKept) : std::string();
+  return {&w, version, HistoryKey(w.key, version),
+          version > kHistoryKept ? HistoryKey(w.key, version - kHistoryKept) : std::string()};
+}
+
+// The three records (and the pruned version) of `save` into `out` (a WriteBatch or a
+// Transaction: both have Put and Delete by column family).
+template <typename Writes>
+rocksdb::Status Stage(Writes& out, const std::vector<rocksdb::ColumnFamilyHandle*>& handles,
+                      const PendingSave& save) {
+  const RawRocksBaseline::Writer& w = *save.writer;
+  rocksdb::Status s = out.Put(handles[kData], w.key, w.data);
+  if (s.ok()) s = out.Put(handles[kHistory], save.history_key, w.history);
+  if (s.ok() && !save.pruned_key.empty()) s = out.Delete(handles[kHistory], save.pruned_key);
+  if (s.ok()) s = out.Put(handles[kMeta], w.key, w.meta);
+  return s;
+}
+
+}  // namespace
+
+bool RawRocksBaseline::SaveAll(const std::vector<Writer*>& writers, WriteKind kind) {
+  std::vector<PendingSave> saves;
+  saves.reserve(writers.size());
+  for (Writer* w : writers) saves.push_back(Prepare(*w));
+  auto done = [&saves] {
+    for (const PendingSave& save : saves) save.writer->version = save.version;
+    return true;
+  };
   rocksdb::WriteOptions write_options;
   write_options.sync = sync_;
   if (kind == WriteKind::kPlainBatch) {
     rocksdb::WriteBatch batch;
-    bool ok = batch.Put(handles_[kData], w.key, w.data).ok() &&
-              batch.Put(handles_[kHistory], history_key, w.history).ok() &&
-              (pruned_key.empty() || batch.Delete(handles_[kHistory], pruned_key).ok()) &&
-              batch.Put(handles_[kMeta], w.key, w.meta).ok() &&
-              db_->Write(write_options, &batch).ok();
-    if (ok) w.version = version;
-    return ok;
+    for (const PendingSave& save : saves) {
+      if (!Stage(batch, handles_, save).ok()) return false;
+    }
+    return db_->Write(write_options, &batch).ok() && done();
   }
   constexpr int kAttempts = 64;  // as Holdfast (kDefaultTransactionAttempts)
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     std::unique_ptr<rocksdb::Transaction> txn(db_->BeginTransaction(write_options));
-    std::string stored_meta;
-    rocksdb::Status s =
-        txn->GetForUpdate(rocksdb::ReadOptions(), handles_[kMeta], w.key, &stored_meta);
-    if (s.ok()) {
-      uint64_t stored_epoch = 0;
-      if (stored_meta.size() >= sizeof stored_epoch) {
-        std::memcpy(&stored_epoch, stored_meta.data(), sizeof stored_epoch);
+    rocksdb::Status s;
+    for (const PendingSave& save : saves) {
+      std::string stored_meta;
+      s = txn->GetForUpdate(rocksdb::ReadOptions(), handles_[kMeta], save.writer->key,
+                            &stored_meta);
+      if (s.ok()) {
+        uint64_t stored_epoch = 0;
+        if (stored_meta.size() >= sizeof stored_epoch) {
+          std::memcpy(&stored_epoch, stored_meta.data(), sizeof stored_epoch);
+        }
+        if (stored_epoch != save.writer->epoch) return false;  // fenced out
+      } else if (!s.IsNotFound()) {
+        return false;
       }
-      if (stored_epoch != w.epoch) return false;  // fenced out: another session holds it
-    } else if (!s.IsNotFound()) {
-      return false;
+      s = Stage(*txn, handles_, save);
+      if (!s.ok()) return false;
     }
-    s = txn->Put(handles_[kData], w.key, w.data);
-    if (s.ok()) s = txn->Put(handles_[kHistory], history_key, w.history);
-    if (s.ok() && !pruned_key.empty()) s = txn->Delete(handles_[kHistory], pruned_key);
-    if (s.ok()) s = txn->Put(handles_[kMeta], w.key, w.meta);
-    if (s.ok()) s = txn->Commit();
-    if (s.ok()) {
-      w.version = version;
-      return true;
-    }
+    s = txn->Commit();
+    if (s.ok()) return done();
     if (!s.IsBusy() && !s.IsTryAgain()) return false;
   }
   return false;
+}
+
+bool RawRocksBaseline::Append(const std::string& key, const std::string& value) {
+  rocksdb::WriteOptions write_options;
+  write_options.sync = sync_;
+  rocksdb::WriteBatch batch;
+  return batch.Put(handles_[kData], key, value).ok() && db_->Write(write_options, &batch).ok();
 }
 
 }  // namespace holdfast::bench

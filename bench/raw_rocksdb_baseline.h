@@ -58,7 +58,14 @@ class RawRocksBaseline {
 
   // One save of `writer`'s three records. False when the fence failed or RocksDB returned an
   // error other than a conflict (conflicts are retried, as Holdfast retries them).
-  bool Save(Writer& writer, WriteKind kind);
+  bool Save(Writer& writer, WriteKind kind) { return SaveAll({&writer}, kind); }
+  // The records of every writer in one commit, fenced on each one's epoch (a trade of several
+  // profiles, as Engine::SaveTogether stores it). Same results as Save.
+  bool SaveAll(const std::vector<Writer*>& writers, WriteKind kind);
+
+  // One record `value` under `key` in the data family, in one write (synced as the database
+  // is): the least a durable message append can cost.
+  bool Append(const std::string& key, const std::string& value);
 
  private:
   RawRocksBaseline() = default;

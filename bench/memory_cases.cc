@@ -76,8 +76,8 @@ void RunMemory(const BenchConfig& config, const std::string& large_db, Report& r
                   FormatNumber(payload) + " bytes on " + std::to_string(kStartThreads) +
                   " threads, keeping every handle, and notes it again: the growth divided by N is "
                   "the memory per active session (everything the engine and RocksDB hold for "
-                  "them: the decoded value, the last saved bytes, the session's state, memtable "
-                  "growth from the acquisitions). Then `Engine::Close()` ends all N with a final "
+                  "them: the decoded value, the session's state — which keeps a digest of the last "
+                  "save, not a copy —, memtable growth from the acquisitions). Then `Engine::Close()` ends all N with a final "
                   "save each, and is timed. The baseline column is the payload size; the target "
                   "is 2x payload + 1 KiB per session.");
   for (size_t sessions : config.memory_sessions) {

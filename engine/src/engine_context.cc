@@ -102,6 +102,8 @@ std::string_view FailedOperationName(FailedOperation operation) {
       return "message";
     case FailedOperation::kSaveTogether:
       return "save-together";
+    case FailedOperation::kLastSavedData:
+      return "last-saved-data";
   }
   return "unknown";
 }

@@ -1,3 +1,6 @@
+// A live session's saves and its end: PrepareSave, Commit, the final save (Finish), Abandon,
+// EndOnce. Its state accessors are in live_session_state.cc, what it last stored in
+// live_session_last_saved.cc, message delivery in live_session_messages.cc.
 #include "live_session.h"
 
 #include <algorithm>
@@ -36,6 +39,7 @@ RawSession::Impl::Impl(std::shared_ptr<EngineContext> engine,
                                                           std::nullopt,
                                                           false})),
       last_saved_(acquired.payload),
+      saved_digest_(internal::PayloadDigest::Of(acquired.payload)),
       stored_schema_version_(acquired.schema_version),
       version_(acquired.version),
       updated_unix_ms_(acquired.meta.updated_unix_ms),
@@ -88,7 +92,8 @@ Status RawSession::Impl::SealedStatus(EndReason reason) {
   }
 }
 
-Result<std::string> RawSession::Impl::Encode(std::optional<EndReason> seal_for) {
+Result<std::string> RawSession::Impl::Encode(std::optional<EndReason> seal_for,
+                                             std::optional<uint64_t>* changes) {
   std::shared_ptr<SessionData> slot;
   {
     internal::MutexLock lock(mu_);
@@ -99,6 +104,9 @@ Result<std::string> RawSession::Impl::Encode(std::optional<EndReason> seal_for) 
     }
   }
   try {
+    // Counted before the snapshot: an edit in between is in the snapshot but not in the count,
+    // which can only make the next save compare bytes it could have skipped.
+    if (changes) *changes = slot->ChangeCount();
     if (!seal_for) return slot->Encode(nullptr);
     // Lock order: the slot's data lock, then mu_.
     return slot->Encode([&] {
@@ -212,22 +220,25 @@ Result<RawSession::Impl::PreparedSave> RawSession::Impl::PrepareSave(bool final,
 
   // A final save seals the session with its snapshot: an edit after this point fails instead of
   // returning OK and being dropped. A save that fails (other than LockLost) unseals.
-  auto encoded = Encode(final ? std::optional<EndReason>(reason) : std::nullopt);
+  std::optional<uint64_t> changes;
+  auto encoded = Encode(final ? std::optional<EndReason>(reason) : std::nullopt, &changes);
   if (!encoded.ok()) {
     return encoded.status().WithContext("encoding profile data; the session stays active");
   }
   PreparedSave prepared;
   prepared.payload = std::move(*encoded);
+  prepared.changes = changes;
   if (Status s =
           ValidatePayloadSize(prepared.payload.size(), engine_->options().max_payload_bytes);
       !s.ok()) {
     if (final) Unseal();
     return s.WithContext("the session stays active and keeps the data in memory");
   }
+  const bool same_payload = MatchesLastSaved(prepared.payload, changes);
   internal::MutexLock lock(mu_);
   prepared.processed = processed_;
-  prepared.payload_changed = prepared.payload != last_saved_ ||
-                             stored_schema_version_ != store_->settings.schema_version;
+  prepared.payload_changed =
+      !same_payload || stored_schema_version_ != store_->settings.schema_version;
   prepared.meta_generation = meta_generation_;
   prepared.meta_changed = meta_generation_ != meta_saved_generation_;
   if (prepared.meta_changed) {
@@ -269,8 +280,14 @@ void RawSession::Impl::SaveStored(const PreparedSave& prepared, const internal::
   {
     internal::MutexLock lock(mu_);
     if (prepared.payload_changed) {  // (unchanged bytes are already in this schema version)
-      last_saved_ = prepared.payload;
+      saved_digest_ = internal::PayloadDigest::Of(prepared.payload);
+      if (last_saved_kept_) last_saved_ = prepared.payload;  // a session without a slot
       stored_schema_version_ = store_->settings.schema_version;
+    }
+    saved_changes_ = prepared.changes;
+    if (final) {  // the session ends: its handles may still ask what it stored
+      last_saved_ = prepared.payload;
+      last_saved_kept_ = true;
     }
     // The marks just stored are done; later ones (none can be added during a save) stay.
     std::erase_if(processed_, [&](uint64_t s) {
@@ -439,14 +456,8 @@ void RawSession::Impl::EndOnce(EndReason reason, std::string detail, std::option
     internal::MutexLock lock(mu_);
     if (ended_) return;
   }
-  bool lost = false;
-  if (unsaved) {
-    lost = *unsaved;
-  } else {
-    auto encoded = Encode(std::nullopt);
-    internal::MutexLock lock(mu_);
-    lost = !encoded.ok() || *encoded != last_saved_ || meta_generation_ != meta_saved_generation_;
-  }
+  const bool lost = unsaved ? *unsaved : HasUnsavedChanges();
+  KeepLastSaved();
   std::function<void(const SessionEnd&)> on_end;
   SessionEnd end{reason, lost, std::move(detail)};
   {
@@ -479,15 +490,6 @@ void RawSession::Impl::ClearHandlers() {
   on_message_ = nullptr;
 }
 
-bool RawSession::Impl::UnsavedAgainst(std::string_view stored_payload,
-                                      const std::vector<int64_t>& stored_user_ids,
-                                      const std::map<std::string, std::string>& stored_metadata) {
-  auto encoded = Encode(std::nullopt);
-  internal::MutexLock lock(mu_);
-  return !encoded.ok() || *encoded != stored_payload || user_ids_ != stored_user_ids ||
-         metadata_ != stored_metadata;
-}
-
 void RawSession::Impl::EndAfterItsReleaseWasStored(
     std::string_view stored_payload, const std::vector<int64_t>& stored_user_ids,
     const std::map<std::string, std::string>& stored_metadata) {
@@ -502,128 +504,6 @@ void RawSession::Impl::EndAfterItsReleaseWasStored(
   EndOnce(EndReason::kStolen,
           "the profile was taken over after this session's final save reported an error",
           UnsavedAgainst(stored_payload, stored_user_ids, stored_metadata));
-}
-
-bool RawSession::Impl::IsActive() const {
-  internal::MutexLock lock(mu_);
-  return !fenced_;
-}
-
-Status RawSession::Impl::EditStatus() const {
-  internal::MutexLock lock(mu_);
-  if (fenced_ || sealed_for_) return EndedStatus();
-  return Status::Ok();
-}
-
-ProfileInfo RawSession::Impl::Info() const {
-  internal::MutexLock lock(mu_);
-  ProfileInfo info;
-  info.store = store_->name;
-  info.key = key_;
-  info.version = version_;
-  info.epoch = epoch_;
-  info.session_id = session_id_;
-  info.created_unix_ms = created_unix_ms_;
-  info.updated_unix_ms = updated_unix_ms_;
-  info.load_count = load_count_;
-  info.first_session_unix_ms = first_session_unix_ms_;
-  info.user_ids = user_ids_;
-  return info;
-}
-
-std::string RawSession::Impl::LastSavedBytes() const {
-  internal::MutexLock lock(mu_);
-  return last_saved_;
-}
-
-uint32_t RawSession::Impl::StoredSchemaVersion() const {
-  internal::MutexLock lock(mu_);
-  return stored_schema_version_;
-}
-
-Status RawSession::Impl::EditUserIds(const std::function<void(std::vector<int64_t>&)>& edit) {
-  internal::MutexLock lock(mu_);
-  if (fenced_ || sealed_for_) return EndedStatus();
-  std::vector<int64_t> edited = user_ids_;
-  edit(edited);
-  std::sort(edited.begin(), edited.end());
-  edited.erase(std::unique(edited.begin(), edited.end()), edited.end());
-  if (edited.size() > kMaxUserIdsPerProfile) {
-    return Status::InvalidArgument("a profile holds at most " +
-                                   std::to_string(kMaxUserIdsPerProfile) +
-                                   " user ids (kMaxUserIdsPerProfile); nothing was changed");
-  }
-  if (edited == user_ids_) return Status::Ok();
-  user_ids_ = std::move(edited);
-  ++meta_generation_;
-  return Status::Ok();
-}
-
-Status RawSession::Impl::EditMetadata(
-    const std::function<Status(std::map<std::string, std::string>&)>& edit) {
-  internal::MutexLock lock(mu_);
-  if (fenced_ || sealed_for_) return EndedStatus();
-  std::map<std::string, std::string> edited = metadata_;
-  if (Status s = edit(edited); !s.ok()) return s;
-  if (edited == metadata_) return Status::Ok();  // nothing to save
-  metadata_ = std::move(edited);
-  ++meta_generation_;
-  return Status::Ok();
-}
-
-std::optional<std::string> RawSession::Impl::Metadata(std::string_view key) const {
-  internal::MutexLock lock(mu_);
-  auto it = metadata_.find(std::string(key));
-  if (it == metadata_.end()) return std::nullopt;
-  return it->second;
-}
-
-void RawSession::Impl::SetData(std::shared_ptr<SessionData> data) {
-  internal::MutexLock lock(mu_);
-  slot_ = std::move(data);
-}
-
-void RawSession::Impl::SetHandlers(const SessionOptions& options) {
-  internal::MutexLock lock(mu_);
-  on_save_ = options.on_save;
-  on_last_save_ = options.on_last_save;
-  on_session_end_ = options.on_session_end;
-  on_message_ = options.on_message;
-}
-
-void RawSession::Impl::SetOnSave(std::function<void()> fn) {
-  internal::MutexLock lock(mu_);
-  if (ended_) return;  // it could never run, and it may hold the handle (ClearHandlers)
-  on_save_ = std::move(fn);
-}
-
-void RawSession::Impl::SetOnLastSave(std::function<void(EndReason)> fn) {
-  internal::MutexLock lock(mu_);
-  if (ended_) return;  // it could never run, and it may hold the handle (ClearHandlers)
-  on_last_save_ = std::move(fn);
-}
-
-void RawSession::Impl::SetOnAfterSave(std::function<void(std::string_view)> fn) {
-  internal::MutexLock lock(mu_);
-  if (ended_) return;  // it could never run, and it may hold the handle (ClearHandlers)
-  on_after_save_ = std::move(fn);
-}
-
-void RawSession::Impl::SetOnSessionEnd(std::function<void(const SessionEnd&)> fn) {
-  std::optional<SessionEnd> missed;
-  {
-    internal::MutexLock lock(mu_);
-    // A session can end before its handler is connected (a handoff right after the start):
-    // deliver that end now, once, rather than never. Either way an ended session keeps no
-    // handler (ClearHandlers).
-    if (!ended_) {
-      on_session_end_ = fn;
-    } else if (!end_notified_ && fn) {
-      end_notified_ = true;
-      missed = ended_;
-    }
-  }
-  if (missed) fn(*missed);
 }
 
 }  // namespace holdfast

@@ -1,5 +1,5 @@
 // LiveSession (RawSession::Impl): one active session on one profile — its lock identity
-// (epoch), the last saved payload, user ids and metadata, signals, the seal, and the save /
+// (epoch), what it last saved (a digest of the payload), user ids and metadata, signals, the seal, and the save /
 // final-save logic. RawSession and Profile<Codec> are handles to it. It reports its end upward
 // through the SessionOwner it is given (its store's session registry), never by including it.
 //
@@ -44,6 +44,15 @@ class SessionOwner {
   // same commit: `granted` is that start's acquisition. Called before the session ends.
   virtual void HandedOver(const std::string& key, const LiveSession* session,
                           AcquireResult granted) = 0;
+};
+
+// Identifies a payload without keeping it: equal payloads have equal digests. Equal digests
+// do not prove equal payloads (a CRC can collide), so they are confirmed against the bytes.
+struct PayloadDigest {
+  uint32_t crc = 0;
+  size_t size = 0;
+  static PayloadDigest Of(std::string_view bytes);
+  bool operator==(const PayloadDigest&) const = default;
 };
 
 }  // namespace internal
@@ -148,7 +157,19 @@ class RawSession::Impl final : public internal::AutosaveTarget,
   // OK while edits are accepted; see RawSession::EditStatus.
   Status EditStatus() const;
   ProfileInfo Info() const;
+  // The payload of the last successful save (or as loaded). Once data is attached, the live
+  // session keeps no copy of it: unedited since, it is the data's own encoding; edited since, it
+  // is read from the stored version — and when that read fails (storage down), the failure goes
+  // to EngineOptions::on_error (kLastSavedData) and the answer is empty.
   std::string LastSavedBytes() const;
+  // Whether the data, user ids or metadata differ from what this session last stored. Exact:
+  // a digest first, the stored version's bytes when the digests are equal; true when those
+  // bytes cannot be read.
+  bool HasUnsavedChanges();
+  // When the session ends (EndOnce; a removal, before it deletes the versions): reads its last
+  // saved payload back into memory, so that its handles can still ask for it after the engine
+  // closed. Skipped when already kept; left to LastSavedBytes when unreadable.
+  void KeepLastSaved();
   // The store schema version of the last saved (or loaded) payload.
   uint32_t StoredSchemaVersion() const;
   Status EditUserIds(const std::function<void(std::vector<int64_t>&)>& edit);
@@ -198,6 +219,7 @@ class RawSession::Impl final : public internal::AutosaveTarget,
     // Messages marked processed so far (no handler runs under save_mu_): their removal is
     // stored with the edits they caused.
     std::vector<uint64_t> processed;
+    std::optional<uint64_t> changes;  // the slot's ChangeCount before the snapshot
     bool Unchanged() const { return !payload_changed && !meta_changed && processed.empty(); }
   };
 
@@ -248,10 +270,22 @@ class RawSession::Impl final : public internal::AutosaveTarget,
   Status EndedStatus() const REQUIRES(mu_);
   // The status for an edit attempted while a final save for `reason` is in flight (mu_ held).
   static Status SealedStatus(EndReason reason);
+  // The encoding of `slot`'s data when its ChangeCount equals `saved_changes` before and after
+  // encoding (so it is the last saved data); nullopt otherwise.
+  std::optional<std::string> EncodeIfUnedited(SessionData& slot,
+                                              std::optional<uint64_t> saved_changes) const;
+  // Whether `payload` (a snapshot taken when the slot's ChangeCount was `changes`) is exactly
+  // the last saved payload (see last_saved_); false when the stored version it must be compared
+  // with cannot be read.
+  bool MatchesLastSaved(std::string_view payload, std::optional<uint64_t> changes) const;
+  // The stored payload of version `version` of this profile.
+  Result<std::string> StoredPayload(uint64_t version) const;
   // Encodes the current data: the slot's encoding, or the last saved payload without a slot.
   // With `seal_for`, the session is sealed for that final save in the same critical section as
   // the snapshot (under the slot's data lock), so no edit lands between the two.
-  Result<std::string> Encode(std::optional<EndReason> seal_for = std::nullopt);
+  // `changes`, when given, receives the slot's ChangeCount read just before the snapshot.
+  Result<std::string> Encode(std::optional<EndReason> seal_for = std::nullopt,
+                             std::optional<uint64_t>* changes = nullptr);
   // Leaves the auto-save schedule and tells the owner (if it still exists) that this session no
   // longer holds the key.
   void LeaveOwner();
@@ -306,7 +340,17 @@ class RawSession::Impl final : public internal::AutosaveTarget,
   // What Abandon() needs to undo the acquisition; dropped when the start completes (a live
   // session never abandons, and the previous meta it holds would cost every session memory).
   std::unique_ptr<const AcquireResult> undo_ GUARDED_BY(mu_);
+  // The last saved (or loaded) payload, in memory (last_saved_kept_) only while no data is
+  // attached — a raw session without a SessionDataFactory, whose data it is; a start before
+  // AttachData — and once the session ended. A live session with data would otherwise hold a
+  // second copy of every profile: the slot's change count, the digest and the stored version
+  // `version_` stand for it (MatchesLastSaved).
   std::string last_saved_ GUARDED_BY(mu_);
+  bool last_saved_kept_ GUARDED_BY(mu_) = true;
+  internal::PayloadDigest saved_digest_ GUARDED_BY(mu_);
+  // The slot's ChangeCount when its data was last known equal to the stored payload (loaded, or
+  // counted before the snapshot a save stored); nullopt: compare the bytes.
+  std::optional<uint64_t> saved_changes_ GUARDED_BY(mu_);
   // Its schema version: below the store's, the next save writes the (migrated) data even when
   // its bytes did not change, so that no migration step runs twice on stored data.
   uint32_t stored_schema_version_ GUARDED_BY(mu_) = 0;

@@ -88,6 +88,10 @@ Status RawStore::Remove(std::string_view key) {
   Status s = impl_->Exclusive(
       key, EndReason::kRemoved,
       [&](const std::string& claimed, const std::shared_ptr<internal::LiveSession>& victim) {
+        // The victim (fenced: its data can no longer change) keeps its last saved payload in
+        // memory before the removal deletes the version that holds it: its end judges unsaved
+        // changes against it, and its handles can still read it.
+        if (victim) victim->KeepLastSaved();
         auto erased = internal::CommitRemove(engine.Transaction(), {config.name, claimed});
         engine.critical_state().Record(erased.status());
         if (victim) {

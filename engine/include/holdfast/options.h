@@ -49,6 +49,7 @@ enum class FailedOperation : uint8_t {
   kHandler,    // game code the engine called threw (a signal, a codec, validate, a callback)
   kMessage,    // delivering messages to a session: reading them failed, or one is damaged
   kSaveTogether,  // Engine::SaveTogether (the event names the profile to blame, if one is)
+  kLastSavedData,  // LastSavedData/LastSavedBytes could not read the stored version (see there)
 };
 std::string_view FailedOperationName(FailedOperation operation);  // "start", "save", ...
 

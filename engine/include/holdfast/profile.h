@@ -41,6 +41,7 @@ class Profile {
     std::lock_guard lock(slot_->mu);
     if (Status s = raw_.EditStatus(); !s.ok()) return s;
     typename Slot::Holding holding(*slot_);
+    ++slot_->changes;
     std::forward<Fn>(fn)(slot_->data);
     return Status::Ok();
   }
@@ -63,7 +64,9 @@ class Profile {
     return Read([](const Value& data) { return data; });
   }
 
-  // The data as of the last successful save (or as loaded).
+  // The data as of the last successful save (or as loaded); see RawSession::LastSavedBytes
+  // (no I/O unless edited since; an unreadable stored version gives Value{} and an on_error
+  // event).
   Value LastSavedData() const {
     auto decoded = Codec::Decode(raw_.LastSavedBytes());
     return decoded.ok() ? std::move(*decoded) : Value{};
@@ -148,6 +151,11 @@ class Profile {
     void Restore(const std::shared_ptr<const void>& captured) override {
       std::lock_guard lock(mu);
       data = *static_cast<const Value*>(captured.get());
+      ++changes;
+    }
+    std::optional<uint64_t> ChangeCount() const override {
+      std::lock_guard lock(mu);
+      return changes;
     }
     bool HeldByThisThread() const override {
       return holder.load(std::memory_order_relaxed) == std::this_thread::get_id();
@@ -165,6 +173,7 @@ class Profile {
     // so relaxed order is enough for "is it me?".
     mutable std::atomic<std::thread::id> holder{};
     Value data;
+    uint64_t changes = 0;  // Edit and Restore calls (SessionData::ChangeCount)
     const Value template_value;
     const std::function<Status(const Value&)> validate;  // may be null
   };

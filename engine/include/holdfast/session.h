@@ -171,6 +171,10 @@ class SessionData {
   // was not stored. The default keeps nothing: such data is not put back.
   virtual std::shared_ptr<const void> Capture() const { return nullptr; }
   virtual void Restore(const std::shared_ptr<const void>& captured) {}
+  // How many times the data may have changed (each Edit, each Restore), read under the data's
+  // lock; nullopt when the data does not count. A save whose count equals the one before the
+  // last stored snapshot knows the data unchanged without comparing it with the stored bytes.
+  virtual std::optional<uint64_t> ChangeCount() const { return std::nullopt; }
 };
 
 // Turns the payload a start loaded — written in store schema version `schema_version` — into the
@@ -210,7 +214,12 @@ class RawSession {
   // SessionEnd::unsaved_changes.
   Status EditStatus() const;
   ProfileInfo Info() const;
-  // The payload of the last successful save (or the loaded payload).
+  // The payload of the last successful save (or the loaded payload). A live session keeps no
+  // second copy of it: unedited since, it is the encoding of the current data (for a migrated or
+  // re-encoded load the same value, perhaps not the same bytes); edited since, it is read from
+  // the version the session last stored — if storage cannot be read, the failure goes to
+  // EngineOptions::on_error (FailedOperation::kLastSavedData) and the result is empty. An ended
+  // session keeps it in memory.
   std::string LastSavedBytes() const;
 
   // User ids and metadata are saved with the next save. InvalidArgument for an empty metadata key.

@@ -1,7 +1,9 @@
 #include "raw_rocksdb_baseline.h"
 
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
+#include <rocksdb/table.h>
 #include <rocksdb/utilities/optimistic_transaction_db.h>
 #include <rocksdb/utilities/transaction.h>
 #include <rocksdb/write_batch.h>
@@ -39,6 +41,11 @@ std::unique_ptr<RawRocksBaseline> RawRocksBaseline::Open(const std::string& dir,
   rocksdb::ColumnFamilyOptions family;
   family.write_buffer_size = size_t{16} << 20;  // Holdfast's default write_buffer_bytes
   family.max_write_buffer_size_to_maintain = int64_t{32} << 20;
+  rocksdb::BlockBasedTableOptions table;  // Holdfast's Bloom filters (MakeFamilyOptions)
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  family.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  family.memtable_prefix_bloom_size_ratio = 0.02;
+  family.memtable_whole_key_filtering = true;
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   for (const char* name : {"default", "data", "meta", "history"}) {
     families.emplace_back(name, family);

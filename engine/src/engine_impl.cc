@@ -295,18 +295,28 @@ Status Engine::Impl::EndAllSessions() {
   const auto stores = stores_.OpenStores();
   for (const auto& store : stores) store->WakeAll();  // waiting starters return Closed
   engine.gate().WaitIdle();
+  // No auto-save starts from here on (one already running finishes first: it holds the save
+  // lock the final save needs), and the schedule is dropped at once rather than session by
+  // session as each ends.
+  engine.autosaves().Stop();
 
-  std::vector<std::shared_ptr<internal::LiveSession>> sessions;
-  for (const auto& store : stores) {
-    auto live = store->LiveSessions();
-    sessions.insert(sessions.end(), live.begin(), live.end());
-  }
   // Final saves go in batches, one transaction each (FinishTogether), in (store, key) order,
-  // the order in which a batch takes its sessions' save locks.
-  std::sort(sessions.begin(), sessions.end(), [](const auto& a, const auto& b) {
-    return std::pair<std::string_view, std::string_view>(a->store().name, a->key()) <
-           std::pair<std::string_view, std::string_view>(b->store().name, b->key());
-  });
+  // the order in which a batch takes its sessions' save locks: stores by name, then each
+  // store's sessions by key.
+  std::vector<std::shared_ptr<internal::SessionRegistry>> by_name(stores.begin(), stores.end());
+  std::sort(by_name.begin(), by_name.end(),
+            [](const auto& a, const auto& b) { return a->config().name < b->config().name; });
+  std::vector<std::shared_ptr<internal::LiveSession>> sessions;
+  for (const auto& store : by_name) {
+    auto live = store->LiveSessions();
+    // Sorted by copies of the keys held side by side (short keys stay inline): comparing
+    // through the sessions themselves costs a cache miss per comparison, 0.1 s at 100k.
+    std::vector<std::pair<std::string, size_t>> order;
+    order.reserve(live.size());
+    for (size_t i = 0; i < live.size(); ++i) order.emplace_back(live[i]->key(), i);
+    std::sort(order.begin(), order.end());
+    for (const auto& [key, i] : order) sessions.push_back(std::move(live[i]));
+  }
   Status first_error;
   std::mutex error_mu;
   const size_t batches = (sessions.size() + kShutdownBatch - 1) / kShutdownBatch;
@@ -337,7 +347,6 @@ Status Engine::Impl::EndAllSessions() {
   for (auto& session : sessions) {
     session->EndOnce(EndReason::kShutdown, "the engine closed before this session could be saved");
   }
-  engine.autosaves().Stop();
   engine.workers().Shutdown();
   return first_error;
 }

@@ -8,7 +8,7 @@
 #include "text_output.h"
 
 namespace holdfast::cli {
-namespace {
+namespace checkpoint_command {
 
 constexpr char kHelp[] =
     R"(Write a consistent copy of the database into <dir>, which must not exist; the copy opens
@@ -33,9 +33,10 @@ Status WriteCheckpoint(AdminService& admin, const Invocation& call) {
   return Status::Ok();
 }
 
-}  // namespace
+}  // namespace checkpoint_command
 
 std::unique_ptr<Command> MakeCheckpointCommand() {
+  using namespace checkpoint_command;
   return MakeDatabaseCommand({.name = "checkpoint",
                               .summary = "write a consistent copy of the database",
                               .description = kHelp,

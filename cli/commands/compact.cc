@@ -6,7 +6,7 @@
 #include "text_output.h"
 
 namespace holdfast::cli {
-namespace {
+namespace compact_command {
 
 constexpr char kHelp[] =
     R"(Rewrite the database's files in full, dropping deleted and overwritten records (pruned
@@ -18,9 +18,10 @@ Status Compact(AdminService& admin, const Invocation& call) {
   return Status::Ok();
 }
 
-}  // namespace
+}  // namespace compact_command
 
 std::unique_ptr<Command> MakeCompactCommand() {
+  using namespace compact_command;
   return MakeDatabaseCommand({.name = "compact",
                               .summary = "reclaim space from old records",
                               .description = kHelp,

@@ -11,7 +11,7 @@
 #include "text_output.h"
 
 namespace holdfast::cli {
-namespace {
+namespace diff_command {
 
 constexpr char kHelp[] =
     R"(Show what changed from version <v1> to version <v2> of a profile. For a JSON store, and a
@@ -84,9 +84,10 @@ Status Diff(AdminService& admin, const Invocation& call) {
   return Status::Ok();
 }
 
-}  // namespace
+}  // namespace diff_command
 
 std::unique_ptr<Command> MakeDiffCommand() {
+  using namespace diff_command;
   return MakeDatabaseCommand({.name = "diff",
                               .summary = "show what changed between two versions of a profile",
                               .description = kHelp,

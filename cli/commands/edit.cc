@@ -7,7 +7,7 @@
 #include "text_output.h"
 
 namespace holdfast::cli {
-namespace {
+namespace edit_command {
 
 constexpr char kHelp[] =
     R"(Write new data for a profile, as a new version with reason 'admin'. On a running server
@@ -37,9 +37,10 @@ Status Edit(AdminService& admin, const Invocation& call) {
   return Status::Ok();
 }
 
-}  // namespace
+}  // namespace edit_command
 
 std::unique_ptr<Command> MakeEditCommand() {
+  using namespace edit_command;
   return MakeDatabaseCommand({.name = "edit",
                               .summary = "write new data for a profile (through the session lock)",
                               .description = kHelp,

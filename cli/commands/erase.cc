@@ -9,7 +9,7 @@
 #include "text_output.h"
 
 namespace holdfast::cli {
-namespace {
+namespace erase_command {
 
 constexpr char kHelp[] =
     R"(Erase a profile for good — its data, every version, every waiting message, its lock and
@@ -54,9 +54,10 @@ Status Erase(AdminService& admin, const Invocation& call) {
   return Status::Ok();
 }
 
-}  // namespace
+}  // namespace erase_command
 
 std::unique_ptr<Command> MakeEraseCommand() {
+  using namespace erase_command;
   return MakeDatabaseCommand(
       {.name = "erase",
        .summary = "erase a profile, or every profile of a user id, for good",

@@ -13,7 +13,7 @@
 #include "text_output.h"
 
 namespace holdfast::cli {
-namespace {
+namespace export_command {
 
 constexpr char kHelp[] =
     R"(Write every profile of a store to FILE as JSON lines: first the store's registration (its
@@ -112,9 +112,10 @@ Status Export(AdminService& admin, const Invocation& call) {
   return Status::Ok();
 }
 
-}  // namespace
+}  // namespace export_command
 
 std::unique_ptr<Command> MakeExportCommand() {
+  using namespace export_command;
   return MakeDatabaseCommand({.name = "export",
                               .summary = "write a store's profiles to a file (JSON lines)",
                               .description = kHelp,

@@ -8,7 +8,7 @@
 #include "text_output.h"
 
 namespace holdfast::cli {
-namespace {
+namespace find_user_command {
 
 constexpr char kHelp[] =
     R"(List the profiles (store and key) that carry the user id <id>, from the user-id index:
@@ -40,9 +40,10 @@ Status FindUser(AdminService& admin, const Invocation& call) {
   return Status::Ok();
 }
 
-}  // namespace
+}  // namespace find_user_command
 
 std::unique_ptr<Command> MakeFindUserCommand() {
+  using namespace find_user_command;
   return MakeDatabaseCommand({.name = "find-user",
                               .summary = "find the profiles that carry a user id",
                               .description = kHelp,

@@ -12,7 +12,7 @@
 #include "progress.h"
 
 namespace holdfast::cli {
-namespace {
+namespace import_command {
 
 constexpr char kHelp[] =
     R"(Write the profiles of an export file (holdfast export) into a store, registering the store
@@ -74,9 +74,10 @@ Status Import(AdminService& service, const Invocation& call) {
   return Status::Ok();
 }
 
-}  // namespace
+}  // namespace import_command
 
 std::unique_ptr<Command> MakeImportCommand() {
+  using namespace import_command;
   return MakeDatabaseCommand({.name = "import",
                               .summary = "write an export file's profiles into a store",
                               .description = kHelp,

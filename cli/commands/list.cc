@@ -9,7 +9,7 @@
 #include "text_output.h"
 
 namespace holdfast::cli {
-namespace {
+namespace list_command {
 
 constexpr char kHelp[] =
     R"(List the profiles of a store in storage order (shorter keys first, then bytewise), with
@@ -103,9 +103,10 @@ Status ListProfiles(AdminService& admin, const Invocation& call) {
   return Status::Ok();
 }
 
-}  // namespace
+}  // namespace list_command
 
 std::unique_ptr<Command> MakeListCommand() {
+  using namespace list_command;
   return MakeDatabaseCommand({.name = "list",
                               .summary = "list the profiles of a store",
                               .description = kHelp,

@@ -6,7 +6,7 @@
 #include "text_output.h"
 
 namespace holdfast::cli {
-namespace {
+namespace message_command {
 
 constexpr char kHelp[] =
     R"(Send a message to a profile (a gift, mail): stored at once, whether or not a session holds
@@ -27,9 +27,10 @@ Status SendMessage(AdminService& admin, const Invocation& call) {
   return Status::Ok();
 }
 
-}  // namespace
+}  // namespace message_command
 
 std::unique_ptr<Command> MakeMessageCommand() {
+  using namespace message_command;
   return MakeDatabaseCommand({.name = "message",
                               .summary = "send a message to a profile",
                               .description = kHelp,

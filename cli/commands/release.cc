@@ -5,7 +5,7 @@
 #include "text_output.h"
 
 namespace holdfast::cli {
-namespace {
+namespace release_command {
 
 constexpr char kHelp[] =
     R"(End the session that holds a profile, leaving it free. On a running server (through its
@@ -27,9 +27,10 @@ Status Release(AdminService& admin, const Invocation& call) {
   return Status::Ok();
 }
 
-}  // namespace
+}  // namespace release_command
 
 std::unique_ptr<Command> MakeReleaseCommand() {
+  using namespace release_command;
   return MakeDatabaseCommand({.name = "release",
                               .summary = "end the session that holds a profile",
                               .description = kHelp,

@@ -8,7 +8,7 @@
 #include "time_format.h"
 
 namespace holdfast::cli {
-namespace {
+namespace rollback_command {
 
 constexpr char kHelp[] =
     R"(Make an older version (--to V, or the newest written at or before --as-of T) the profile's
@@ -47,9 +47,10 @@ Status RollBack(AdminService& admin, const Invocation& call) {
   return Status::Ok();
 }
 
-}  // namespace
+}  // namespace rollback_command
 
 std::unique_ptr<Command> MakeRollbackCommand() {
+  using namespace rollback_command;
   return MakeDatabaseCommand({.name = "rollback",
                               .summary = "make an older version a profile's data again",
                               .description = std::string(kHelp) + " " + std::string(kTimeForms),

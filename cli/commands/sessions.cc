@@ -7,7 +7,7 @@
 #include "text_output.h"
 
 namespace holdfast::cli {
-namespace {
+namespace sessions_command {
 
 constexpr char kHelp[] =
     R"(List the profiles whose lock is held: the owner, epoch and since when. Opened offline,
@@ -32,9 +32,10 @@ Status ListLocks(AdminService& admin, const Invocation& call) {
   return Status::Ok();
 }
 
-}  // namespace
+}  // namespace sessions_command
 
 std::unique_ptr<Command> MakeSessionsCommand() {
+  using namespace sessions_command;
   return MakeDatabaseCommand({.name = "sessions",
                               .summary = "list held locks (sessions)",
                               .description = kHelp,

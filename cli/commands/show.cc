@@ -10,7 +10,7 @@
 #include "text_output.h"
 
 namespace holdfast::cli {
-namespace {
+namespace show_command {
 
 constexpr char kHelp[] =
     R"(Show a profile: its current data (or one version's with --version), the lock, load count,
@@ -103,9 +103,10 @@ Status ShowProfile(AdminService& admin, const Invocation& call) {
   return Status::Ok();
 }
 
-}  // namespace
+}  // namespace show_command
 
 std::unique_ptr<Command> MakeShowCommand() {
+  using namespace show_command;
   return MakeDatabaseCommand({.name = "show",
                               .summary = "show a profile's data, lock and history",
                               .description = kHelp,

@@ -14,7 +14,7 @@
 #include "text_output.h"
 
 namespace holdfast::cli {
-namespace {
+namespace stats_command {
 
 // The bytes of every file under `dir` (RocksDB's tables, logs and manifests).
 uint64_t DiskBytes(const std::string& dir) {
@@ -115,9 +115,10 @@ Status ShowStats(AdminService& admin, const Invocation& call) {
   return Status::Ok();
 }
 
-}  // namespace
+}  // namespace stats_command
 
 std::unique_ptr<Command> MakeStatsCommand() {
+  using namespace stats_command;
   return MakeDatabaseCommand(
       {.name = "stats",
        .summary = "show what the database holds (and a running server's live counters)",

@@ -7,7 +7,7 @@
 #include "text_output.h"
 
 namespace holdfast::cli {
-namespace {
+namespace stores_command {
 
 Json StoreJson(const StoreSummary& store) {
   return {{"name", store.name},
@@ -36,9 +36,10 @@ Status ListStores(AdminService& admin, const Invocation& call) {
   return Status::Ok();
 }
 
-}  // namespace
+}  // namespace stores_command
 
 std::unique_ptr<Command> MakeStoresCommand() {
+  using namespace stores_command;
   return MakeDatabaseCommand({.name = "stores", .summary = "list the stores", .run = ListStores});
 }
 

@@ -9,7 +9,7 @@
 #include "text_output.h"
 
 namespace holdfast::cli {
-namespace {
+namespace verify_command {
 
 constexpr char kHelp[] =
     R"(Read and check every record of the database (or of one store): each profile's meta and
@@ -92,9 +92,10 @@ Status Verify(AdminService& admin, const Invocation& call) {
   return Status::Corruption(std::to_string(report->damaged.size()) + " damaged record(s) found");
 }
 
-}  // namespace
+}  // namespace verify_command
 
 std::unique_ptr<Command> MakeVerifyCommand() {
+  using namespace verify_command;
   return MakeDatabaseCommand({.name = "verify",
                               .summary = "check every record and version",
                               .description = kHelp,

@@ -7,7 +7,7 @@
 #include "holdfast/engine.h"
 
 namespace holdfast::cli {
-namespace {
+namespace version_command {
 
 class VersionCommand final : public Command {
  public:
@@ -34,8 +34,10 @@ class VersionCommand final : public Command {
   }
 };
 
-}  // namespace
+}  // namespace version_command
 
-std::unique_ptr<Command> MakeVersionCommand() { return std::make_unique<VersionCommand>(); }
+std::unique_ptr<Command> MakeVersionCommand() {
+  return std::make_unique<version_command::VersionCommand>();
+}
 
 }  // namespace holdfast::cli

@@ -8,7 +8,7 @@
 #include "time_format.h"
 
 namespace holdfast::cli {
-namespace {
+namespace versions_command {
 
 constexpr char kHelp[] =
     R"(List a profile's versions, newest first: when and why each was written. Times T:)";
@@ -89,9 +89,10 @@ Status ListVersions(AdminService& admin, const Invocation& call) {
   return Status::Ok();
 }
 
-}  // namespace
+}  // namespace versions_command
 
 std::unique_ptr<Command> MakeVersionsCommand() {
+  using namespace versions_command;
   return MakeDatabaseCommand({.name = "versions",
                               .summary = "list a profile's versions, newest first",
                               .description = std::string(kHelp) + " " + std::string(kTimeForms),

@@ -16,6 +16,7 @@ namespace {
 
 constexpr const char* kFamily = "Memory and close";
 constexpr int kStartThreads = 4;
+constexpr size_t kTemplateBytes = 1024;  // as BenchConfig::profile_payload_bytes
 
 struct ChildResult {
   uint64_t rss_before = 0;
@@ -50,7 +51,10 @@ int MemoryChildMain(int argc, char** argv) {
   const std::string db = argv[2];
   const size_t sessions = std::stoull(argv[3]);
   auto engine = OpenEngineOrFail(db, BenchEngineOptions(/*sync=*/false));
-  auto store = OpenStoreOrFail(*engine);
+  // Opened as a game opens its store: with its template (the size of the profiles' payloads).
+  StoreOptions<std::string> options;
+  FillRandomBytes(&options.template_value, kTemplateBytes, 7);
+  auto store = OpenStoreOrFail(*engine, options);
   const uint64_t rss_before = ResidentBytes();
   auto start = SteadyClock::now();
   auto profiles = StartSessions(store, sessions, kStartThreads);
@@ -72,7 +76,9 @@ void RunMemory(const BenchConfig& config, const std::string& large_db, Report& r
   const double payload = static_cast<double>(config.profile_payload_bytes);
   report.Note(kFamily,
               "A fresh process opens the large populated database (sync off), notes its resident "
-              "set (/proc/self/statm), starts N sessions on profiles of " +
+              "set (/proc/self/statm), opens the store with a " +
+                  FormatNumber(static_cast<double>(kTemplateBytes)) +
+                  "-byte template (as a game opens its store), starts N sessions on profiles of " +
                   FormatNumber(payload) + " bytes on " + std::to_string(kStartThreads) +
                   " threads, keeping every handle, and notes it again: the growth divided by N is "
                   "the memory per active session (everything the engine and RocksDB hold for "

@@ -82,10 +82,10 @@ class Profile {
                   }) {
       Status reconciled;
       Status edited =
-          Edit([&](Value& d) { reconciled = Codec::Reconcile(d, slot_->template_value); });
+          Edit([&](Value& d) { reconciled = Codec::Reconcile(d, *slot_->template_value); });
       return edited.ok() ? reconciled : edited;
     } else if constexpr (requires(Value & d, const Value& t) { Codec::Reconcile(d, t); }) {
-      return Edit([this](Value& d) { Codec::Reconcile(d, slot_->template_value); });
+      return Edit([this](Value& d) { Codec::Reconcile(d, *slot_->template_value); });
     } else {
       return Status::InvalidArgument("codec '" + std::string(Codec::kName) +
                                      "' cannot reconcile: its data is opaque to the engine");
@@ -128,14 +128,15 @@ class Profile {
   friend class Store;
 
   struct Slot final : SessionData {
-    Slot(Value d, Value t, std::function<Status(const Value&)> v)
+    using Validate = std::function<Status(const Value&)>;
+    Slot(Value d, std::shared_ptr<const Value> t, std::shared_ptr<const Validate> v)
         : data(std::move(d)), template_value(std::move(t)), validate(std::move(v)) {}
     // Every save validates the data before encoding it: invalid data is refused at the save,
     // never stored to be refused at the next load.
     Result<std::string> Encode(const std::function<void()>& on_encoded) override {
       std::lock_guard lock(mu);
-      if (validate) {
-        if (Status valid = validate(data); !valid.ok()) {
+      if (validate && *validate) {
+        if (Status valid = (*validate)(data); !valid.ok()) {
           return Status::InvalidArgument("validate refused the data: " + valid.ToString() +
                                          "; nothing was written");
         }
@@ -174,8 +175,10 @@ class Profile {
     mutable std::atomic<std::thread::id> holder{};
     Value data;
     uint64_t changes = 0;  // Edit and Restore calls (SessionData::ChangeCount)
-    const Value template_value;
-    const std::function<Status(const Value&)> validate;  // may be null
+    // The store's template and validate, shared by all its sessions (a copy in every session
+    // would cost each live profile the template's size again).
+    const std::shared_ptr<const Value> template_value;
+    const std::shared_ptr<const Validate> validate;  // may be null, or hold an empty function
   };
 
   Profile(RawSession raw, std::shared_ptr<Slot> slot)

@@ -113,8 +113,8 @@ class Store {
     if (Status m = MigrateValue(*data, raw->version.schema_version, migrations_); !m.ok()) {
       return m.WithContext(which);
     }
-    if (validate_) {
-      if (Status valid = validate_(*data); !valid.ok()) {
+    if (*validate_) {
+      if (Status valid = (*validate_)(*data); !valid.ok()) {
         return Status::InvalidArgument(which + " fails validate: " + valid.ToString());
       }
     }
@@ -144,13 +144,15 @@ class Store {
   Store(RawStore raw, Value template_value, std::function<Status(const Value&)> validate,
         std::vector<Migration<Value>> migrations)
       : raw_(std::move(raw)),
-        template_value_(std::move(template_value)),
-        validate_(std::move(validate)),
+        template_value_(std::make_shared<const Value>(std::move(template_value))),
+        validate_(std::make_shared<const std::function<Status(const Value&)>>(
+            std::move(validate))),
         migrations_(std::move(migrations)) {}
 
   RawStore raw_;
-  Value template_value_;
-  std::function<Status(const Value&)> validate_;
+  // Shared with every session's data slot (Profile::Slot), never copied per session.
+  std::shared_ptr<const Value> template_value_;
+  std::shared_ptr<const std::function<Status(const Value&)>> validate_;
   std::vector<Migration<Value>> migrations_;
 };
 

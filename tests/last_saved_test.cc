@@ -97,6 +97,27 @@ TEST_F(LastSaved, AnEditThatRestoresTheSavedBytesStoresNothing) {
   EXPECT_EQ(profile->LastSavedData(), "gold=5");
 }
 
+TEST_F(LastSaved, LastSavedDataAnswersInsideEditAndRead) {
+  auto players = OpenPlayers();
+  auto profile = players.StartSession("alice");
+  ASSERT_OK(profile);
+  ASSERT_OK(profile->Edit([](std::string& d) { d = "gold=5"; }));
+  ASSERT_OK(profile->Save());
+  // Unedited since the save: outside Edit this needs no storage; inside, the data lock is held.
+  std::string inside_read = profile->Read([&](const std::string&) {
+    return profile->LastSavedData();
+  });
+  EXPECT_EQ(inside_read, "gold=5");
+  std::string inside_edit;
+  ASSERT_OK(profile->Edit([&](std::string& d) {
+    d = "gold=6";
+    inside_edit = profile->LastSavedData();
+  }));
+  EXPECT_EQ(inside_edit, "gold=5");
+  EXPECT_EQ(profile->LastSavedData(), "gold=5");
+  EXPECT_EQ(profile->Data(), "gold=6");
+}
+
 TEST_F(LastSaved, LastSavedDataAnswersAfterTheSessionEndedAndAfterTheEngineClosed) {
   auto players = OpenPlayers();
   // Ended by EndSession.

@@ -45,7 +45,9 @@ std::string RawSession::Impl::LastSavedBytes() const {
 
 std::optional<std::string> RawSession::Impl::EncodeIfUnedited(
     SessionData& slot, std::optional<uint64_t> saved_changes) const {
-  if (!saved_changes) return std::nullopt;
+  // Inside Edit or Read of this profile the data lock is this thread's already: encoding would
+  // wait for it forever, so the stored version answers instead.
+  if (!saved_changes || slot.HeldByThisThread()) return std::nullopt;
   try {
     if (slot.ChangeCount() != saved_changes) return std::nullopt;
     auto encoded = slot.Encode(nullptr);

@@ -66,16 +66,24 @@ Result<std::unique_ptr<PgConnection>> PgMembership::Listen() {
   auto conn = PgConnection::Connect(conninfo_, synchronous_commit_);
   if (!conn.ok()) return conn.status();
   if (Status s = (*conn)->Exec("LISTEN " + PeerChannel(incarnation_)); !s.ok()) return s;
-  // A renewal that waits (a lock, a slow server) gives up in time for the next attempt, so the
-  // thread is never stuck past the moment it must give the lease up.
-  const auto wait = std::max<int64_t>(lease_.count() / 4, 10);
-  if (Status s = (*conn)->Exec("SET statement_timeout = " + std::to_string(wait)); !s.ok()) {
+  // A renewal that waits (a lock, a slow server) gives up in time for the next attempt.
+  if (Status s = (*conn)->Exec("SET statement_timeout = " + std::to_string(RenewalWaitMs()));
+      !s.ok()) {
     return s;
   }
+  statement_timeout_ms_ = RenewalWaitMs();
   return conn;
 }
 
-Status PgMembership::Renew(PgConnection& conn) {
+int64_t PgMembership::RenewalWaitMs() const { return std::max<int64_t>(lease_.count() / 4, 10); }
+
+Status PgMembership::Renew(PgConnection& conn, int64_t timeout_ms) {
+  if (timeout_ms != statement_timeout_ms_) {
+    if (Status s = conn.Exec("SET statement_timeout = " + std::to_string(timeout_ms)); !s.ok()) {
+      return s;
+    }
+    statement_timeout_ms_ = timeout_ms;
+  }
   PgResult rows;
   const std::string id = std::to_string(incarnation_);
   const std::string ms = std::to_string(lease_.count());
@@ -123,9 +131,12 @@ void PgMembership::Run() {
           last_failure = conn.status();
         }
       }
-      if (conn_) {
-        const auto sent = SteadyClock::now();
-        Status renewed = Renew(*conn_);
+      // A renewal waits no longer than the lease is still valid here: one that started late and
+      // waited its full time told the game only after other engines could take its locks over.
+      const auto sent = SteadyClock::now();
+      const int64_t valid_ms = (valid_until_ns_.load() - NanosOf(sent)) / 1'000'000;
+      if (conn_ && valid_ms >= 1) {
+        Status renewed = Renew(*conn_, std::min(RenewalWaitMs(), valid_ms));
         if (renewed.ok()) {
           valid_until_ns_.store(NanosOf(sent + lease_ * 9 / 10));
           next_renew = sent + period;

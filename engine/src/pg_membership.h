@@ -57,7 +57,11 @@ class PgMembership final : public EngineMembership {
   // A new connection that LISTENs on this engine's channel.
   Result<std::unique_ptr<PgConnection>> Listen();
   // Extends the lease by one period; LockLost when it had already expired (or the row is gone).
-  Status Renew(PgConnection& conn);
+  // The statement timeout of a renewal: a quarter of the lease (at least 10 ms).
+  int64_t RenewalWaitMs() const;
+  // Renews the lease on `conn`, waiting at most `timeout_ms` (the connection's statement
+  // timeout, set again when it differs).
+  Status Renew(PgConnection& conn, int64_t timeout_ms);
   void Lose(const Status& why);
   void Wake();
 
@@ -67,6 +71,7 @@ class PgMembership final : public EngineMembership {
   std::chrono::milliseconds lease_{0};
   MembershipHandlers handlers_;
   std::unique_ptr<PgConnection> conn_;  // the membership thread's, once started
+  int64_t statement_timeout_ms_ = 0;    // conn_'s, as last set
   std::thread thread_;
   int wake_fd_ = -1;  // an eventfd that stops poll() for Leave
   std::atomic<bool> stop_{false};

@@ -342,7 +342,8 @@ class RawSession::Impl final : public internal::AutosaveTarget,
   std::unique_ptr<const AcquireResult> undo_ GUARDED_BY(mu_);
   // The last saved (or loaded) payload, in memory (last_saved_kept_) only while no data is
   // attached — a raw session without a SessionDataFactory, whose data it is; a start before
-  // AttachData — and once the session ended. A live session with data would otherwise hold a
+  // AttachData — and once the session ended (not after a final save that stored the data's last
+  // state: its encoding answers, SaveStored). A live session with data would otherwise hold a
   // second copy of every profile: the slot's change count, the digest and the stored version
   // `version_` stand for it (MatchesLastSaved).
   std::string last_saved_ GUARDED_BY(mu_);

@@ -2,7 +2,8 @@
 // payload while it lives: the data's change count says "not edited since", a digest says
 // "different", and only an edited payload whose digest is equal is compared with the bytes of
 // the stored version. An ended session keeps its last saved bytes in memory, so that its handles
-// can still read them after the engine closed.
+// can still read them after the engine closed — unless its final save stored the data's last
+// state (sealed, count unchanged): the data's encoding answers then.
 #include "crc32c.h"
 #include "key_codec.h"
 #include "live_session.h"
@@ -70,7 +71,9 @@ void RawSession::Impl::KeepLastSaved() {
   uint64_t version = 0;
   {
     internal::MutexLock lock(mu_);
-    if (last_saved_kept_) return;
+    // After a final save, the bytes are kept already, or the data's encoding is them for good
+    // (SaveStored).
+    if (last_saved_kept_ || final_committed_) return;
     version = version_;
   }
   auto stored = StoredPayload(version);

@@ -56,6 +56,43 @@ TEST_F(StorageTest, ConflictingCommitIsBusyAndWritesNothing) {
   ASSERT_CODE(storage().Get(Family::kData, "other", &value), kNotFound);
 }
 
+// Close's final saves read a batch's metas in one call: each key is read, absent ones say so,
+// and every key read counts in the commit's conflict check as after GetForUpdate.
+TEST_F(StorageTest, GetManyForUpdateReadsEveryKeyAndAWriteToAnyOfThemFailsTheCommit) {
+  ASSERT_OK(RunTransaction(storage(), [](StorageTransaction& txn) {
+    if (Status s = txn.Put(Family::kMeta, "a", "A"); !s.ok()) return s;
+    return txn.Put(Family::kMeta, "c", "C");
+  }));
+  auto reader = storage().Begin();
+  ASSERT_OK(reader);
+  std::vector<std::optional<std::string>> values;
+  ASSERT_OK((*reader)->GetManyForUpdate(Family::kMeta, {"a", "b", "c"}, &values));
+  ASSERT_EQ(values.size(), 3u);
+  EXPECT_EQ(values[0], std::optional<std::string>("A"));
+  EXPECT_EQ(values[1], std::nullopt);
+  EXPECT_EQ(values[2], std::optional<std::string>("C"));
+
+  // Another transaction changes the last key read: the reader's commit is refused whole.
+  ASSERT_OK(RunTransaction(
+      storage(), [](StorageTransaction& txn) { return txn.Put(Family::kMeta, "c", "changed"); }));
+  ASSERT_OK((*reader)->Put(Family::kMeta, "a", "from-reader"));
+  ASSERT_CODE((*reader)->Commit(), kBusy);
+  std::string value;
+  ASSERT_OK(storage().Get(Family::kMeta, "a", &value));
+  EXPECT_EQ(value, "A");
+
+  // A write to a key it did not read is no conflict.
+  auto other = storage().Begin();
+  ASSERT_OK(other);
+  ASSERT_OK((*other)->GetManyForUpdate(Family::kMeta, {"a"}, &values));
+  ASSERT_OK(RunTransaction(
+      storage(), [](StorageTransaction& txn) { return txn.Put(Family::kMeta, "z", "Z"); }));
+  ASSERT_OK((*other)->Put(Family::kMeta, "a", "from-other"));
+  ASSERT_OK((*other)->Commit());
+  ASSERT_OK(storage().Get(Family::kMeta, "a", &value));
+  EXPECT_EQ(value, "from-other");
+}
+
 TEST_F(StorageTest, RunTransactionRetriesOnBusy) {
   int calls = 0;
   uint64_t retries = 0;

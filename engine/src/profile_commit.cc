@@ -10,15 +10,23 @@ namespace holdfast::internal {
 
 Status ReadMetaForUpdate(StorageTransaction& txn, const std::string& key, ProfileMeta* meta,
                          bool* exists) {
-  std::string bytes;
-  Status s = txn.GetForUpdate(Family::kMeta, key, &bytes);
+  std::optional<std::string> bytes(std::in_place);
+  Status s = txn.GetForUpdate(Family::kMeta, key, &*bytes);
   if (s.code() == StatusCode::kNotFound) {
+    bytes.reset();
+  } else if (!s.ok()) {
+    return s;
+  }
+  return DecodeMetaRead(bytes, meta, exists);
+}
+
+Status DecodeMetaRead(const std::optional<std::string>& bytes, ProfileMeta* meta, bool* exists) {
+  if (!bytes) {
     *meta = ProfileMeta{};
     *exists = false;
     return Status::Ok();
   }
-  if (!s.ok()) return s;
-  auto decoded = DecodeProfileMeta(bytes);
+  auto decoded = DecodeProfileMeta(*bytes);
   if (!decoded.ok()) return decoded.status();
   *meta = std::move(*decoded);
   *exists = true;

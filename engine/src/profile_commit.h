@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,8 @@ struct TransactionContext {
 // false. Corruption when the record fails verification.
 Status ReadMetaForUpdate(StorageTransaction& txn, const std::string& key, ProfileMeta* meta,
                          bool* exists);
+// The same from meta bytes already read for update (nullopt: absent).
+Status DecodeMetaRead(const std::optional<std::string>& bytes, ProfileMeta* meta, bool* exists);
 
 // Makes the user-id index hold exactly `after` for the profile, where it held `before` (both
 // sorted and unique).

@@ -245,16 +245,18 @@ Status StageHandOver(const TransactionContext& ctx, StorageTransaction& txn,
   return Status::Ok();
 }
 
-// Stages one save of the profile at `at` (its meta read for update and fenced on request.lock)
-// into `txn` and appends its commit point.
+// Stages one save of the profile at `at` (its meta read for update, or given as `meta_read`
+// when read so already, and fenced on request.lock) into `txn` and appends its commit point.
 Status StageSave(const TransactionContext& ctx, StorageTransaction& txn, ProfileAddress at,
-                 const SaveRequest& request, SaveResult* result,
-                 std::vector<StagedCommit>* staged) {
+                 const SaveRequest& request, SaveResult* result, std::vector<StagedCommit>* staged,
+                 const std::optional<std::string>* meta_read = nullptr) {
   const std::string key = EncodeProfileKey(at.store, at.key);
   *result = SaveResult{};
   ProfileMeta meta;
   bool exists = false;
-  if (Status r = ReadMetaForUpdate(txn, key, &meta, &exists); !r.ok()) return r;
+  Status read = meta_read ? DecodeMetaRead(*meta_read, &meta, &exists)
+                          : ReadMetaForUpdate(txn, key, &meta, &exists);
+  if (!read.ok()) return read;
   if (Status f = CheckFence(meta, request.lock); !f.ok()) return f;
   const CommitPoint point{request.kind, at.store, at.key, request.lock.epoch,
                           request.lock.session_id};
@@ -364,10 +366,26 @@ Result<std::vector<SaveResult>> CommitSaveTogether(const TransactionContext& ctx
                                                    size_t* failed) {
   std::vector<SaveResult> results(parts.size());
   *failed = parts.size();
+  // Every part's meta read in one call (a batch on RocksDB): the profiles are distinct
+  // (SaveTogether refuses a profile given twice; Close's batches hold distinct sessions), so no
+  // part's staged write can change what another part reads.
+  std::vector<std::string> meta_keys;
+  meta_keys.reserve(parts.size());
+  for (const TogetherPart& part : parts) {
+    meta_keys.push_back(EncodeProfileKey(part.at.store, part.at.key));
+  }
+  std::vector<std::string> sorted = meta_keys;
+  std::sort(sorted.begin(), sorted.end());
+  const bool distinct = std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end();
+  std::vector<std::optional<std::string>> metas;
   Status s = RunProfileCommit(ctx, [&](StorageTransaction& txn, std::vector<StagedCommit>* staged) {
     *failed = parts.size();
+    if (distinct) {
+      if (Status r = txn.GetManyForUpdate(Family::kMeta, meta_keys, &metas); !r.ok()) return r;
+    }
     for (size_t i = 0; i < parts.size(); ++i) {
-      if (Status p = StageSave(ctx, txn, parts[i].at, parts[i].request, &results[i], staged);
+      if (Status p = StageSave(ctx, txn, parts[i].at, parts[i].request, &results[i], staged,
+                               distinct ? &metas[i] : nullptr);
           !p.ok()) {
         *failed = i;
         return p;

@@ -132,6 +132,8 @@ class RocksTransaction final : public StorageTransaction {
 
   Status Get(Family f, std::string_view key, std::string* value) override;
   Status GetForUpdate(Family f, std::string_view key, std::string* value) override;
+  Status GetManyForUpdate(Family f, const std::vector<std::string>& keys,
+                          std::vector<std::optional<std::string>>* values) override;
   Status Put(Family f, std::string_view key, std::string_view value) override;
   Status Delete(Family f, std::string_view key) override;
   Status Scan(Family f, const ScanRange& range, ScanOrder order, const ScanVisitor& visit) override;
@@ -302,6 +304,34 @@ Status RocksTransaction::GetForUpdate(Family f, std::string_view key, std::strin
   // evicting the meta blocks every fenced save reads.
   read.fill_cache = f != Family::kData;
   return FromRocksDB(txn_->GetForUpdate(read, storage_->Handle(f), key, value), "get for update");
+}
+
+// Each key tracked first (GetForUpdate without a value reads nothing), then all read in one
+// MultiGet, which looks up filters, indexes and blocks once for the keys they share: Close's
+// final saves read 32 metas a transaction. A write between the tracking and the read fails the
+// commit's conflict check, as it would have after a GetForUpdate.
+Status RocksTransaction::GetManyForUpdate(Family f, const std::vector<std::string>& keys,
+                                          std::vector<std::optional<std::string>>* values) {
+  rocksdb::ReadOptions read;
+  read.fill_cache = f != Family::kData;  // as GetForUpdate
+  rocksdb::ColumnFamilyHandle* family = storage_->Handle(f);
+  for (const std::string& key : keys) {
+    Status tracked = FromRocksDB(
+        txn_->GetForUpdate(read, family, key, static_cast<std::string*>(nullptr)),
+        "get for update");
+    if (!tracked.ok()) return tracked;
+  }
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<rocksdb::PinnableSlice> found(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  txn_->MultiGet(read, family, keys.size(), slices.data(), found.data(), statuses.data());
+  values->assign(keys.size(), std::nullopt);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    if (Status s = FromRocksDB(statuses[i], "get for update"); !s.ok()) return s;
+    (*values)[i] = found[i].ToString();
+  }
+  return Status::Ok();
 }
 
 Status RocksTransaction::Put(Family f, std::string_view key, std::string_view value) {

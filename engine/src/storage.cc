@@ -4,6 +4,19 @@
 
 namespace holdfast::internal {
 
+Status StorageTransaction::GetManyForUpdate(Family f, const std::vector<std::string>& keys,
+                                            std::vector<std::optional<std::string>>* values) {
+  values->assign(keys.size(), std::nullopt);
+  std::string value;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    Status s = GetForUpdate(f, keys[i], &value);
+    if (s.code() == StatusCode::kNotFound) continue;
+    if (!s.ok()) return s;
+    (*values)[i] = std::move(value);
+  }
+  return Status::Ok();
+}
+
 std::string_view FamilyName(Family f) {
   switch (f) {
     case Family::kDefault:

@@ -17,8 +17,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "holdfast/status.h"
 
@@ -55,6 +57,11 @@ class StorageTransaction {
   virtual Status Get(Family f, std::string_view key, std::string* value) = 0;
   // As Get, and the commit will fail with Busy if the key changes before it.
   virtual Status GetForUpdate(Family f, std::string_view key, std::string* value) = 0;
+  // GetForUpdate of each of `keys` (distinct): (*values)[i] holds keys[i]'s value, nullopt when
+  // absent; the first failure fails the call. The default reads them one by one; a backend may
+  // read them in one batch.
+  virtual Status GetManyForUpdate(Family f, const std::vector<std::string>& keys,
+                                  std::vector<std::optional<std::string>>* values);
   virtual Status Put(Family f, std::string_view key, std::string_view value) = 0;
   virtual Status Delete(Family f, std::string_view key) = 0;
   // Visits committed keys merged with this transaction's own writes.

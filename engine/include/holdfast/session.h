@@ -219,7 +219,9 @@ class RawSession {
   // re-encoded load the same value, perhaps not the same bytes); edited since, it is read from
   // the version the session last stored — if storage cannot be read, the failure goes to
   // EngineOptions::on_error (FailedOperation::kLastSavedData) and the result is empty. An ended
-  // session keeps it in memory.
+  // session keeps what it needs in memory, so it answers after Engine::Close too: when its final
+  // save stored the data's last state (no edit can follow a final save; Profile counts edits),
+  // the encoding of that data; otherwise a copy of the bytes, read at its end.
   std::string LastSavedBytes() const;
 
   // User ids and metadata are saved with the next save. InvalidArgument for an empty metadata key.

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "rocksdb_storage.h"
+#include "rocksdb_options.h"
 #include "storage.h"
 
 namespace holdfast::internal {

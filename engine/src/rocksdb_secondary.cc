@@ -11,6 +11,7 @@
 
 #include "rocksdb_common.h"
 #include "rocksdb_status.h"
+#include "rocksdb_storage.h"
 
 namespace holdfast::internal {
 namespace {

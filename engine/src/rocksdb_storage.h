@@ -9,25 +9,10 @@
 #include <string>
 
 #include "holdfast/status.h"
+#include "rocksdb_options.h"
 #include "storage.h"
 
-namespace rocksdb {
-class Env;
-}  // namespace rocksdb
-
 namespace holdfast::internal {
-
-struct RocksStorageOptions {
-  std::string path;
-  bool create_if_missing = true;
-  bool sync = true;
-  uint32_t conflict_buckets = 1u << 16;
-  size_t write_buffer_bytes = size_t{16} << 20;
-  // Null: the default (disk) environment. Not owned; must outlive the storage.
-  rocksdb::Env* env = nullptr;
-  // Create missing parent directories on the real disk first (always for the default env).
-  bool create_parent_directories = false;
-};
 
 // True when `path` holds a RocksDB database (its CURRENT file exists).
 bool DatabaseExists(const RocksStorageOptions& options);

@@ -283,15 +283,18 @@ TEST_F(PostgresPeersTest, ALockOfAnEngineWhoseLeaseExpiredIsAnOrphan) {
 
 TEST_F(PostgresPeersTest, ALeaseThatCannotBeRenewedStopsWritesBeforeItExpires) {
   const std::string a_row = "holdfast_engines WHERE incarnation = ";
-  std::promise<bool> lost_while_valid;
+  // When the engine gave up, in microseconds since the epoch: the database runs on this machine,
+  // so its clock is this clock. Compared with the lease's expiry after the fact (a query from the
+  // callback would add its own round trip, under load enough to cross the expiry).
+  std::promise<int64_t> lost_at;
   Server a;
-  a = Serve("server-a", milliseconds(900), [&](EngineOptions& o) {
+  // The engine gives up a tenth of the lease (150 ms) before the database's expiry, less the
+  // renewal's round trip: the margin for the engine's thread to run under a loaded machine.
+  a = Serve("server-a", milliseconds(1500), [&](EngineOptions& o) {
     o.on_lease_lost = [&](const Status&) {
-      // The moment the engine gives up, by the database's clock its lease is still valid: no
-      // other engine can have taken anything yet.
-      auto valid = db_->QueryValue("SELECT lease_expires > now() FROM " + a_row +
-                                   std::to_string(a.engine->Info().incarnation));
-      lost_while_valid.set_value(valid.ok() && *valid == "t");
+      lost_at.set_value(std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count());
     };
   });
   Server b = Serve("server-b");
@@ -311,9 +314,15 @@ TEST_F(PostgresPeersTest, ALeaseThatCannotBeRenewedStopsWritesBeforeItExpires) {
   ASSERT_OK((*blocker)->Exec("SELECT 1 FROM " + a_row + std::to_string(a.engine->Info().incarnation) +
                              " FOR UPDATE"));
 
-  auto lost = lost_while_valid.get_future();
+  auto lost = lost_at.get_future();
   ASSERT_TRUE(Arrives(lost));
-  EXPECT_TRUE(lost.get()) << "the engine stopped only after its lease had expired";
+  // By the database's clock the lease was still valid then: no other engine could have taken
+  // anything yet.
+  const std::string when = std::to_string(lost.get());
+  auto valid = db_->QueryValue("SELECT lease_expires > to_timestamp(" + when + " / 1e6) FROM " +
+                               a_row + std::to_string(a.engine->Info().incarnation));
+  ASSERT_OK(valid);
+  EXPECT_EQ(*valid, "t") << "the engine stopped only after its lease had expired";
   ASSERT_TRUE(Arrives(a_end.future));
   const SessionEnd end = a_end.future.get();
   EXPECT_EQ(end.reason, EndReason::kLockLost);

@@ -133,6 +133,7 @@ Result<std::unique_ptr<Engine::Impl>> Engine::Impl::OpenPostgres(const std::stri
   storage_options.create_if_missing = options.create_if_missing;
   storage_options.sync = options.sync_writes;
   storage_options.read_only = options.read_only;
+  storage_options.max_idle_connections = options.postgres_idle_connections;
   auto storage = internal::OpenPostgresStorage(storage_options);
   if (!storage.ok()) return storage.status();
   // There is no directory to put a socket in; the CLI opens the database itself.
@@ -398,6 +399,7 @@ EngineStats Engine::Impl::Stats() const {
   for (const auto& store : stores_.OpenStores()) s.active_sessions += store->LiveCount();
   s.critical = context_->critical_state().critical();
   s.storage_reopens = storage_->Reopens();
+  s.storage_connections_opened = storage_->ConnectionsOpened();
   return s;
 }
 

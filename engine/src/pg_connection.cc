@@ -186,7 +186,9 @@ Result<std::unique_ptr<PgConnection>> PgPool::Acquire() {
       if (conn->Healthy()) return conn;
     }
   }
-  return PgConnection::Connect(conninfo_, synchronous_commit_);
+  auto conn = PgConnection::Connect(conninfo_, synchronous_commit_);
+  if (conn.ok()) opened_.fetch_add(1, std::memory_order_relaxed);
+  return conn;
 }
 
 void PgPool::Release(std::unique_ptr<PgConnection> conn) {

@@ -11,6 +11,7 @@
 #ifndef HOLDFAST_SRC_PG_CONNECTION_H_
 #define HOLDFAST_SRC_PG_CONNECTION_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -111,6 +112,8 @@ class PgPool {
   void Release(std::unique_ptr<PgConnection> conn);
   // Closes the idle connections; later Releases close theirs.
   void CloseIdle();
+  // Connections Acquire has opened (not counting those it reused).
+  uint64_t Opened() const { return opened_.load(std::memory_order_relaxed); }
 
  private:
   const std::string conninfo_;
@@ -119,6 +122,7 @@ class PgPool {
   std::mutex mu_;
   std::vector<std::unique_ptr<PgConnection>> idle_;
   bool closed_ = false;
+  std::atomic<uint64_t> opened_{0};
 };
 
 }  // namespace holdfast::internal

@@ -352,6 +352,7 @@ class PostgresStorage final : public Storage {
   }
 
   uint64_t Reopens() const override { return 0; }
+  uint64_t ConnectionsOpened() const override { return pool_.Opened(); }
 
   // Deleted rows leave the table's pages when VACUUM reclaims them; the server's write-ahead
   // log, replicas and backups keep them until they are recycled (docs/scale-out.md).

@@ -25,7 +25,7 @@ struct PostgresStorageOptions {
   std::string conninfo;  // a postgresql:// URI or a libpq key=value string; may hold a password
   bool create_if_missing = true;
   bool sync = true;       // synchronous_commit on (the server's setting) or off
-  size_t max_idle_connections = 8;
+  size_t max_idle_connections = 32;  // EngineOptions::postgres_idle_connections
   // Only reads: transactions, compaction and checkpoints into the database are refused.
   bool read_only = false;
 };

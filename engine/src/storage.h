@@ -119,6 +119,9 @@ class Storage {
   // How many times the backend was reopened in place to clear a storage error that stops all
   // writes (a failed log write or sync, a full disk) once it is gone.
   virtual uint64_t Reopens() const = 0;
+  // Connections to a database server opened so far for transactions and reads (PostgreSQL);
+  // 0 for an embedded backend.
+  virtual uint64_t ConnectionsOpened() const { return 0; }
   // Flushes every family (so the write-ahead log holding them is retired) and compacts the files
   // of `f` that hold `range` in full, so deleted records in it no longer exist in the database's
   // files (the erasure of Store::Remove).

@@ -173,6 +173,13 @@ struct EngineOptions {
   // Called once when the lease is lost, on the lease thread, after the sessions ended. Must not
   // throw (an exception is swallowed). Default: a line on stderr.
   std::function<void(const Status& why)> on_lease_lost;
+  // PostgreSQL connections kept open between transactions. Every transaction or read in flight
+  // (a game thread's save, an engine worker's auto-save or handoff) uses one connection; one
+  // that finds none idle opens a new one (a new server process: milliseconds), and a connection
+  // given back when this many are idle is closed. Keep it at least the number of threads that
+  // save at once (Stats().storage_connections_opened shows the churn). Default 32. Ignored on
+  // RocksDB.
+  size_t postgres_idle_connections = 32;
 };
 
 }  // namespace holdfast

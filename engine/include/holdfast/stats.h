@@ -42,6 +42,10 @@ struct EngineStats {
   // Transactions that wrote profiles and committed. A handoff inside one engine is one: the
   // holder's final save hands the lock to the waiting start in the same commit.
   uint64_t profile_commits = 0;
+  // PostgreSQL: connections opened for transactions and reads (not the lease thread's). It stops
+  // growing once the pool holds as many as run at once; growing under a steady load means more
+  // run at once than EngineOptions::postgres_idle_connections keeps. 0 on RocksDB.
+  uint64_t storage_connections_opened = 0;
   bool critical = false;  // the engine is in its critical state now
   LatencySummary start_latency;
   LatencySummary save_latency;

@@ -23,7 +23,7 @@ struct StatsLatencyField {
 };
 
 // Every counter of EngineStats, in declaration order. Add a new counter here too.
-inline constexpr std::array<StatsCounterField, 23> kStatsCounterFields = {{
+inline constexpr std::array<StatsCounterField, 24> kStatsCounterFields = {{
     {"active_sessions", &EngineStats::active_sessions},
     {"starts", &EngineStats::starts},
     {"saves", &EngineStats::saves},
@@ -47,6 +47,7 @@ inline constexpr std::array<StatsCounterField, 23> kStatsCounterFields = {{
     {"messages_processed", &EngineStats::messages_processed},
     {"handler_exceptions", &EngineStats::handler_exceptions},
     {"profile_commits", &EngineStats::profile_commits},
+    {"storage_connections_opened", &EngineStats::storage_connections_opened},
 }};
 
 inline constexpr std::array<StatsLatencyField, 2> kStatsLatencyFields = {{

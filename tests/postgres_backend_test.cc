@@ -149,6 +149,43 @@ TEST_F(PostgresBackendTest, ANewerTableLayoutIsRefused) {
       << again.status().ToString();
 }
 
+// A commit sends its writes in one pipeline: all succeed, or the first failure comes back (a
+// duplicate key: Busy, as from Run), the statements after it do nothing, and the connection
+// stays usable once the transaction is rolled back.
+TEST_F(PostgresBackendTest, APipelineReportsItsFirstFailureAndRunsNothingAfterIt) {
+  auto conn = internal::PgConnection::Connect(db_->conninfo(), true);
+  ASSERT_OK(conn);
+  internal::PgConnection& c = **conn;
+  ASSERT_OK(c.Exec("CREATE TABLE pipelined (k int PRIMARY KEY)"));
+  const std::string insert = "insert_pipelined";
+  const char* sql = "INSERT INTO pipelined VALUES ($1::int)";
+  auto row = [&](const char* k) {
+    return internal::PgConnection::Statement{&insert, sql, {{k, /*binary=*/false}}};
+  };
+  auto stored = [&]() -> std::string {
+    internal::PgResult rows;
+    Status s = c.Exec("SELECT coalesce(string_agg(k::text, ',' ORDER BY k), '') FROM pipelined",
+                      &rows);
+    return s.ok() && rows.Rows() == 1 ? std::string(rows.Bytes(0, 0)) : "error: " + s.ToString();
+  };
+
+  ASSERT_OK(c.RunPipelined({row("1"), row("2"), row("3")}));
+  EXPECT_EQ(stored(), "1,2,3");
+
+  ASSERT_OK(c.Exec("BEGIN"));
+  Status failed = c.RunPipelined({row("4"), row("2"), row("5")});
+  EXPECT_CODE(failed, kBusy);
+  EXPECT_NE(failed.message().find("duplicate key"), std::string::npos) << failed.ToString();
+  EXPECT_TRUE(c.Healthy());
+  ASSERT_OK(c.Exec("ROLLBACK"));
+  EXPECT_EQ(stored(), "1,2,3");
+
+  // One statement alone, and the pipeline again on the same connection.
+  ASSERT_OK(c.RunPipelined({row("6")}));
+  ASSERT_OK(c.RunPipelined({row("7"), row("8")}));
+  EXPECT_EQ(stored(), "1,2,3,6,7,8");
+}
+
 // The seam's contract (storage.h): a key read for update and changed by another commit before
 // this one's commit fails it with Busy, writing nothing; pending writes are seen by the
 // transaction's own reads and scans, and by nobody else before the commit.

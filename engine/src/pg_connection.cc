@@ -146,34 +146,95 @@ Status PgConnection::Exec(std::string_view sql, PgResult* out) {
   return Check(PQexec(conn_, std::string(sql).c_str()), sql, out);
 }
 
-Status PgConnection::Run(const std::string& name, const char* sql,
-                         const std::vector<PgParam>& params, PgResult* out) {
-  if (std::find(prepared_.begin(), prepared_.end(), name) == prepared_.end()) {
-    Status s = Check(PQprepare(conn_, name.c_str(), sql, static_cast<int>(params.size()), nullptr),
-                     "prepare " + name, nullptr);
-    if (!s.ok()) return s;
-    prepared_.push_back(name);
-  }
-  std::vector<const char*> values(params.size());
-  std::vector<int> lengths(params.size());
-  std::vector<int> formats(params.size());
-  std::vector<std::string> text(params.size());  // text parameters need a terminating NUL
-  for (size_t i = 0; i < params.size(); ++i) {
-    const PgParam& p = params[i];
-    formats[i] = p.binary ? 1 : 0;
-    lengths[i] = static_cast<int>(p.bytes.size());
-    if (p.null) {
-      values[i] = nullptr;
-    } else if (p.binary) {
-      values[i] = p.bytes.data() ? p.bytes.data() : "";
-    } else {
-      text[i].assign(p.bytes);
-      values[i] = text[i].c_str();
+namespace {
+
+// libpq's arrays for the parameters of one statement.
+struct ParamArrays {
+  explicit ParamArrays(const std::vector<PgParam>& params)
+      : values(params.size()), lengths(params.size()), formats(params.size()),
+        text(params.size()) {
+    for (size_t i = 0; i < params.size(); ++i) {
+      const PgParam& p = params[i];
+      formats[i] = p.binary ? 1 : 0;
+      lengths[i] = static_cast<int>(p.bytes.size());
+      if (p.null) {
+        values[i] = nullptr;
+      } else if (p.binary) {
+        values[i] = p.bytes.data() ? p.bytes.data() : "";
+      } else {
+        text[i].assign(p.bytes);
+        values[i] = text[i].c_str();
+      }
     }
   }
-  return Check(PQexecPrepared(conn_, name.c_str(), static_cast<int>(params.size()), values.data(),
-                              lengths.data(), formats.data(), /*resultFormat=*/1),
+  int count() const { return static_cast<int>(values.size()); }
+  std::vector<const char*> values;
+  std::vector<int> lengths;
+  std::vector<int> formats;
+  std::vector<std::string> text;  // text parameters need a terminating NUL
+};
+
+}  // namespace
+
+Status PgConnection::Prepare(const std::string& name, const char* sql, size_t param_count) {
+  if (std::find(prepared_.begin(), prepared_.end(), name) != prepared_.end()) return Status::Ok();
+  Status s = Check(PQprepare(conn_, name.c_str(), sql, static_cast<int>(param_count), nullptr),
+                   "prepare " + name, nullptr);
+  if (s.ok()) prepared_.push_back(name);
+  return s;
+}
+
+Status PgConnection::Lost(std::string_view what) {
+  broken_ = true;
+  return Status::IOError("connection lost: " + target_ + ": " + std::string(what) + ": " +
+                         Trimmed(PQerrorMessage(conn_)));
+}
+
+Status PgConnection::Run(const std::string& name, const char* sql,
+                         const std::vector<PgParam>& params, PgResult* out) {
+  if (Status s = Prepare(name, sql, params.size()); !s.ok()) return s;
+  ParamArrays p(params);
+  return Check(PQexecPrepared(conn_, name.c_str(), p.count(), p.values.data(), p.lengths.data(),
+                              p.formats.data(), /*resultFormat=*/1),
                name, out);
+}
+
+Status PgConnection::RunPipelined(const std::vector<Statement>& statements) {
+  if (statements.empty()) return Status::Ok();
+  if (statements.size() == 1) {
+    const Statement& only = statements.front();
+    return Run(*only.name, only.sql, only.params);
+  }
+  for (const Statement& st : statements) {
+    if (Status s = Prepare(*st.name, st.sql, st.params.size()); !s.ok()) return s;
+  }
+  if (PQenterPipelineMode(conn_) != 1) return Lost("enter pipeline mode");
+  for (const Statement& st : statements) {
+    ParamArrays p(st.params);
+    if (PQsendQueryPrepared(conn_, st.name->c_str(), p.count(), p.values.data(),
+                            p.lengths.data(), p.formats.data(), /*resultFormat=*/1) != 1) {
+      return Lost("send " + *st.name);
+    }
+  }
+  if (PQpipelineSync(conn_) != 1) return Lost("pipeline sync");
+  // Each statement's result is followed by a null; the sync point ends the pipeline.
+  Status first;
+  for (const Statement& st : statements) {
+    PGresult* r = PQgetResult(conn_);
+    if (r == nullptr) return Lost("result of " + *st.name);
+    if (PQresultStatus(r) == PGRES_PIPELINE_ABORTED) {
+      PQclear(r);  // skipped after an earlier failure
+    } else if (Status s = Check(r, *st.name, nullptr); !s.ok() && first.ok()) {
+      first = s;
+    }
+    if (!Healthy()) return first;
+    while (PGresult* extra = PQgetResult(conn_)) PQclear(extra);
+  }
+  PGresult* sync = PQgetResult(conn_);
+  const bool synced = sync != nullptr && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+  if (sync) PQclear(sync);
+  if (!synced || PQexitPipelineMode(conn_) != 1) return first.ok() ? Lost("pipeline end") : first;
+  return first;
 }
 
 Result<std::unique_ptr<PgConnection>> PgPool::Acquire() {

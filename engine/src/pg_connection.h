@@ -78,6 +78,19 @@ class PgConnection {
   Status Run(const std::string& name, const char* sql, const std::vector<PgParam>& params,
              PgResult* out = nullptr);
 
+  // One statement of a pipeline: prepared on first use under `name`, as Run.
+  struct Statement {
+    const std::string* name;
+    const char* sql;
+    std::vector<PgParam> params;
+  };
+  // Sends every statement, then waits once for all their results (libpq's pipeline mode): one
+  // round trip instead of one each. Results are not kept, so only for statements whose answer is
+  // their status (writes). The first failure is returned, mapped as Run maps it; the server skips
+  // the statements after it, and inside a transaction block leaves the transaction failed (the
+  // caller rolls back).
+  Status RunPipelined(const std::vector<Statement>& statements);
+
   // False once the connection broke; the pool then drops it.
   bool Healthy() const;
 
@@ -91,6 +104,8 @@ class PgConnection {
  private:
   PgConnection(PGconn* conn, std::string target) : conn_(conn), target_(std::move(target)) {}
   Status Check(PGresult* result, std::string_view what, PgResult* out);
+  Status Prepare(const std::string& name, const char* sql, size_t param_count);
+  Status Lost(std::string_view what);
 
   PGconn* conn_;
   std::string target_;

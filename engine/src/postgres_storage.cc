@@ -267,18 +267,26 @@ Status PgTransaction::Commit() {
       if (!s.ok()) break;
     }
   }
-  for (int i = 0; i < kFamilyCount && s.ok(); ++i) {
-    const FamilySql& sql = SqlFor(static_cast<Family>(i));
-    for (const auto& [key, value] : writes_[i]) {
-      s = Step(value ? conn_->Run(sql.put_name, sql.put.c_str(), {{key}, {*value}})
-                     : conn_->Run(sql.erase_name, sql.erase.c_str(), {{key}}));
-      if (!s.ok()) break;
+  // The writes, and the notifications (sent by the server when, and only if, the transaction
+  // commits), in one round trip. COMMIT goes on its own after them: a connection lost before it
+  // was sent wrote nothing (Busy, retried, as for every step before).
+  if (s.ok()) {
+    static const std::string kNotifyName = "notify";
+    std::vector<PgConnection::Statement> statements;
+    for (int i = 0; i < kFamilyCount; ++i) {
+      const FamilySql& sql = SqlFor(static_cast<Family>(i));
+      for (const auto& [key, value] : writes_[i]) {
+        if (value) {
+          statements.push_back({&sql.put_name, sql.put.c_str(), {{key}, {*value}}});
+        } else {
+          statements.push_back({&sql.erase_name, sql.erase.c_str(), {{key}}});
+        }
+      }
     }
-  }
-  // Sent by the server when (and only if) the transaction commits.
-  for (const auto& [channel, payload] : notifications_) {
-    if (!s.ok()) break;
-    s = Step(conn_->Run("notify", kNotifySql, {{channel, false}, {payload, false}}));
+    for (const auto& [channel, payload] : notifications_) {
+      statements.push_back({&kNotifyName, kNotifySql, {{channel, false}, {payload, false}}});
+    }
+    s = Step(conn_->RunPipelined(statements));
   }
   // COMMIT can itself fail with a conflict (Busy). A connection
   // lost during COMMIT leaves the outcome unknown: IOError, never retried.

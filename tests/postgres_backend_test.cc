@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "holdfast/holdfast.h"
 #include "pg_connection.h"
@@ -184,6 +185,23 @@ TEST_F(PostgresBackendTest, APipelineReportsItsFirstFailureAndRunsNothingAfterIt
   ASSERT_OK(c.RunPipelined({row("6")}));
   ASSERT_OK(c.RunPipelined({row("7"), row("8")}));
   EXPECT_EQ(stored(), "1,2,3,6,7,8");
+
+  // Past one chunk (256 statements): a failure in the second chunk stops the rest too.
+  std::vector<std::string> keys;
+  for (int k = 100; k < 700; ++k) keys.push_back(std::to_string(k));
+  std::vector<internal::PgConnection::Statement> many;
+  for (int i = 0; i < 300; ++i) many.push_back(row(keys[i].c_str()));
+  many.push_back(row("3"));  // statement 301: a duplicate
+  for (int i = 300; i < 600; ++i) many.push_back(row(keys[i].c_str()));
+  ASSERT_OK(c.Exec("BEGIN"));
+  EXPECT_CODE(c.RunPipelined(many), kBusy);
+  ASSERT_OK(c.Exec("ROLLBACK"));
+  EXPECT_EQ(stored(), "1,2,3,6,7,8");
+  many.erase(many.begin() + 300);
+  ASSERT_OK(c.RunPipelined(many));
+  internal::PgResult count;
+  ASSERT_OK(c.Exec("SELECT count(*) FROM pipelined", &count));
+  EXPECT_EQ(count.Bytes(0, 0), "606");
 }
 
 // The seam's contract (storage.h): a key read for update and changed by another commit before

@@ -200,7 +200,6 @@ Status PgConnection::Run(const std::string& name, const char* sql,
 }
 
 Status PgConnection::RunPipelined(const std::vector<Statement>& statements) {
-  if (statements.empty()) return Status::Ok();
   if (statements.size() == 1) {
     const Statement& only = statements.front();
     return Run(*only.name, only.sql, only.params);
@@ -208,8 +207,21 @@ Status PgConnection::RunPipelined(const std::vector<Statement>& statements) {
   for (const Statement& st : statements) {
     if (Status s = Prepare(*st.name, st.sql, st.params.size()); !s.ok()) return s;
   }
+  // The server answers while this side still sends, and a blocking send waits for the server
+  // to read: answers piling up unread could stop both. A chunk's answers (a few dozen bytes a
+  // statement) stay far below a socket's buffer.
+  constexpr size_t kChunk = 256;
+  for (size_t from = 0; from < statements.size(); from += kChunk) {
+    const size_t to = std::min(statements.size(), from + kChunk);
+    if (Status s = RunChunk(statements, from, to); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Status PgConnection::RunChunk(const std::vector<Statement>& statements, size_t from, size_t to) {
   if (PQenterPipelineMode(conn_) != 1) return Lost("enter pipeline mode");
-  for (const Statement& st : statements) {
+  for (size_t i = from; i < to; ++i) {
+    const Statement& st = statements[i];
     ParamArrays p(st.params);
     if (PQsendQueryPrepared(conn_, st.name->c_str(), p.count(), p.values.data(),
                             p.lengths.data(), p.formats.data(), /*resultFormat=*/1) != 1) {
@@ -219,12 +231,13 @@ Status PgConnection::RunPipelined(const std::vector<Statement>& statements) {
   if (PQpipelineSync(conn_) != 1) return Lost("pipeline sync");
   // Each statement's result is followed by a null; the sync point ends the pipeline.
   Status first;
-  for (const Statement& st : statements) {
+  for (size_t i = from; i < to; ++i) {
+    const std::string& name = *statements[i].name;
     PGresult* r = PQgetResult(conn_);
-    if (r == nullptr) return Lost("result of " + *st.name);
+    if (r == nullptr) return Lost("result of " + name);
     if (PQresultStatus(r) == PGRES_PIPELINE_ABORTED) {
       PQclear(r);  // skipped after an earlier failure
-    } else if (Status s = Check(r, *st.name, nullptr); !s.ok() && first.ok()) {
+    } else if (Status s = Check(r, name, nullptr); !s.ok() && first.ok()) {
       first = s;
     }
     if (!Healthy()) return first;

@@ -84,11 +84,12 @@ class PgConnection {
     const char* sql;
     std::vector<PgParam> params;
   };
-  // Sends every statement, then waits once for all their results (libpq's pipeline mode): one
-  // round trip instead of one each. Results are not kept, so only for statements whose answer is
-  // their status (writes). The first failure is returned, mapped as Run maps it; the server skips
+  // Sends the statements, then waits once for all their results (libpq's pipeline mode): one
+  // round trip instead of one each (one per 256 statements). Results are not kept, so only for
+  // statements whose answer is their status (writes, row locks) and small (it is read after
+  // everything is sent). The first failure is returned, mapped as Run maps it; the server skips
   // the statements after it, and inside a transaction block leaves the transaction failed (the
-  // caller rolls back).
+  // caller rolls back). No statements: OK.
   Status RunPipelined(const std::vector<Statement>& statements);
 
   // False once the connection broke; the pool then drops it.
@@ -105,6 +106,7 @@ class PgConnection {
   PgConnection(PGconn* conn, std::string target) : conn_(conn), target_(std::move(target)) {}
   Status Check(PGresult* result, std::string_view what, PgResult* out);
   Status Prepare(const std::string& name, const char* sql, size_t param_count);
+  Status RunChunk(const std::vector<Statement>& statements, size_t from, size_t to);
   Status Lost(std::string_view what);
 
   PGconn* conn_;

@@ -32,8 +32,8 @@ std::string TableName(Family f) { return "holdfast_" + std::string(FamilyName(f)
 
 // The statements of one family, built once.
 struct FamilySql {
-  std::string get, get_for_update, put, erase, scan_forward, scan_reverse;
-  std::string get_name, get_for_update_name, put_name, erase_name, forward_name, reverse_name;
+  std::string get, lock, put, erase, scan_forward, scan_reverse;
+  std::string get_name, lock_name, put_name, erase_name, forward_name, reverse_name;
 };
 
 const FamilySql& SqlFor(Family f) {
@@ -44,7 +44,8 @@ const FamilySql& SqlFor(Family f) {
       const std::string n(FamilyName(static_cast<Family>(i)));
       FamilySql& s = out[i];
       s.get = "SELECT v FROM " + t + " WHERE k = $1";
-      s.get_for_update = s.get + " FOR UPDATE";
+      // Locks the row (when there is one) and answers one byte: its result fits any pipeline.
+      s.lock = "SELECT 1 FROM " + t + " WHERE k = $1 FOR UPDATE";
       s.put = "INSERT INTO " + t + " (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v";
       s.erase = "DELETE FROM " + t + " WHERE k = $1";
       const std::string range =
@@ -52,7 +53,7 @@ const FamilySql& SqlFor(Family f) {
       s.scan_forward = range + " ORDER BY k LIMIT $3";
       s.scan_reverse = range + " ORDER BY k DESC LIMIT $3";
       s.get_name = "get_" + n;
-      s.get_for_update_name = "get_for_update_" + n;
+      s.lock_name = "lock_" + n;
       s.put_name = "put_" + n;
       s.erase_name = "erase_" + n;
       s.forward_name = "scan_forward_" + n;
@@ -63,12 +64,10 @@ const FamilySql& SqlFor(Family f) {
   return all[static_cast<int>(f)];
 }
 
-Status GetOn(PgConnection& conn, Family f, std::string_view key, std::string* value,
-             bool for_update) {
+Status GetOn(PgConnection& conn, Family f, std::string_view key, std::string* value) {
   const FamilySql& sql = SqlFor(f);
   PgResult rows;
-  Status s = for_update ? conn.Run(sql.get_for_update_name, sql.get_for_update.c_str(), {{key}}, &rows)
-                        : conn.Run(sql.get_name, sql.get.c_str(), {{key}}, &rows);
+  Status s = conn.Run(sql.get_name, sql.get.c_str(), {{key}}, &rows);
   if (!s.ok()) return s;
   if (rows.Rows() == 0) return Status::NotFound("no such key");
   if (value) value->assign(rows.Bytes(0, 0));
@@ -157,7 +156,7 @@ class PgTransaction final : public StorageTransaction {
       if (value) *value = **pending;
       return Status::Ok();
     }
-    return Step(GetOn(*conn_, f, key, value, /*for_update=*/false));
+    return Step(GetOn(*conn_, f, key, value));
   }
   Status GetForUpdate(Family f, std::string_view key, std::string* value) override {
     if (!failed_.ok()) return failed_;
@@ -260,19 +259,19 @@ Status PgTransaction::Commit() {
   if (!failed_.ok()) return failed_;
   finished_ = true;
   Status s;
-  for (int i = 0; i < kFamilyCount && s.ok(); ++i) {
-    for (const std::string& key : read_for_update_[i]) {
-      s = Step(GetOn(*conn_, static_cast<Family>(i), key, nullptr, /*for_update=*/true));
-      if (s.code() == StatusCode::kNotFound) s = Status::Ok();
-      if (!s.ok()) break;
-    }
-  }
-  // The writes, and the notifications (sent by the server when, and only if, the transaction
-  // commits), in one round trip. COMMIT goes on its own after them: a connection lost before it
-  // was sent wrote nothing (Busy, retried, as for every step before).
-  if (s.ok()) {
+  // The locks of the keys read for update first, then the writes, then the notifications (sent
+  // by the server when, and only if, the transaction commits): one pipeline, so one round trip,
+  // that stops at the first failure. COMMIT goes on its own after them: a connection lost before
+  // it was sent wrote nothing (Busy, retried, as for every step before).
+  {
     static const std::string kNotifyName = "notify";
     std::vector<PgConnection::Statement> statements;
+    for (int i = 0; i < kFamilyCount; ++i) {
+      const FamilySql& sql = SqlFor(static_cast<Family>(i));
+      for (const std::string& key : read_for_update_[i]) {
+        statements.push_back({&sql.lock_name, sql.lock.c_str(), {{key}}});
+      }
+    }
     for (int i = 0; i < kFamilyCount; ++i) {
       const FamilySql& sql = SqlFor(static_cast<Family>(i));
       for (const auto& [key, value] : writes_[i]) {
@@ -328,7 +327,7 @@ class PostgresStorage final : public Storage {
   Status Get(Family f, std::string_view key, std::string* value) override {
     Status found;
     auto conn = WithConnection([&](PgConnection& c) {
-      found = GetOn(c, f, key, value, /*for_update=*/false);
+      found = GetOn(c, f, key, value);
       return found.code() == StatusCode::kNotFound ? Status::Ok() : found;
     });
     return conn.ok() ? found : conn.status();

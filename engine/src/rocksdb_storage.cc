@@ -143,6 +143,8 @@ class RocksTransaction final : public StorageTransaction {
                           std::vector<std::optional<std::string>>* values) override;
   Status Put(Family f, std::string_view key, std::string_view value) override;
   Status Delete(Family f, std::string_view key) override;
+  Status PutCovered(Family f, std::string_view key, std::string_view value) override;
+  Status DeleteCovered(Family f, std::string_view key) override;
   Status Scan(Family f, const ScanRange& range, ScanOrder order, const ScanVisitor& visit) override;
   Status Commit() override;
 
@@ -342,11 +344,21 @@ Status RocksTransaction::GetManyForUpdate(Family f, const std::vector<std::strin
 }
 
 Status RocksTransaction::Put(Family f, std::string_view key, std::string_view value) {
-  return FromRocksDB(txn_->Put(storage_->Handle(f), key, value), "put");
+  return FromRocksDB(txn_->PutUntracked(storage_->Handle(f), key, value), "put");
 }
 
 Status RocksTransaction::Delete(Family f, std::string_view key) {
   return FromRocksDB(txn_->Delete(storage_->Handle(f), key), "delete");
+}
+
+// Untracked: no entry in the transaction's conflict set, no lookup of the key at commit (each
+// tracked key costs one at the commit's validation).
+Status RocksTransaction::PutCovered(Family f, std::string_view key, std::string_view value) {
+  return FromRocksDB(txn_->PutUntracked(storage_->Handle(f), key, value), "put");
+}
+
+Status RocksTransaction::DeleteCovered(Family f, std::string_view key) {
+  return FromRocksDB(txn_->DeleteUntracked(storage_->Handle(f), key), "delete");
 }
 
 Status RocksTransaction::Scan(Family f, const ScanRange& range, ScanOrder order,

@@ -64,6 +64,15 @@ class StorageTransaction {
                                   std::vector<std::optional<std::string>>* values);
   virtual Status Put(Family f, std::string_view key, std::string_view value) = 0;
   virtual Status Delete(Family f, std::string_view key) = 0;
+  // As Put and Delete, for a key covered by another one this transaction read for update: every
+  // transaction that writes the key also writes the covering key (a profile's data and
+  // versions, covered by its meta), so a conflicting write always fails the covering key's
+  // check. A backend may leave the key out of the conflict check (RocksDB: untracked). Default:
+  // Put and Delete.
+  virtual Status PutCovered(Family f, std::string_view key, std::string_view value) {
+    return Put(f, key, value);
+  }
+  virtual Status DeleteCovered(Family f, std::string_view key) { return Delete(f, key); }
   // Visits committed keys merged with this transaction's own writes.
   virtual Status Scan(Family f, const ScanRange& range, ScanOrder order,
                       const ScanVisitor& visit) = 0;

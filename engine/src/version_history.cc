@@ -72,8 +72,8 @@ Result<uint64_t> AppendVersion(StorageTransaction& txn, const std::string& profi
                        std::string(write.codec), write.now_unix_ms,
                        write.reason, write.epoch, write.source_version, {}, write.schema_version};
   if (write.partners) record.partners = *write.partners;
-  if (Status s = txn.Put(Family::kVersions, VersionKeyOf(profile_key, version),
-                         EncodeVersionRecord(record));
+  if (Status s = txn.PutCovered(Family::kVersions, VersionKeyOf(profile_key, version),
+                                EncodeVersionRecord(record));
       !s.ok()) {
     return s;
   }
@@ -81,7 +81,8 @@ Result<uint64_t> AppendVersion(StorageTransaction& txn, const std::string& profi
     // The version record is encoded: its payload copy moves on to the data record.
     ProfileRecord current{version,     std::move(record.payload), std::string(write.codec),
                           write.now_unix_ms, write.epoch, write.schema_version};
-    if (Status s = txn.Put(Family::kData, profile_key, EncodeProfileRecord(current)); !s.ok()) {
+    if (Status s = txn.PutCovered(Family::kData, profile_key, EncodeProfileRecord(current));
+        !s.ok()) {
       return s;
     }
   }
@@ -91,7 +92,9 @@ Result<uint64_t> AppendVersion(StorageTransaction& txn, const std::string& profi
   if (!prune.empty()) {
     std::sort(prune.begin(), prune.end());
     for (uint64_t v : prune) {
-      if (Status s = txn.Delete(Family::kVersions, VersionKeyOf(profile_key, v)); !s.ok()) return s;
+      if (Status s = txn.DeleteCovered(Family::kVersions, VersionKeyOf(profile_key, v)); !s.ok()) {
+        return s;
+      }
     }
     std::erase_if(meta.versions, [&](const VersionIndexEntry& e) {
       return std::binary_search(prune.begin(), prune.end(), e.version);

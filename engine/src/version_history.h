@@ -36,7 +36,9 @@ struct VersionWrite {
 };
 
 // Writes the next version of the profile at `profile_key` (EncodeProfileKey), updates `meta`
-// (last_version, the index) and prunes per `retention`. The caller puts `meta` afterwards.
+// (last_version, the index) and prunes per `retention`. The caller has read the profile's meta
+// for update in `txn` and puts it afterwards: the meta covers the data and version records
+// written here (StorageTransaction::PutCovered), which stay out of the conflict check.
 // Returns the new version number.
 Result<uint64_t> AppendVersion(StorageTransaction& txn, const std::string& profile_key,
                                ProfileMeta& meta, const VersionWrite& write,
